@@ -1,0 +1,168 @@
+r"""The interface every manifold shares, and the curvature it owns."""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Optional, Tuple, Union
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+__all__ = ["Manifold", "Curvature"]
+
+
+class Curvature(nn.Module):
+    r"""A positive curvature magnitude: a buffer, or a learnable parameter kept
+    positive by softplus.
+
+    Args:
+        value (float): Initial magnitude (the manifold has curvature ``-value``).
+        learnable (bool): Learn it (default: ``False``).
+    """
+
+    def __init__(self, value: float = 1.0, learnable: bool = False) -> None:
+        super().__init__()
+        value = float(value)
+        if not value > 0:
+            raise ValueError(f"curvature magnitude must be > 0, got {value}")
+        self.learnable = learnable
+        if learnable:
+            # inverse softplus, so that softplus(raw) == value
+            raw = torch.tensor(value, dtype=torch.float64).expm1().log()
+            self.raw = nn.Parameter(raw)
+            self.register_buffer("fixed", None)
+        else:
+            self.register_parameter("raw", None)
+            self.register_buffer("fixed", torch.tensor(value, dtype=torch.float64))
+
+    def forward(self) -> Tensor:
+        return F.softplus(self.raw) if self.learnable else self.fixed
+
+    def extra_repr(self) -> str:
+        return f"{float(self()):.4g}, learnable={self.learnable}"
+
+
+class Manifold(nn.Module, ABC):
+    r"""Base class: the common interface of :class:`Lorentz`,
+    :class:`PoincareBall`, :class:`Klein` and :class:`Euclidean`.
+
+    All methods act on the last dimension. Points are given in the model's own
+    coordinates (``D = n + 1`` ambient coordinates on the hyperboloid, ``n`` in
+    the balls and in Euclidean space); :meth:`coord_dim` converts.
+    """
+
+    name: str = "manifold"
+    #: number of extra ambient coordinates beyond the intrinsic dimension
+    extra_dims: int = 0
+
+    def coord_dim(self, dim: int) -> int:
+        """Coordinates needed to hold a point of intrinsic dimension :obj:`dim`."""
+        return dim + self.extra_dims
+
+    # --- interface -------------------------------------------------------
+    @abstractmethod
+    def inner(self, x: Tensor, u: Tensor, v: Optional[Tensor] = None, *, keepdim: bool = False) -> Tensor:
+        ...
+
+    @abstractmethod
+    def norm(self, x: Tensor, u: Tensor, *, keepdim: bool = False) -> Tensor:
+        ...
+
+    @abstractmethod
+    def dist(self, x: Tensor, y: Tensor, *, keepdim: bool = False) -> Tensor:
+        ...
+
+    @abstractmethod
+    def dist0(self, x: Tensor, *, keepdim: bool = False) -> Tensor:
+        ...
+
+    @abstractmethod
+    def expmap(self, x: Tensor, u: Tensor) -> Tensor:
+        ...
+
+    @abstractmethod
+    def expmap0(self, u: Tensor) -> Tensor:
+        ...
+
+    @abstractmethod
+    def logmap(self, x: Tensor, y: Tensor) -> Tensor:
+        ...
+
+    @abstractmethod
+    def logmap0(self, y: Tensor) -> Tensor:
+        ...
+
+    @abstractmethod
+    def projx(self, x: Tensor) -> Tensor:
+        ...
+
+    @abstractmethod
+    def proju(self, x: Tensor, u: Tensor) -> Tensor:
+        ...
+
+    @abstractmethod
+    def egrad2rgrad(self, x: Tensor, grad: Tensor) -> Tensor:
+        ...
+
+    @abstractmethod
+    def transp(self, x: Tensor, y: Tensor, v: Tensor) -> Tensor:
+        ...
+
+    @abstractmethod
+    def origin(self, *size: int, dtype=None, device=None) -> Tensor:
+        ...
+
+    @abstractmethod
+    def to_klein_homogeneous(self, x: Tensor) -> Tensor:
+        r"""Homogeneous Klein coordinates :math:`\gamma(\kappa)\,(1, \kappa)` of
+        :obj:`x`, where :math:`\kappa` are its Klein coordinates and
+        :math:`\gamma` the Lorentz factor: summing them with weights gives the
+        numerator and denominator of the Einstein midpoint
+        ([Chamberlain 2019] Eq. 24-25) in one tensor."""
+        ...
+
+    @abstractmethod
+    def from_klein_homogeneous(self, h: Tensor, weight_sum: Tensor) -> Tensor:
+        r"""The point whose Klein coordinates are ``h[1:] / h[0]``, for a
+        weighted sum :obj:`h` of :meth:`to_klein_homogeneous` with total
+        (non-negative) weight :obj:`weight_sum`."""
+        ...
+
+    # --- shared implementations -----------------------------------------
+    def retr(self, x: Tensor, u: Tensor) -> Tensor:
+        """Retraction used by the optimisers: the exponential map."""
+        return self.expmap(x, u)
+
+    def check_point(self, x: Tensor, *, atol: Optional[float] = None,
+                    explain: bool = False) -> Union[bool, Tuple[bool, Optional[str]]]:
+        r"""Whether :obj:`x` lies on the manifold (within :obj:`atol`,
+        default: ``1e-5`` in float32, ``1e-10`` in float64).
+
+        With ``explain=True`` returns ``(ok, reason)``.
+        """
+        if atol is None:
+            atol = 1e-10 if x.dtype == torch.float64 else 1e-5
+        reason = None
+        if not torch.isfinite(x).all():
+            reason = "point has non-finite coordinates"
+        else:
+            reason = self._check_point(x, atol)
+        ok = reason is None
+        return (ok, reason) if explain else ok
+
+    def _check_point(self, x: Tensor, atol: float) -> Optional[str]:
+        return None
+
+    def random(self, *size: int, std: float = 1.0, generator: Optional[torch.Generator] = None,
+               dtype=None, device=None) -> Tensor:
+        r"""Seeded random points: a Gaussian tangent vector at the origin with
+        standard deviation :obj:`std` per coordinate, mapped by :meth:`expmap0`."""
+        o = self.origin(*size, dtype=dtype, device=device)
+        u = torch.randn(*size, generator=generator, dtype=o.dtype, device=device) * std
+        return self.expmap0(self.proju(o, u))
+
+    def extra_repr(self) -> str:
+        return ""
+
+    def __repr__(self) -> str:  # short, like PyG layers: Lorentz(k=1.0)
+        return f"{self.__class__.__name__}({self.extra_repr()})"

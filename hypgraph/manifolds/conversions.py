@@ -1,0 +1,91 @@
+r"""Maps between the hyperboloid, Klein and Poincaré models of the same
+curvature :math:`-k` (hyperboloid :math:`\langle x,x\rangle_{\mathcal L}=-1/k`,
+balls of radius :math:`1/\sqrt k`), both directions. All are isometries."""
+from __future__ import annotations
+
+from typing import Union
+
+import torch
+from torch import Tensor
+
+from . import numerics as nx
+
+Curv = Union[float, Tensor]
+
+__all__ = [
+    "lorentz_to_poincare", "poincare_to_lorentz", "lorentz_to_klein", "klein_to_lorentz",
+    "poincare_to_klein", "klein_to_poincare", "lorentz_to_klein_homogeneous",
+    "klein_homogeneous_to_lorentz",
+]
+
+
+def lorentz_to_poincare(x: Tensor, *, k: Curv = 1.0) -> Tensor:
+    r""":math:`x_{1:} / (1 + \sqrt k\,x_0)`."""
+    return x[..., 1:] / (1 + k ** 0.5 * x[..., :1])
+
+
+def poincare_to_lorentz(p: Tensor, *, k: Curv = 1.0) -> Tensor:
+    r""":math:`\big((1 + k\lVert p\rVert^2)/\sqrt k,\ 2p\big) / (1 - k\lVert p\rVert^2)`."""
+    p2 = k * nx.sq_norm(p, keepdim=True)
+    den = (1 - p2).clamp_min(nx.eps(p.dtype))
+    return torch.cat([(1 + p2) / k ** 0.5, 2 * p], dim=-1) / den
+
+
+def lorentz_to_klein(x: Tensor, *, k: Curv = 1.0) -> Tensor:
+    r""":math:`x_{1:} / (\sqrt k\,x_0)`."""
+    # Chamberlain 2019, Eq. 4
+    return x[..., 1:] / (k ** 0.5 * x[..., :1])
+
+
+def klein_to_lorentz(kappa: Tensor, *, k: Curv = 1.0) -> Tensor:
+    r""":math:`(1, \sqrt k\,\kappa) / (\sqrt k\sqrt{1 - k\lVert\kappa\rVert^2})`."""
+    # Chamberlain 2019, Eq. 5
+    sk = k ** 0.5
+    den = sk * (1 - k * nx.sq_norm(kappa, keepdim=True)).clamp_min(nx.eps(kappa.dtype)).sqrt()
+    return torch.cat([torch.ones_like(kappa[..., :1]), sk * kappa], dim=-1) / den
+
+
+def poincare_to_klein(p: Tensor, *, k: Curv = 1.0) -> Tensor:
+    r""":math:`2p / (1 + k\lVert p\rVert^2)`."""
+    # Hyper-Know, Eq. 6
+    return 2 * p / (1 + k * nx.sq_norm(p, keepdim=True))
+
+
+def klein_to_poincare(kappa: Tensor, *, k: Curv = 1.0) -> Tensor:
+    r""":math:`\kappa / (1 + \sqrt{1 - k\lVert\kappa\rVert^2})`."""
+    # Hyper-Know, Eq. 6
+    root = (1 - k * nx.sq_norm(kappa, keepdim=True)).clamp_min(nx.min_norm(kappa.dtype) ** 2).sqrt()
+    return kappa / (1 + root)
+
+
+def lorentz_to_klein_homogeneous(x: Tensor, *, k: Curv = 1.0) -> Tensor:
+    r"""Homogeneous Klein coordinates :math:`\gamma(\kappa)(1, \kappa)` of a
+    hyperboloid point: :math:`\kappa = x_{1:}/(\sqrt k x_0)` (Eq. 4) has Lorentz
+    factor :math:`\gamma = \sqrt k x_0`, so this is :math:`(\sqrt k x_0, x_{1:})`,
+    exact even where :math:`\kappa` itself rounds onto the boundary.
+
+    :math:`x_0` is recomputed from :math:`x_{1:}` (as :func:`projx` does), so
+    the result is a smooth function of the space coordinates alone."""
+    space = x[..., 1:]
+    time = (1.0 + k * nx.sq_norm(space, keepdim=True)).sqrt()  # sqrt(k) * x_0
+    return torch.cat([time, space], dim=-1)
+
+
+def klein_homogeneous_to_lorentz(h: Tensor, weight_sum: Tensor, *, k: Curv = 1.0) -> Tensor:
+    r"""The hyperboloid point with Klein coordinates :math:`h_{1:}/h_0`, for a
+    weighted sum :math:`h = \sum_i w_i \gamma_i (1, \kappa_i)` with
+    :math:`w_i \ge 0` and :math:`\sum_i w_i` = :obj:`weight_sum`.
+
+    Eq. 5 applied to :math:`h_{1:}/h_0`, written without the division:
+    :math:`(h_0, \sqrt k h_{1:}) / (\sqrt k s)` with
+    :math:`s^2 = h_0^2 - k\lVert h_{1:}\rVert^2 \ge (\sum_i w_i)^2` (every
+    :math:`-k\langle x_i, x_j\rangle_{\mathcal L} \ge 1`); the bound is exact
+    mathematics and absorbs rounding near the boundary.
+    """
+    # Chamberlain 2019, Eq. 5 and Eq. 24
+    sk = k ** 0.5
+    h0, hs = h[..., :1], h[..., 1:]
+    s2 = h0 * h0 - k * nx.sq_norm(hs, keepdim=True)
+    floor = (weight_sum.unsqueeze(-1) ** 2).to(h.dtype)
+    s = torch.maximum(s2, floor).clamp_min(nx.min_norm(h.dtype) ** 2).sqrt()
+    return torch.cat([h0, sk * hs], dim=-1) / (sk * s)

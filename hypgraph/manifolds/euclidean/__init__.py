@@ -1,0 +1,3 @@
+from .manifold import Euclidean
+
+__all__ = ["Euclidean"]

@@ -1,0 +1,66 @@
+r"""Flat space with the manifold interface: every ablation is one argument."""
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+from torch import Tensor
+
+from .. import numerics as nx
+from ..base import Manifold
+
+__all__ = ["Euclidean"]
+
+
+class Euclidean(Manifold):
+    r"""Euclidean space :math:`\mathbb{R}^n` behind the same interface as the
+    hyperbolic models: ``expmap(x, u) = x + u``, the Einstein midpoint becomes
+    the weighted mean (all Lorentz factors are 1), and
+    :class:`~hypgraph.optim.RiemannianSGD` becomes plain SGD."""
+
+    name = "euclidean"
+
+    def inner(self, x: Tensor, u: Tensor, v: Optional[Tensor] = None, *, keepdim: bool = False) -> Tensor:
+        return (u * (u if v is None else v)).sum(-1, keepdim=keepdim)
+
+    def norm(self, x: Tensor, u: Tensor, *, keepdim: bool = False) -> Tensor:
+        return nx.norm(u, keepdim=keepdim)
+
+    def dist(self, x: Tensor, y: Tensor, *, keepdim: bool = False) -> Tensor:
+        return nx.norm(x - y, keepdim=keepdim)
+
+    def dist0(self, x: Tensor, *, keepdim: bool = False) -> Tensor:
+        return nx.norm(x, keepdim=keepdim)
+
+    def expmap(self, x: Tensor, u: Tensor) -> Tensor:
+        return x + u
+
+    def expmap0(self, u: Tensor) -> Tensor:
+        return u
+
+    def logmap(self, x: Tensor, y: Tensor) -> Tensor:
+        return y - x
+
+    def logmap0(self, y: Tensor) -> Tensor:
+        return y
+
+    def projx(self, x: Tensor) -> Tensor:
+        return x
+
+    def proju(self, x: Tensor, u: Tensor) -> Tensor:
+        return u
+
+    def egrad2rgrad(self, x: Tensor, grad: Tensor) -> Tensor:
+        return grad
+
+    def transp(self, x: Tensor, y: Tensor, v: Tensor) -> Tensor:
+        return v
+
+    def origin(self, *size: int, dtype=None, device=None) -> Tensor:
+        return torch.zeros(*size, dtype=dtype, device=device)
+
+    def to_klein_homogeneous(self, x: Tensor) -> Tensor:
+        return torch.cat([torch.ones_like(x[..., :1]), x], dim=-1)
+
+    def from_klein_homogeneous(self, h: Tensor, weight_sum: Tensor) -> Tensor:
+        return h[..., 1:] / h[..., :1].clamp_min(nx.min_norm(h.dtype))

@@ -1,0 +1,4 @@
+from . import math
+from .manifold import Klein
+
+__all__ = ["Klein", "math"]

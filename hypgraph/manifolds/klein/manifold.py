@@ -1,0 +1,92 @@
+r"""The Klein model as a module that owns its curvature."""
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+from torch import Tensor
+
+from .. import conversions as C
+from .. import numerics as nx
+from ..base import Curvature, Manifold
+from . import math as K
+
+__all__ = ["Klein"]
+
+
+class Klein(Manifold):
+    r"""The Beltrami–Klein model of curvature :math:`-c` ([Chamberlain 2019]
+    §3.1.2): the ball :math:`c\lVert\kappa\rVert^2 < 1` in which geodesics are
+    straight chords and the Einstein midpoint is a weighted average
+    (Eq. 24-25).
+
+    Args:
+        c (float): Curvature magnitude (default: ``1.0``).
+        learnable (bool): Learn :math:`c` (default: ``False``).
+    """
+
+    name = "klein"
+
+    def __init__(self, c: float = 1.0, learnable: bool = False) -> None:
+        super().__init__()
+        self.curvature = Curvature(c, learnable)
+
+    @property
+    def c(self) -> Tensor:
+        return self.curvature()
+
+    def extra_repr(self) -> str:
+        out = f"c={float(self.c):.4g}"
+        return out + (", learnable=True" if self.curvature.learnable else "")
+
+    def inner(self, x: Tensor, u: Tensor, v: Optional[Tensor] = None, *, keepdim: bool = False) -> Tensor:
+        return K.inner(x, u, u if v is None else v, c=self.c, keepdim=keepdim)
+
+    def norm(self, x: Tensor, u: Tensor, *, keepdim: bool = False) -> Tensor:
+        return K.norm(x, u, c=self.c, keepdim=keepdim)
+
+    def dist(self, x: Tensor, y: Tensor, *, keepdim: bool = False) -> Tensor:
+        return K.dist(x, y, c=self.c, keepdim=keepdim)
+
+    def dist0(self, x: Tensor, *, keepdim: bool = False) -> Tensor:
+        return K.dist0(x, c=self.c, keepdim=keepdim)
+
+    def expmap(self, x: Tensor, u: Tensor) -> Tensor:
+        return K.expmap(x, u, c=self.c)
+
+    def expmap0(self, u: Tensor) -> Tensor:
+        return K.expmap0(u, c=self.c)
+
+    def logmap(self, x: Tensor, y: Tensor) -> Tensor:
+        return K.logmap(x, y, c=self.c)
+
+    def logmap0(self, y: Tensor) -> Tensor:
+        return K.logmap0(y, c=self.c)
+
+    def projx(self, x: Tensor) -> Tensor:
+        return K.projx(x, c=self.c)
+
+    def proju(self, x: Tensor, u: Tensor) -> Tensor:
+        return K.proju(x, u, c=self.c)
+
+    def egrad2rgrad(self, x: Tensor, grad: Tensor) -> Tensor:
+        return K.egrad2rgrad(x, grad, c=self.c)
+
+    def transp(self, x: Tensor, y: Tensor, v: Tensor) -> Tensor:
+        return K.transp(x, y, v, c=self.c)
+
+    def origin(self, *size: int, dtype=None, device=None) -> Tensor:
+        return torch.zeros(*size, dtype=dtype, device=device)
+
+    def to_klein_homogeneous(self, x: Tensor) -> Tensor:
+        gamma = K.lorentz_factor(x, c=self.c, keepdim=True)  # Hyper-Know, Eq. 5
+        return torch.cat([gamma, gamma * x], dim=-1)
+
+    def from_klein_homogeneous(self, h: Tensor, weight_sum: Tensor) -> Tensor:
+        lorentz = C.klein_homogeneous_to_lorentz(h, weight_sum, k=self.c)
+        return C.lorentz_to_klein(lorentz, k=self.c)
+
+    def _check_point(self, x: Tensor, atol: float) -> Optional[str]:
+        if (self.c * nx.sq_norm(x) >= 1).any():
+            return "point outside the ball (c * |kappa|^2 >= 1)"
+        return None

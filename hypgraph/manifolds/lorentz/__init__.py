@@ -1,0 +1,4 @@
+from . import math
+from .manifold import Lorentz
+
+__all__ = ["Lorentz", "math"]

@@ -1,0 +1,106 @@
+r"""The hyperboloid model as a module that owns its curvature."""
+from __future__ import annotations
+
+from typing import Optional
+
+from torch import Tensor
+
+from .. import conversions as C
+from ..base import Curvature, Manifold
+from . import math as L
+
+__all__ = ["Lorentz"]
+
+
+class Lorentz(Manifold):
+    r"""The hyperboloid (Lorentz) model of hyperbolic space with curvature
+    :math:`-k`, from `"Scalable Hyperbolic Recommender Systems"
+    <https://arxiv.org/abs/1902.08648>`_ (Chamberlain et al., 2019, §3.1.3):
+
+    .. math::
+        \mathcal{H}^n_k = \{x \in \mathbb{R}^{n+1} :
+        \langle x, x\rangle_{\mathcal L} = -1/k,\ x_0 > 0\}
+
+    Args:
+        k (float): Curvature magnitude (default: ``1.0``).
+        learnable (bool): Learn :math:`k`, kept positive by softplus
+            (default: ``False``).
+        margin (float): The :math:`\epsilon` of Eq. 19 added inside the
+            distance (default: ``0.0``; the recommender uses ``1e-6``).
+    """
+
+    name = "lorentz"
+    extra_dims = 1
+
+    def __init__(self, k: float = 1.0, learnable: bool = False, margin: float = 0.0) -> None:
+        super().__init__()
+        if margin < 0:
+            raise ValueError(f"margin must be >= 0, got {margin}")
+        self.curvature = Curvature(k, learnable)
+        self.margin = float(margin)
+
+    @property
+    def k(self) -> Tensor:
+        return self.curvature()
+
+    def extra_repr(self) -> str:
+        out = f"k={float(self.k):.4g}"
+        if self.curvature.learnable:
+            out += ", learnable=True"
+        if self.margin:
+            out += f", margin={self.margin:g}"
+        return out
+
+    def inner(self, x: Tensor, u: Tensor, v: Optional[Tensor] = None, *, keepdim: bool = False) -> Tensor:
+        return L.inner(u, u if v is None else v, keepdim=keepdim)
+
+    def norm(self, x: Tensor, u: Tensor, *, keepdim: bool = False) -> Tensor:
+        return L.norm(u, keepdim=keepdim)
+
+    def dist(self, x: Tensor, y: Tensor, *, keepdim: bool = False) -> Tensor:
+        return L.dist(x, y, k=self.k, margin=self.margin, keepdim=keepdim)
+
+    def dist0(self, x: Tensor, *, keepdim: bool = False) -> Tensor:
+        return L.dist0(x, k=self.k, keepdim=keepdim)
+
+    def expmap(self, x: Tensor, u: Tensor) -> Tensor:
+        return L.expmap(x, u, k=self.k)
+
+    def expmap0(self, u: Tensor) -> Tensor:
+        return L.expmap0(u, k=self.k)
+
+    def logmap(self, x: Tensor, y: Tensor) -> Tensor:
+        return L.logmap(x, y, k=self.k)
+
+    def logmap0(self, y: Tensor) -> Tensor:
+        return L.logmap0(y, k=self.k)
+
+    def projx(self, x: Tensor) -> Tensor:
+        return L.projx(x, k=self.k)
+
+    def proju(self, x: Tensor, u: Tensor) -> Tensor:
+        return L.proju(x, u, k=self.k)
+
+    def egrad2rgrad(self, x: Tensor, grad: Tensor) -> Tensor:
+        return L.egrad2rgrad(x, grad, k=self.k)
+
+    def transp(self, x: Tensor, y: Tensor, v: Tensor) -> Tensor:
+        return L.transp(x, y, v, k=self.k)
+
+    def origin(self, *size: int, dtype=None, device=None) -> Tensor:
+        return L.origin(*size, k=self.k, dtype=dtype, device=device)
+
+    def to_klein_homogeneous(self, x: Tensor) -> Tensor:
+        return C.lorentz_to_klein_homogeneous(x, k=self.k)
+
+    def from_klein_homogeneous(self, h: Tensor, weight_sum: Tensor) -> Tensor:
+        return C.klein_homogeneous_to_lorentz(h, weight_sum, k=self.k)
+
+    def _check_point(self, x: Tensor, atol: float) -> Optional[str]:
+        k = self.k
+        err = (L.inner(x, x) + 1.0 / k).abs() * k
+        if (err > atol * x[..., 0].abs().clamp_min(1) ** 2).any():
+            return f"<x, x>_L != -1/k (largest relative error {float(err.max()):.3g})"
+        if (x[..., 0] <= 0).any():
+            return "x_0 <= 0: point on the lower sheet"
+        return None

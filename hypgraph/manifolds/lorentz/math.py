@@ -1,0 +1,164 @@
+r"""Pure functions of the hyperboloid (Lorentz) model with curvature :math:`-k`.
+
+Points satisfy :math:`\langle x, x\rangle_{\mathcal{L}} = -1/k`, :math:`x_0 > 0`
+([Chamberlain 2019] Eq. 8 for :math:`k = 1`). Coordinate 0 along ``dim`` is
+the time coordinate. Every function takes the curvature keyword-only.
+"""
+from __future__ import annotations
+
+from typing import Union
+
+import torch
+from torch import Tensor
+
+from .. import numerics as nx
+
+Curv = Union[float, Tensor]
+
+__all__ = [
+    "inner", "sq_dist", "dist", "dist0", "norm", "projx", "proju", "egrad2rgrad",
+    "expmap", "expmap0", "logmap", "logmap0", "transp", "origin",
+]
+
+
+def _time(x: Tensor, dim: int) -> Tensor:
+    return x.narrow(dim, 0, 1)
+
+
+def _space(x: Tensor, dim: int) -> Tensor:
+    return x.narrow(dim, 1, x.size(dim) - 1)
+
+
+def inner(u: Tensor, v: Tensor, *, dim: int = -1, keepdim: bool = False) -> Tensor:
+    r"""Minkowski inner product :math:`-u_0 v_0 + \sum_{i \ge 1} u_i v_i`."""
+    # Chamberlain 2019, Eq. 7
+    uv = u * v
+    out = (_space(uv, dim)).sum(dim=dim, keepdim=True) - _time(uv, dim)
+    return out if keepdim else out.squeeze(dim)
+
+
+def norm(u: Tensor, *, dim: int = -1, keepdim: bool = False) -> Tensor:
+    r"""Norm of a tangent vector, :math:`\sqrt{\langle u,u\rangle_{\mathcal L}}`."""
+    floor = nx.min_norm(u.dtype) ** 2
+    return inner(u, u, dim=dim, keepdim=keepdim).clamp_min(floor).sqrt()
+
+
+def sq_dist(x: Tensor, y: Tensor, *, dim: int = -1, keepdim: bool = False) -> Tensor:
+    r"""Squared Lorentzian chord :math:`\langle x-y, x-y\rangle_{\mathcal L}
+    = -2/k - 2\langle x, y\rangle_{\mathcal L} \ge 0` on the hyperboloid."""
+    diff = x - y
+    return inner(diff, diff, dim=dim, keepdim=keepdim).clamp_min(0)
+
+
+def dist(x: Tensor, y: Tensor, *, k: Curv = 1.0, margin: float = 0.0,
+         dim: int = -1, keepdim: bool = False) -> Tensor:
+    r"""Geodesic distance :math:`\tfrac{1}{\sqrt k}\operatorname{arcosh}(-k\langle x,y\rangle_{\mathcal L} + \epsilon)`.
+
+    Computed through the identity
+    :math:`\operatorname{arcosh}(1 + 2s^2) = 2\operatorname{arsinh}(s)` with
+    :math:`s^2 = k\lVert x-y\rVert_{\mathcal L}^2/4 + \epsilon/2`, which is the same
+    function on the hyperboloid but avoids the cancellation of
+    :math:`-\langle x, y\rangle_{\mathcal L} \approx 1` for nearby points.
+
+    Args:
+        margin (float): The :math:`\epsilon` of [Chamberlain 2019] Eq. 19 that
+            keeps the gradient finite at :math:`x = y` (default: ``0``). The
+            paper typesets it as :math:`-(\langle u,v\rangle_{\mathcal H}+\epsilon)`;
+            it must move the argument *away* from 1, i.e. ``+eps`` after the
+            sign flip, which is what is implemented.
+    """
+    # Chamberlain 2019, Eq. 9 and Eq. 19
+    s2 = k * sq_dist(x, y, dim=dim, keepdim=keepdim) / 4 + margin / 2
+    s = s2.clamp_min(nx.min_norm(s2.dtype) ** 2).sqrt()
+    return 2 * torch.asinh(s) / k ** 0.5
+
+
+def dist0(x: Tensor, *, k: Curv = 1.0, dim: int = -1, keepdim: bool = False) -> Tensor:
+    r"""Distance from the origin, :math:`\operatorname{arsinh}(\sqrt k\lVert x_{1:}\rVert)/\sqrt k`."""
+    sk = k ** 0.5
+    return torch.asinh(sk * nx.norm(_space(x, dim), dim=dim, keepdim=keepdim)) / sk
+
+
+def projx(x: Tensor, *, k: Curv = 1.0, dim: int = -1) -> Tensor:
+    r"""Project onto the hyperboloid by recomputing the time coordinate from
+    the space coordinates, :math:`x_0 = \sqrt{1/k + \lVert x_{1:}\rVert^2}`."""
+    space = _space(x, dim)
+    time = (1.0 / k + nx.sq_norm(space, dim=dim, keepdim=True)).sqrt()
+    return torch.cat([time, space], dim=dim)
+
+
+def proju(x: Tensor, u: Tensor, *, k: Curv = 1.0, dim: int = -1) -> Tensor:
+    r"""Project an ambient vector onto :math:`T_x`: :math:`u + k\langle x,u\rangle_{\mathcal L}\,x`."""
+    # Chamberlain 2019, Eq. 11 (k = 1)
+    return u + k * inner(x, u, dim=dim, keepdim=True) * x
+
+
+def egrad2rgrad(x: Tensor, grad: Tensor, *, k: Curv = 1.0, dim: int = -1) -> Tensor:
+    r"""Euclidean gradient to Riemannian gradient: apply the inverse Minkowski
+    metric (flip the time coordinate), then project onto :math:`T_x`."""
+    # Chamberlain 2019, Eq. 20-21
+    minkowski = torch.cat([-_time(grad, dim), _space(grad, dim)], dim=dim)
+    return proju(x, minkowski, k=k, dim=dim)
+
+
+def expmap(x: Tensor, u: Tensor, *, k: Curv = 1.0, dim: int = -1) -> Tensor:
+    r"""Exponential map :math:`\cosh(\sqrt k\lVert u\rVert)x + \sinh(\sqrt k\lVert u\rVert)\,u/(\sqrt k\lVert u\rVert)`.
+
+    The result is re-projected with :func:`projx` to undo rounding. The step
+    is shortened where it would leave the representable region (further than
+    ``MAX_COSH_ARG`` / :math:`\sqrt k` from the origin, where squaring the time
+    coordinate overflows), so a wild tangent vector cannot produce ``inf``.
+    """
+    # Chamberlain 2019, Eq. 12
+    sk = k ** 0.5
+    theta = sk * norm(u, dim=dim, keepdim=True)
+    room = nx.max_cosh_arg(x.dtype) - sk * dist0(x, k=k, dim=dim, keepdim=True)
+    step = torch.minimum(theta, room.clamp_min(0))
+    out = nx.cosh(step) * x + nx.sinh(step) / theta * u
+    return projx(out, k=k, dim=dim)
+
+
+def expmap0(u: Tensor, *, k: Curv = 1.0, dim: int = -1) -> Tensor:
+    r"""Exponential map at the origin :math:`o = (1/\sqrt k, 0, \dots)`; the
+    time coordinate of :obj:`u` is ignored (it is 0 for tangent vectors at o)."""
+    sk = k ** 0.5
+    space = _space(u, dim)
+    theta = sk * nx.norm(space, dim=dim, keepdim=True)
+    return projx(torch.cat([nx.cosh(theta) / sk, nx.sinh(theta) / theta * space], dim=dim),
+                 k=k, dim=dim)
+
+
+def logmap(x: Tensor, y: Tensor, *, k: Curv = 1.0, dim: int = -1) -> Tensor:
+    r"""Logarithmic map: :math:`d(x,y)\,\frac{y + k\langle x,y\rangle x}{\lVert y + k\langle x,y\rangle x\rVert_{\mathcal L}}`,
+    where the denominator equals :math:`\sinh(\sqrt k\,d)/\sqrt k`."""
+    # The direction has Minkowski norm sinh(sqrt(k) d) / sqrt(k); using that
+    # closed form instead of measuring it avoids squaring coordinates of
+    # order cosh(d)^2, which overflows float32 for points far from the origin.
+    direction = proju(x, y, k=k, dim=dim)
+    sk = k ** 0.5
+    theta = sk * dist(x, y, k=k, dim=dim, keepdim=True)
+    return theta / nx.sinh(theta) * direction
+
+
+def logmap0(y: Tensor, *, k: Curv = 1.0, dim: int = -1) -> Tensor:
+    r"""Logarithmic map at the origin; the returned time coordinate is 0."""
+    space = _space(y, dim)
+    n = nx.norm(space, dim=dim, keepdim=True)
+    sk = k ** 0.5
+    scale = torch.asinh(sk * n) / (sk * n)
+    return torch.cat([torch.zeros_like(_time(y, dim)), scale * space], dim=dim)
+
+
+def transp(x: Tensor, y: Tensor, v: Tensor, *, k: Curv = 1.0, dim: int = -1) -> Tensor:
+    r"""Parallel transport of :math:`v \in T_x` to :math:`T_y` along the geodesic:
+    :math:`v + \frac{k\langle y, v\rangle}{1 - k\langle x, y\rangle}(x + y)`."""
+    num = k * inner(y, v, dim=dim, keepdim=True)
+    den = 1 - k * inner(x, y, dim=dim, keepdim=True)  # >= 2 on the hyperboloid
+    return v + num / den * (x + y)
+
+
+def origin(*size: int, k: Curv = 1.0, dtype=None, device=None) -> Tensor:
+    r"""The origin :math:`(1/\sqrt k, 0, \dots, 0)` with shape :obj:`size`."""
+    time = torch.ones(*size[:-1], 1, dtype=dtype, device=device) / k ** 0.5
+    space = torch.zeros(*size[:-1], size[-1] - 1, dtype=time.dtype, device=device)
+    return torch.cat([time, space], dim=-1)

@@ -1,0 +1,64 @@
+r"""The Einstein midpoint: a closed-form hyperbolic weighted average."""
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+from torch import Tensor
+from torch_geometric.utils import scatter
+
+from .base import Manifold
+
+__all__ = ["einstein_midpoint"]
+
+
+def einstein_midpoint(
+    x: Tensor,
+    weights: Optional[Tensor] = None,
+    *,
+    manifold: Manifold,
+    index: Optional[Tensor] = None,
+    dim_size: Optional[int] = None,
+) -> Tensor:
+    r"""Weighted Einstein midpoint, computed in Klein coordinates with Lorentz
+    factors ([Chamberlain 2019] Eq. 24-25; [Hyper-Know] Eq. 5):
+
+    .. math::
+        m_K = \frac{\sum_i w_i \gamma_i \kappa_i}{\sum_i w_i \gamma_i},\qquad
+        \gamma_i = \frac{1}{\sqrt{1 - c\lVert\kappa_i\rVert^2}}
+
+    Points enter and leave in the coordinates of :obj:`manifold`; the sums are
+    taken over homogeneous Klein coordinates :math:`\gamma_i(1, \kappa_i)`
+    (:meth:`Manifold.to_klein_homogeneous`), which stay exact for points far
+    from the origin. With :class:`Euclidean` all :math:`\gamma_i = 1` and this
+    is the weighted mean. Weights must be non-negative; they need not sum to 1.
+
+    Args:
+        x (Tensor): Points, shape ``[..., N, D]`` (dense) or ``[N, D]`` (grouped).
+        weights (Tensor, optional): Shape ``[..., N]`` or ``[N]`` (default: all 1).
+        manifold (Manifold): The model :obj:`x` lives in.
+        index (Tensor, optional): Group of each point, shape ``[N]``; returns one
+            midpoint per group. Groups with no points (or zero total weight)
+            get the manifold's origin.
+        dim_size (int, optional): Number of groups (default: ``index.max() + 1``).
+
+    Shapes:
+        - dense: ``[..., N, D]`` -> ``[..., D]``
+        - grouped: ``[N, D]``, ``index [N]`` -> ``[dim_size, D]``
+    """
+    h = manifold.to_klein_homogeneous(x)
+    if weights is None:
+        weights = torch.ones_like(h[..., 0])
+    weights = weights.to(h.dtype)
+    weighted = h * weights.unsqueeze(-1)
+    if index is None:
+        total = weighted.sum(dim=-2)
+        weight_sum = weights.sum(dim=-1)
+    else:
+        if dim_size is None:
+            dim_size = int(index.max()) + 1 if index.numel() > 0 else 0
+        total = scatter(weighted, index, dim=0, dim_size=dim_size, reduce="sum")
+        weight_sum = scatter(weights, index, dim=0, dim_size=dim_size, reduce="sum")
+    out = manifold.from_klein_homogeneous(total, weight_sum)
+    empty = (weight_sum <= 0).unsqueeze(-1)
+    return torch.where(empty, manifold.origin(*out.shape, dtype=out.dtype, device=out.device), out)

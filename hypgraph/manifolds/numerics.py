@@ -1,0 +1,90 @@
+r"""All numerical safeguards of the geometry live here, keyed by dtype.
+
+Every constant is chosen per dtype, and each entry of :data:`EPS` is larger
+than ``torch.finfo(dtype).eps`` so that ``1 - eps`` and ``1 + eps`` are
+representable and distinct from 1 (an eps of 1e-15 is a no-op in float32).
+Nothing task-specific belongs here: these guard the domain of a function
+(``atanh`` below 1, ``cosh`` below overflow, a norm above zero), not a model.
+"""
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+__all__ = [
+    "EPS", "MIN_NORM", "MAX_COSH_ARG", "eps", "min_norm", "max_cosh_arg",
+    "sq_norm", "norm", "arcosh", "artanh", "sinh", "cosh", "tanh",
+]
+
+# Margin from a singular point (the ball's boundary, arcosh at 1).
+EPS = {
+    torch.float16: 1e-3,   # finfo.eps = 9.8e-4
+    torch.bfloat16: 1e-2,  # finfo.eps = 7.8e-3
+    torch.float32: 1e-6,   # finfo.eps = 1.2e-7
+    torch.float64: 1e-12,  # finfo.eps = 2.2e-16
+}
+# Smallest norm used as a denominator; its square must not underflow.
+MIN_NORM = {
+    torch.float16: 1e-2,
+    torch.bfloat16: 1e-15,
+    torch.float32: 1e-15,
+    torch.float64: 1e-15,
+}
+# Largest argument of sinh/cosh whose square still fits the dtype, since
+# hyperboloid constraints square the time coordinate (cosh(40)^2 ~ 1e34).
+MAX_COSH_ARG = {
+    torch.float16: 5.0,
+    torch.bfloat16: 40.0,
+    torch.float32: 40.0,
+    torch.float64: 350.0,
+}
+
+
+def eps(dtype: torch.dtype) -> float:
+    return EPS[dtype]
+
+
+def min_norm(dtype: torch.dtype) -> float:
+    return MIN_NORM[dtype]
+
+
+def max_cosh_arg(dtype: torch.dtype) -> float:
+    return MAX_COSH_ARG[dtype]
+
+
+def sq_norm(x: Tensor, dim: int = -1, keepdim: bool = False) -> Tensor:
+    return (x * x).sum(dim=dim, keepdim=keepdim)
+
+
+def norm(x: Tensor, dim: int = -1, keepdim: bool = False) -> Tensor:
+    r"""Euclidean norm, never below ``MIN_NORM`` and with a finite gradient at
+    zero: the clamp acts on the squared norm, so ``sqrt`` never sees 0."""
+    floor = MIN_NORM[x.dtype] ** 2
+    return sq_norm(x, dim, keepdim).clamp_min(floor).sqrt()
+
+
+def arcosh(x: Tensor) -> Tensor:
+    r"""``acosh`` with its argument kept at ``>= 1 + eps`` (finite gradient)."""
+    return torch.acosh(x.clamp_min(1.0 + EPS[x.dtype]))
+
+
+def artanh(x: Tensor) -> Tensor:
+    r"""``atanh`` with its argument kept inside ``(-1 + eps, 1 - eps)``."""
+    bound = 1.0 - EPS[x.dtype]
+    return torch.atanh(x.clamp(-bound, bound))
+
+
+def sinh(x: Tensor) -> Tensor:
+    bound = MAX_COSH_ARG[x.dtype]
+    return torch.sinh(x.clamp(-bound, bound))
+
+
+def cosh(x: Tensor) -> Tensor:
+    bound = MAX_COSH_ARG[x.dtype]
+    return torch.cosh(x.clamp(-bound, bound))
+
+
+def tanh(x: Tensor) -> Tensor:
+    # tanh saturates to exactly 1 long before overflow; clamping the input
+    # keeps its gradient defined without changing any representable value.
+    return torch.tanh(x.clamp(-15.0, 15.0))

@@ -1,0 +1,4 @@
+from . import math
+from .manifold import PoincareBall
+
+__all__ = ["PoincareBall", "math"]

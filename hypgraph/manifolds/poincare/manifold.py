@@ -1,0 +1,98 @@
+r"""The Poincaré ball as a module that owns its curvature."""
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+from torch import Tensor
+
+from .. import conversions as C
+from .. import numerics as nx
+from ..base import Curvature, Manifold
+from . import math as P
+
+__all__ = ["PoincareBall"]
+
+
+class PoincareBall(Manifold):
+    r"""The Poincaré ball of curvature :math:`-c`, as in `"Knowledge-Enhanced
+    Top-K Recommendation in Poincaré Ball" <https://arxiv.org/abs/2101.04852>`_
+    (Ma et al., AAAI 2021):
+
+    .. math::
+        \mathbb{B}^n_c = \{x \in \mathbb{R}^n : c\lVert x\rVert^2 < 1\},\quad
+        g_x = (\lambda^c_x)^2 I,\ \lambda^c_x = \frac{2}{1 - c\lVert x\rVert^2}
+
+    Args:
+        c (float): Curvature magnitude (default: ``1.0``).
+        learnable (bool): Learn :math:`c`, kept positive by softplus
+            (default: ``False``).
+    """
+
+    name = "poincare"
+
+    def __init__(self, c: float = 1.0, learnable: bool = False) -> None:
+        super().__init__()
+        self.curvature = Curvature(c, learnable)
+
+    @property
+    def c(self) -> Tensor:
+        return self.curvature()
+
+    def extra_repr(self) -> str:
+        out = f"c={float(self.c):.4g}"
+        return out + (", learnable=True" if self.curvature.learnable else "")
+
+    def mobius_add(self, x: Tensor, y: Tensor) -> Tensor:
+        return P.mobius_add(x, y, c=self.c)
+
+    def inner(self, x: Tensor, u: Tensor, v: Optional[Tensor] = None, *, keepdim: bool = False) -> Tensor:
+        return P.inner(x, u, u if v is None else v, c=self.c, keepdim=keepdim)
+
+    def norm(self, x: Tensor, u: Tensor, *, keepdim: bool = False) -> Tensor:
+        return P.norm(x, u, c=self.c, keepdim=keepdim)
+
+    def dist(self, x: Tensor, y: Tensor, *, keepdim: bool = False) -> Tensor:
+        return P.dist(x, y, c=self.c, keepdim=keepdim)
+
+    def dist0(self, x: Tensor, *, keepdim: bool = False) -> Tensor:
+        return P.dist0(x, c=self.c, keepdim=keepdim)
+
+    def expmap(self, x: Tensor, u: Tensor) -> Tensor:
+        return P.expmap(x, u, c=self.c)
+
+    def expmap0(self, u: Tensor) -> Tensor:
+        return P.expmap0(u, c=self.c)
+
+    def logmap(self, x: Tensor, y: Tensor) -> Tensor:
+        return P.logmap(x, y, c=self.c)
+
+    def logmap0(self, y: Tensor) -> Tensor:
+        return P.logmap0(y, c=self.c)
+
+    def projx(self, x: Tensor) -> Tensor:
+        return P.projx(x, c=self.c)
+
+    def proju(self, x: Tensor, u: Tensor) -> Tensor:
+        return P.proju(x, u, c=self.c)
+
+    def egrad2rgrad(self, x: Tensor, grad: Tensor) -> Tensor:
+        return P.egrad2rgrad(x, grad, c=self.c)
+
+    def transp(self, x: Tensor, y: Tensor, v: Tensor) -> Tensor:
+        return P.transp(x, y, v, c=self.c)
+
+    def origin(self, *size: int, dtype=None, device=None) -> Tensor:
+        return torch.zeros(*size, dtype=dtype, device=device)
+
+    def to_klein_homogeneous(self, x: Tensor) -> Tensor:
+        return C.lorentz_to_klein_homogeneous(C.poincare_to_lorentz(x, k=self.c), k=self.c)
+
+    def from_klein_homogeneous(self, h: Tensor, weight_sum: Tensor) -> Tensor:
+        lorentz = C.klein_homogeneous_to_lorentz(h, weight_sum, k=self.c)
+        return C.lorentz_to_poincare(lorentz, k=self.c)
+
+    def _check_point(self, x: Tensor, atol: float) -> Optional[str]:
+        if (self.c * nx.sq_norm(x) >= 1).any():
+            return "point outside the ball (c * |x|^2 >= 1)"
+        return None

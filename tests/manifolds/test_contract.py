@@ -1,0 +1,207 @@
+"""One contract suite over every manifold and both float dtypes."""
+import pytest
+import torch
+
+from hypgraph.manifolds import (Klein, Lorentz, PoincareBall, conversions as C,
+                                klein_to_lorentz, klein_to_poincare, lorentz_to_klein,
+                                lorentz_to_poincare, poincare_to_klein, poincare_to_lorentz)
+from hypgraph.manifolds.lorentz import math as L
+
+from .conftest import TOL, points, tangent
+
+
+def close(a, b, dtype, scale=1.0):
+    atol, rtol = TOL[dtype]
+    torch.testing.assert_close(a, b, atol=atol * scale, rtol=rtol * scale)
+
+
+def test_dtype_reaches_the_code(manifold, dtype):
+    x = points(manifold, dtype=dtype)
+    y = points(manifold, seed=3, dtype=dtype)
+    u = tangent(manifold, x)
+    assert x.dtype == dtype
+    for out in (manifold.dist(x, y), manifold.expmap(x, u), manifold.logmap(x, y),
+                manifold.projx(x), manifold.egrad2rgrad(x, u), manifold.transp(x, y, u),
+                manifold.dist0(x), manifold.logmap0(x), manifold.inner(x, u)):
+        assert out.dtype == dtype
+
+
+def test_projx_lands_on_manifold(manifold, dtype):
+    g = torch.Generator().manual_seed(0)
+    raw = torch.randn(64, manifold.coord_dim(4), generator=g, dtype=dtype) * 3
+    x = manifold.projx(raw)
+    assert manifold.check_point(x), manifold.check_point(x, explain=True)
+    close(manifold.projx(x), x, dtype)  # idempotent
+
+
+def test_exp_log_inverse(manifold, dtype):
+    x = points(manifold, dtype=dtype)
+    y = points(manifold, seed=5, dtype=dtype)
+    close(manifold.expmap(x, manifold.logmap(x, y)), y, dtype, scale=10)
+    u = tangent(manifold, x)
+    close(manifold.logmap(x, manifold.expmap(x, u)), u, dtype, scale=10)
+
+
+def test_exp0_log0_match_general_maps(manifold, dtype):
+    x = points(manifold, dtype=dtype)
+    o = manifold.origin(*x.shape, dtype=dtype)
+    close(manifold.logmap0(x), manifold.logmap(o, x), dtype, scale=10)
+    u = manifold.logmap0(x)
+    close(manifold.expmap0(u), x, dtype, scale=10)
+    close(manifold.dist0(x), manifold.dist(o, x), dtype, scale=10)
+
+
+def test_dist_symmetric_and_zero_on_diagonal(manifold, dtype):
+    x = points(manifold, dtype=dtype)
+    y = points(manifold, seed=7, dtype=dtype)
+    close(manifold.dist(x, y), manifold.dist(y, x), dtype)
+    assert (manifold.dist(x, x) < (1e-3 if dtype == torch.float32 else 1e-7)).all()
+    assert (manifold.dist(x, y) >= 0).all()
+
+
+def test_triangle_inequality(manifold, dtype):
+    x, y, z = (points(manifold, seed=s, std=1.0, dtype=dtype) for s in (1, 2, 3))
+    slack = 1e-4 if dtype == torch.float32 else 1e-10
+    assert (manifold.dist(x, z) <= manifold.dist(x, y) + manifold.dist(y, z) + slack).all()
+
+
+def test_dist_along_exp_equals_tangent_norm(manifold, dtype):
+    x = points(manifold, dtype=dtype)
+    u = tangent(manifold, x, std=0.4)
+    close(manifold.dist(x, manifold.expmap(x, u)), manifold.norm(x, u), dtype, scale=10)
+
+
+def test_logmap_is_tangent_and_has_norm_dist(manifold, dtype):
+    x = points(manifold, dtype=dtype)
+    y = points(manifold, seed=9, dtype=dtype)
+    v = manifold.logmap(x, y)
+    close(manifold.proju(x, v), v, dtype, scale=10)
+    close(manifold.norm(x, v), manifold.dist(x, y), dtype, scale=10)
+
+
+def test_transport_is_isometric_and_maps_log_to_minus_log(manifold, dtype):
+    x = points(manifold, dtype=dtype)
+    y = points(manifold, seed=11, dtype=dtype)
+    u, w = tangent(manifold, x, seed=1), tangent(manifold, x, seed=2)
+    tu, tw = manifold.transp(x, y, u), manifold.transp(x, y, w)
+    close(manifold.inner(y, tu, tw), manifold.inner(x, u, w), dtype, scale=10)
+    close(tu, manifold.proju(y, tu), dtype, scale=10)
+    close(manifold.transp(x, y, manifold.logmap(x, y)), -manifold.logmap(y, x), dtype, scale=10)
+
+
+def test_egrad2rgrad_is_riemannian_gradient(manifold):
+    # <rgrad, u>_x must equal the directional derivative <egrad, u> for tangent u.
+    x = points(manifold)
+    y = points(manifold, seed=4)
+    xr = x.clone().requires_grad_(True)
+    manifold.dist(xr, y).pow(2).sum().backward()
+    rgrad = manifold.egrad2rgrad(x, xr.grad)
+    u = tangent(manifold, x)
+    torch.testing.assert_close(manifold.inner(x, rgrad, u), (xr.grad * u).sum(-1), atol=1e-9, rtol=1e-9)
+    # and the gradient of d^2/2 is -log_x(y)
+    torch.testing.assert_close(rgrad / 2, -manifold.logmap(x, y), atol=1e-8, rtol=1e-8)
+
+
+def test_random_is_seeded(manifold):
+    a = manifold.random(4, manifold.coord_dim(3), generator=torch.Generator().manual_seed(3))
+    b = manifold.random(4, manifold.coord_dim(3), generator=torch.Generator().manual_seed(3))
+    c = manifold.random(4, manifold.coord_dim(3), generator=torch.Generator().manual_seed(4))
+    assert torch.equal(a, b) and not torch.equal(a, c)
+    assert manifold.check_point(a)
+
+
+@pytest.mark.parametrize("k", [1.0, 0.3, 2.5])
+def test_conversions_round_trip_and_preserve_distance(k, dtype):
+    lor, poi, kle = Lorentz(k=k), PoincareBall(c=k), Klein(c=k)
+    x = points(lor, dtype=dtype)
+    y = points(lor, seed=2, dtype=dtype)
+    kx = lorentz_to_klein(x, k=k)
+    px = klein_to_poincare(kx, k=k)
+    close(poincare_to_lorentz(px, k=k), x, dtype, scale=10)
+    close(klein_to_lorentz(kx, k=k), x, dtype, scale=10)
+    close(poincare_to_klein(lorentz_to_poincare(x, k=k), k=k), kx, dtype, scale=10)
+    ky, py = lorentz_to_klein(y, k=k), lorentz_to_poincare(y, k=k)
+    d = lor.dist(x, y)
+    close(poi.dist(px, py), d, dtype, scale=10)
+    close(kle.dist(kx, ky), d, dtype, scale=10)
+    close(poi.dist(px, klein_to_poincare(ky, k=k)), d, dtype, scale=10)
+
+
+def test_lorentz_distance_matches_arcosh_of_inner_product():
+    m = Lorentz(k=0.7)
+    x, y = points(m), points(m, seed=1)
+    expected = torch.acosh(-0.7 * L.inner(x, y)) / 0.7 ** 0.5  # Chamberlain 2019, Eq. 9
+    torch.testing.assert_close(m.dist(x, y), expected, atol=1e-10, rtol=1e-10)
+
+
+def test_lorentz_margin_follows_eq19():
+    m = Lorentz(margin=1e-6)
+    x, y = points(m), points(m, seed=1)
+    expected = torch.acosh(-L.inner(x, y) + 1e-6)
+    torch.testing.assert_close(m.dist(x, y), expected, atol=1e-10, rtol=1e-10)
+    assert (m.dist(x, x) > 0).all()  # the margin keeps d(x, x) off the singularity
+
+
+def test_poincare_distance_matches_mobius_formula():
+    m = PoincareBall(c=1.7)
+    x, y = points(m), points(m, seed=1)
+    w = m.mobius_add(-x, y)
+    expected = 2 / 1.7 ** 0.5 * torch.atanh(1.7 ** 0.5 * w.norm(dim=-1))  # Hyper-Know, Eq. 1
+    torch.testing.assert_close(m.dist(x, y), expected, atol=1e-10, rtol=1e-10)
+
+
+def test_gyration_matches_its_definition():
+    from hypgraph.manifolds.poincare import math as P
+    m = PoincareBall(c=0.8)
+    u, v, w = (points(m, seed=s) for s in (1, 2, 3))
+    add = lambda a, b: P.mobius_add(a, b, c=0.8)  # noqa: E731
+    expected = add(-add(u, v), add(u, add(v, w)))
+    torch.testing.assert_close(P.gyration(u, v, w, c=0.8), expected, atol=1e-10, rtol=1e-10)
+
+
+def test_mobius_left_cancellation():
+    m = PoincareBall(c=1.3)
+    x, y = points(m, seed=1), points(m, seed=2)
+    torch.testing.assert_close(m.mobius_add(-x, m.mobius_add(x, y)), y, atol=1e-10, rtol=1e-10)
+
+
+def test_klein_metric_is_pullback_of_lorentz_metric():
+    from hypgraph.manifolds.klein import math as K
+    m = Klein(c=0.6)
+    x = points(m)
+    u, w = tangent(m, x, seed=1), tangent(m, x, seed=2)
+    pu, pw = K.pushforward(x, u, c=0.6), K.pushforward(x, w, c=0.6)
+    torch.testing.assert_close(m.inner(x, u, w), L.inner(pu, pw), atol=1e-10, rtol=1e-10)
+    xl = C.klein_to_lorentz(x, k=0.6)
+    torch.testing.assert_close(K.pullback(xl, pu, c=0.6), u, atol=1e-10, rtol=1e-10)
+
+
+def test_check_point_rejects_off_manifold_points():
+    lor = Lorentz()
+    x = points(lor)
+    assert lor.check_point(x)
+    ok, reason = lor.check_point(x * 1.1, explain=True)
+    assert not ok and "-1/k" in reason
+    assert not lor.check_point(-x)
+    assert not PoincareBall().check_point(torch.tensor([[0.8, 0.7]]))
+    assert not Klein().check_point(torch.tensor([[float("nan"), 0.0]]))
+
+
+def test_curvature_validation_and_repr():
+    with pytest.raises(ValueError, match="-2"):
+        Lorentz(k=-2.0)
+    assert str(Lorentz()) == "Lorentz(k=1)"
+    assert str(PoincareBall(c=0.5, learnable=True)) == "PoincareBall(c=0.5, learnable=True)"
+    assert str(Klein()) == "Klein(c=1)"
+
+
+def test_learnable_curvature_gets_gradient_and_stays_positive():
+    m = PoincareBall(c=0.5, learnable=True)
+    assert abs(float(m.c) - 0.5) < 1e-12
+    x, y = points(m, std=0.3), points(m, seed=1, std=0.3)
+    m.dist(x, y).sum().backward()
+    raw = m.curvature.raw
+    assert raw.grad is not None and torch.isfinite(raw.grad)
+    with torch.no_grad():
+        raw.fill_(-30.0)
+    assert float(m.c) > 0

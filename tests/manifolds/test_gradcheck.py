@@ -1,0 +1,62 @@
+"""float64 gradcheck of every differentiable geometry primitive."""
+import pytest
+import torch
+from torch.autograd import gradcheck
+
+from hypgraph.manifolds import (einstein_midpoint, klein_to_lorentz, klein_to_poincare,
+                                lorentz_to_klein, lorentz_to_poincare, poincare_to_klein,
+                                poincare_to_lorentz)
+from hypgraph.manifolds.poincare import math as P
+
+from .conftest import MANIFOLDS, points, tangent
+
+
+def req(x):
+    return x.detach().clone().requires_grad_(True)
+
+
+@pytest.mark.parametrize("name", list(MANIFOLDS))
+def test_gradcheck_dist_exp_log(name):
+    m = MANIFOLDS[name]()
+    x, y = req(points(m, n=4, dim=3)), req(points(m, n=4, dim=3, seed=1))
+    u = req(tangent(m, x.detach()))
+    assert gradcheck(lambda a, b: m.dist(a, b), (x, y))
+    assert gradcheck(lambda a, v: m.expmap(a, v), (x, u))
+    assert gradcheck(lambda a, b: m.logmap(a, b), (x, y))
+    assert gradcheck(lambda a: m.dist0(a), (x,))
+    assert gradcheck(lambda a, b, v: m.transp(a, b, v), (x, y, u))
+
+
+def test_gradcheck_lorentz_dist_with_margin():
+    from hypgraph.manifolds import Lorentz
+    m = Lorentz(margin=1e-6)
+    x, y = req(points(m, n=4, dim=3)), req(points(m, n=4, dim=3, seed=1))
+    assert gradcheck(lambda a, b: m.dist(a, b), (x, y))
+
+
+def test_gradcheck_mobius_add_and_curvature():
+    x = req(points(MANIFOLDS["poincare"](), n=4, dim=3))
+    y = req(points(MANIFOLDS["poincare"](), n=4, dim=3, seed=1))
+    c = torch.tensor(0.8, dtype=torch.float64, requires_grad=True)
+    assert gradcheck(lambda a, b, k: P.mobius_add(a, b, c=k), (x, y, c))
+    assert gradcheck(lambda a, b, k: P.dist(a, b, c=k), (x, y, c))
+
+
+def test_gradcheck_conversions():
+    lor = MANIFOLDS["lorentz-k0.5"]()
+    x = req(points(lor, n=4, dim=3))
+    p = req(lorentz_to_poincare(x.detach(), k=0.5))
+    kap = req(lorentz_to_klein(x.detach(), k=0.5))
+    for f, inp in [(lorentz_to_poincare, x), (lorentz_to_klein, x), (poincare_to_lorentz, p),
+                   (poincare_to_klein, p), (klein_to_lorentz, kap), (klein_to_poincare, kap)]:
+        assert gradcheck(lambda a, f=f: f(a, k=0.5), (inp,)), f.__name__
+
+
+@pytest.mark.parametrize("name", list(MANIFOLDS))
+def test_gradcheck_einstein_midpoint(name):
+    m = MANIFOLDS[name]()
+    x = req(points(m, n=6, dim=3))
+    w = req(torch.rand(6, dtype=torch.float64, generator=torch.Generator().manual_seed(0)) + 0.1)
+    index = torch.tensor([0, 0, 1, 2, 2, 2])
+    assert gradcheck(lambda a, b: einstein_midpoint(a, b, manifold=m), (x, w))
+    assert gradcheck(lambda a, b: einstein_midpoint(a, b, manifold=m, index=index, dim_size=4), (x, w))

@@ -1,0 +1,141 @@
+"""The Einstein midpoint (Chamberlain 2019 Eq. 24-25, Hyper-Know Eq. 5)."""
+import math
+
+import pytest
+import torch
+
+from hypgraph.manifolds import Euclidean, Lorentz, PoincareBall, einstein_midpoint, frechet_mean
+from hypgraph.manifolds import conversions as C
+
+from .conftest import points
+
+
+def test_single_point_and_copies(manifold, dtype):
+    x = points(manifold, n=5, dtype=dtype)
+    tol = dict(atol=1e-4, rtol=1e-4) if dtype == torch.float32 else dict(atol=1e-10, rtol=1e-10)
+    torch.testing.assert_close(einstein_midpoint(x.unsqueeze(-2), manifold=manifold), x, **tol)
+    copies = x.unsqueeze(-2).expand(5, 7, x.size(-1))
+    w = torch.rand(5, 7, dtype=dtype) + 0.1
+    torch.testing.assert_close(einstein_midpoint(copies, w, manifold=manifold), x, **tol)
+
+
+def test_two_points_lie_on_geodesic_at_equal_distance(manifold):
+    x, y = points(manifold, seed=1), points(manifold, seed=2)
+    m = einstein_midpoint(torch.stack([x, y], -2), manifold=manifold)
+    dx, dy, dxy = manifold.dist(m, x), manifold.dist(m, y), manifold.dist(x, y)
+    torch.testing.assert_close(dx, dy, atol=1e-9, rtol=1e-9)
+    torch.testing.assert_close(dx + dy, dxy, atol=1e-9, rtol=1e-9)
+
+
+def test_matches_explicit_klein_formula(hyperbolic):
+    # Eq. 24 with the true Lorentz factor 1/sqrt(1 - c|kappa|^2), evaluated
+    # literally in Klein coordinates, against the homogeneous-coordinate code.
+    x = points(hyperbolic, n=6, std=0.8)
+    w = torch.rand(6, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    c = _curvature(hyperbolic)
+    kappa = _to_klein(hyperbolic, x)
+    gamma = 1 / torch.sqrt(1 - c * kappa.pow(2).sum(-1))
+    expected = ((w * gamma).unsqueeze(-1) * kappa).sum(0) / (w * gamma).sum()
+    got = _to_klein(hyperbolic, einstein_midpoint(x, w, manifold=hyperbolic))
+    torch.testing.assert_close(got, expected, atol=1e-10, rtol=1e-10)
+
+
+def _curvature(manifold):
+    return manifold.k if isinstance(manifold, Lorentz) else manifold.c
+
+
+def _to_klein(manifold, x):
+    if isinstance(manifold, Lorentz):
+        return C.lorentz_to_klein(x, k=manifold.k)
+    if isinstance(manifold, PoincareBall):
+        return C.poincare_to_klein(x, k=manifold.c)
+    return x
+
+
+def test_weights_act_as_multiplicities(manifold):
+    x = points(manifold, n=3)
+    weighted = einstein_midpoint(x, torch.tensor([2.0, 1.0, 3.0], dtype=x.dtype), manifold=manifold)
+    repeated = einstein_midpoint(x[[0, 0, 1, 2, 2, 2]], manifold=manifold)
+    torch.testing.assert_close(weighted, repeated, atol=1e-10, rtol=1e-10)
+
+
+def _boost(x, t):
+    """A Lorentz boost in the (x0, x1) plane: an isometry of the hyperboloid."""
+    x0, x1 = x[..., :1], x[..., 1:2]
+    return torch.cat([math.cosh(t) * x0 + math.sinh(t) * x1,
+                      math.sinh(t) * x0 + math.cosh(t) * x1, x[..., 2:]], -1)
+
+
+def test_equivariant_under_lorentz_boost():
+    m = Lorentz()
+    x = points(m, n=9)
+    w = torch.rand(9, dtype=torch.float64) + 0.1
+    moved = einstein_midpoint(_boost(x, 0.7), w, manifold=m)
+    torch.testing.assert_close(moved, _boost(einstein_midpoint(x, w, manifold=m), 0.7), atol=1e-9, rtol=1e-9)
+    assert m.check_point(_boost(x, 0.7))
+
+
+def test_equivariant_under_mobius_translation():
+    m = PoincareBall(c=1.5)
+    x = points(m, n=9)
+    a = points(m, n=1, seed=42)[0] * 0.8
+    w = torch.rand(9, dtype=torch.float64) + 0.1
+    moved = einstein_midpoint(m.mobius_add(a.expand_as(x), x), w, manifold=m)
+    expected = m.mobius_add(a, einstein_midpoint(x, w, manifold=m))
+    torch.testing.assert_close(moved, expected, atol=1e-9, rtol=1e-9)
+
+
+def test_grouped_equals_dense_per_group(manifold):
+    x = points(manifold, n=10)
+    w = torch.rand(10, dtype=torch.float64) + 0.1
+    index = torch.tensor([3, 0, 0, 3, 1, 3, 0, 1, 1, 3])
+    out = einstein_midpoint(x, w, manifold=manifold, index=index, dim_size=5)
+    assert out.shape == (5, x.size(-1))
+    for g in range(4):
+        sel = index == g
+        if sel.any():
+            torch.testing.assert_close(out[g], einstein_midpoint(x[sel], w[sel], manifold=manifold),
+                                       atol=1e-10, rtol=1e-10)
+    # groups 2 and 4 are empty: the origin
+    origin = manifold.origin(2, x.size(-1), dtype=x.dtype)
+    torch.testing.assert_close(out[[2, 4]], origin)
+
+
+def test_euclidean_midpoint_is_weighted_mean():
+    x = torch.randn(6, 3, dtype=torch.float64)
+    w = torch.rand(6, dtype=torch.float64)
+    torch.testing.assert_close(einstein_midpoint(x, w, manifold=Euclidean()),
+                               (w[:, None] * x).sum(0) / w.sum())
+
+
+def test_agrees_with_frechet_mean_on_fig4_scan():
+    # Chamberlain 2019, Fig. 4: x = (cosh a, sinh a), -2 <= a <= 2; each point
+    # paired with every greater a; the Fréchet mean by 10 gradient steps.
+    m = Lorentz()
+    alphas = torch.linspace(-2, 2, 21, dtype=torch.float64)
+    pts = torch.stack([torch.cosh(alphas), torch.sinh(alphas)], -1)
+    i, j = torch.triu_indices(21, 21, offset=1)
+    pairs = torch.stack([pts[i], pts[j]], -2)
+    ein = einstein_midpoint(pairs, manifold=m)
+    fre = frechet_mean(pairs, manifold=m, max_iter=10)
+    half = m.dist(pts[i], pts[j]) / 2
+    rel = m.dist(ein, fre) / half
+    assert float(rel.max()) < 3e-3
+    # the midpoint of (cosh a, sinh a) and (cosh b, sinh b) is at (a + b) / 2
+    expected = (alphas[i] + alphas[j]) / 2
+    torch.testing.assert_close(torch.asinh(ein[:, 1]), expected, atol=1e-12, rtol=1e-12)
+
+
+def test_frechet_mean_minimises_sum_of_squared_distances(hyperbolic):
+    x = points(hyperbolic, n=7, std=0.9)
+    f = frechet_mean(x, manifold=hyperbolic)
+    cost = lambda p: hyperbolic.dist(p.expand_as(x), x).pow(2).sum()  # noqa: E731
+    g = torch.Generator().manual_seed(0)
+    for _ in range(5):
+        u = hyperbolic.proju(f, torch.randn(f.shape, generator=g, dtype=f.dtype)) * 1e-3
+        assert cost(hyperbolic.expmap(f, u)) > cost(f)
+
+
+def test_frechet_mean_rejects_bad_iterations():
+    with pytest.raises(ValueError, match="max_iter"):
+        frechet_mean(torch.zeros(2, 3), manifold=Euclidean(), max_iter=0)

@@ -1,0 +1,105 @@
+"""float32 must give finite values and gradients near the Poincaré boundary,
+far out on the hyperboloid, and at coincident points."""
+import pytest
+import torch
+
+from hypgraph.manifolds import (Klein, Lorentz, PoincareBall, einstein_midpoint,
+                                lorentz_to_klein, lorentz_to_poincare, poincare_to_klein,
+                                poincare_to_lorentz)
+from hypgraph.manifolds.lorentz import math as L
+
+from .conftest import MANIFOLDS
+
+
+def finite(*tensors):
+    return all(bool(torch.isfinite(t).all()) for t in tensors)
+
+
+def boundary_points(n=64, dim=4, max_norm=1 - 1e-6, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    direction = torch.nn.functional.normalize(torch.randn(n, dim, generator=g), dim=-1)
+    # norms from the centre right up to 1 - 1e-6, densest near the boundary
+    gap = torch.logspace(0, torch.log10(torch.tensor(1 - max_norm)).item(), n)
+    return direction * (1 - gap).clamp(0, max_norm).unsqueeze(-1)
+
+
+def test_poincare_float32_near_boundary_is_finite():
+    m = PoincareBall()
+    x = boundary_points().requires_grad_(True)
+    y = boundary_points(seed=1).requires_grad_(True)
+    assert float(x.norm(dim=-1).max()) >= 1 - 2e-6
+    outs = [m.dist(x, y), m.dist0(x), m.logmap(x, y), m.logmap0(x), m.expmap(x, m.logmap(x, y)),
+            m.mobius_add(x, y), m.egrad2rgrad(x, y), m.transp(x, y, y),
+            poincare_to_lorentz(x), poincare_to_klein(x),
+            einstein_midpoint(torch.stack([x, y], 1), manifold=m)]
+    assert finite(*outs)
+    sum(o.sum() for o in outs).backward()
+    assert finite(x.grad, y.grad)
+    # distances grow without saturating: d(0, x) for |x| = 1 - 1e-6 is ~14.5
+    assert float(m.dist0(x).max()) > 14.0
+    assert float(m.dist(x, -x).max()) > 28.0
+
+
+def test_poincare_boundary_distances_match_float64():
+    m = PoincareBall()
+    x, y = boundary_points(max_norm=1 - 1e-5), boundary_points(max_norm=1 - 1e-5, seed=1)
+    d32, d64 = m.dist(x, y), m.dist(x.double(), y.double())
+    torch.testing.assert_close(d32.double(), d64, rtol=1e-2, atol=1e-2)
+
+
+@pytest.mark.parametrize("radius", [1.0, 5.0, 10.0, 20.0])
+def test_lorentz_float32_far_from_origin_is_finite(radius):
+    m = Lorentz()
+    g = torch.Generator().manual_seed(0)
+    v = torch.nn.functional.normalize(torch.randn(32, 6, generator=g), dim=-1) * radius
+    u = torch.cat([torch.zeros(32, 1), v[:, 1:]], -1)
+    x = m.expmap0(u).requires_grad_(True)
+    y = m.expmap0(u.roll(1, 0)).requires_grad_(True)
+    torch.testing.assert_close(m.dist0(x), torch.full((32,), radius) * u[:, 1:].norm(dim=-1) / radius,
+                               rtol=1e-3, atol=1e-3)
+    outs = [m.dist(x, y), m.logmap(x, y), m.expmap(x, m.logmap(x, y) / m.dist(x, y, keepdim=True)), m.transp(x, y, m.proju(x, y)),
+            m.egrad2rgrad(x, y), lorentz_to_poincare(x), lorentz_to_klein(x), m.dist0(x),
+            einstein_midpoint(torch.stack([x, y], 1), manifold=m)]
+    assert finite(*outs)
+    sum(o.sum() for o in outs).backward()
+    assert finite(x.grad, y.grad)
+    # the constraint holds relative to the size of the time coordinate
+    x0 = x.detach()[:, 0]
+    assert ((L.inner(x.detach(), x.detach()) + 1).abs() <= 1e-4 * x0 ** 2).all()
+
+
+@pytest.mark.parametrize("name", list(MANIFOLDS))
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_identical_points_give_finite_gradients(name, dtype):
+    m = MANIFOLDS[name]()
+    x = m.random(8, m.coord_dim(3), generator=torch.Generator().manual_seed(0), dtype=dtype)
+    a, b = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
+    d = m.dist(a, b)
+    (d.sum() + m.logmap(a, b).sum()).backward()
+    assert finite(d, a.grad, b.grad)
+    assert float(d.max()) < (1e-3 if dtype == torch.float32 else 1e-6)
+
+
+@pytest.mark.parametrize("name", list(MANIFOLDS))
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_tangent_magnitudes_from_1e_15_to_1(name, dtype):
+    m = MANIFOLDS[name]()
+    x = m.random(16, m.coord_dim(3), generator=torch.Generator().manual_seed(1), dtype=dtype)
+    direction = m.proju(x, torch.randn(x.shape, generator=torch.Generator().manual_seed(2), dtype=dtype))
+    direction = direction / m.norm(x, direction, keepdim=True)
+    for mag in [1e-15, 1e-10, 1e-6, 1e-3, 1.0]:
+        u = (direction * mag).requires_grad_(True)
+        xs = x.clone().requires_grad_(True)
+        y = m.expmap(xs, u)
+        (y.sum() + m.logmap(xs, y).sum() + m.expmap0(u).sum()).backward()
+        assert finite(y, u.grad, xs.grad), (name, mag)
+
+
+def test_klein_near_boundary_is_finite():
+    m = Klein()
+    x = boundary_points().requires_grad_(True)
+    y = boundary_points(seed=3).requires_grad_(True)
+    outs = [m.dist(x, y), m.logmap0(x), m.egrad2rgrad(x, y), einstein_midpoint(torch.stack([x, y], 1), manifold=m)]
+    assert finite(*outs)
+    sum(o.sum() for o in outs).backward()
+    assert finite(x.grad, y.grad)
