@@ -39,7 +39,7 @@ class Curvature(nn.Module):
         return F.softplus(self.raw) if self.learnable else self.fixed
 
     def extra_repr(self) -> str:
-        return f"{float(self()):.4g}, learnable={self.learnable}"
+        return f"{float(self().detach()):.4g}, learnable={self.learnable}"
 
 
 class Manifold(nn.Module, ABC):
@@ -129,6 +129,17 @@ class Manifold(nn.Module, ABC):
         ...
 
     # --- shared implementations -----------------------------------------
+    def mobius_add(self, x: Tensor, y: Tensor) -> Tensor:
+        r"""Translate :obj:`x` by :obj:`y`: :math:`\exp_x(P_{o\to x}\log_o y)`.
+
+        In the Poincaré ball this is Möbius addition :math:`x \oplus_c y`
+        (Ganea et al. 2018, §2.3; :class:`PoincareBall` uses the closed form of
+        [Hyper-Know] Eq. 2), in Euclidean space :math:`x + y`; on the other
+        models it is the same isometry in their coordinates.
+        """
+        o = self.origin(*x.shape, dtype=x.dtype, device=x.device)
+        return self.expmap(x, self.transp(o, x, self.logmap0(y)))
+
     def retr(self, x: Tensor, u: Tensor) -> Tensor:
         """Retraction used by the optimisers: the exponential map."""
         return self.expmap(x, u)

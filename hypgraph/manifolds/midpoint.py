@@ -5,7 +5,7 @@ from typing import Optional
 
 import torch
 from torch import Tensor
-from torch_geometric.utils import scatter
+from torch_geometric.utils import scatter, segment
 
 from .base import Manifold
 
@@ -18,6 +18,7 @@ def einstein_midpoint(
     *,
     manifold: Manifold,
     index: Optional[Tensor] = None,
+    ptr: Optional[Tensor] = None,
     dim_size: Optional[int] = None,
 ) -> Tensor:
     r"""Weighted Einstein midpoint, computed in Klein coordinates with Lorentz
@@ -40,6 +41,8 @@ def einstein_midpoint(
         index (Tensor, optional): Group of each point, shape ``[N]``; returns one
             midpoint per group. Groups with no points (or zero total weight)
             get the manifold's origin.
+        ptr (Tensor, optional): Instead of :obj:`index`, CSR boundaries of
+            groups of consecutive points, shape ``[G + 1]``.
         dim_size (int, optional): Number of groups (default: ``index.max() + 1``).
 
     Shapes:
@@ -49,16 +52,18 @@ def einstein_midpoint(
     h = manifold.to_klein_homogeneous(x)
     if weights is None:
         weights = torch.ones_like(h[..., 0])
-    weights = weights.to(h.dtype)
-    weighted = h * weights.unsqueeze(-1)
-    if index is None:
-        total = weighted.sum(dim=-2)
-        weight_sum = weights.sum(dim=-1)
-    else:
+    weights = weights.to(h.dtype).unsqueeze(-1)
+    # numerator, denominator and total weight in one reduction
+    stacked = torch.cat([h * weights, weights], dim=-1)
+    if ptr is not None:
+        total = segment(stacked, ptr, reduce="sum")
+    elif index is not None:
         if dim_size is None:
             dim_size = int(index.max()) + 1 if index.numel() > 0 else 0
-        total = scatter(weighted, index, dim=0, dim_size=dim_size, reduce="sum")
-        weight_sum = scatter(weights, index, dim=0, dim_size=dim_size, reduce="sum")
-    out = manifold.from_klein_homogeneous(total, weight_sum)
-    empty = (weight_sum <= 0).unsqueeze(-1)
-    return torch.where(empty, manifold.origin(*out.shape, dtype=out.dtype, device=out.device), out)
+        total = scatter(stacked, index, dim=0, dim_size=dim_size, reduce="sum")
+    else:
+        total = stacked.sum(dim=-2)
+    h_sum, w_sum = total[..., :-1], total[..., -1]
+    out = manifold.from_klein_homogeneous(h_sum, w_sum)
+    origin = manifold.origin(*out.shape, dtype=out.dtype, device=out.device)
+    return torch.where((w_sum > 0).unsqueeze(-1), out, origin)

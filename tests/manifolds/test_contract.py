@@ -205,3 +205,21 @@ def test_learnable_curvature_gets_gradient_and_stays_positive():
     with torch.no_grad():
         raw.fill_(-30.0)
     assert float(m.c) > 0
+
+
+@pytest.mark.parametrize("name", ["lorentz-k0.5", "klein-c0.7"])
+def test_generic_translation_is_mobius_addition_in_other_coordinates(name):
+    from .conftest import MANIFOLDS
+    m = MANIFOLDS[name]()
+    k = m.k if isinstance(m, Lorentz) else m.c
+    to_p = (lambda a: lorentz_to_poincare(a, k=k)) if isinstance(m, Lorentz) else (lambda a: klein_to_poincare(a, k=k))
+    x, y = points(m, seed=1), points(m, seed=2)
+    ball = PoincareBall(c=float(k))
+    torch.testing.assert_close(to_p(m.mobius_add(x, y)), ball.mobius_add(to_p(x), to_p(y)), atol=1e-9, rtol=1e-9)
+
+
+def test_generic_translation_matches_closed_form_in_the_ball():
+    from hypgraph.manifolds.base import Manifold
+    m = PoincareBall(c=1.3)
+    x, y = points(m, seed=1), points(m, seed=2)
+    torch.testing.assert_close(Manifold.mobius_add(m, x, y), m.mobius_add(x, y), atol=1e-10, rtol=1e-10)

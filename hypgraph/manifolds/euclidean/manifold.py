@@ -20,6 +20,9 @@ class Euclidean(Manifold):
 
     name = "euclidean"
 
+    def mobius_add(self, x: Tensor, y: Tensor) -> Tensor:
+        return x + y
+
     def inner(self, x: Tensor, u: Tensor, v: Optional[Tensor] = None, *, keepdim: bool = False) -> Tensor:
         return (u * (u if v is None else v)).sum(-1, keepdim=keepdim)
 

@@ -36,7 +36,7 @@ class Klein(Manifold):
         return self.curvature()
 
     def extra_repr(self) -> str:
-        out = f"c={float(self.c):.4g}"
+        out = f"c={float(self.c.detach()):.4g}"
         return out + (", learnable=True" if self.curvature.learnable else "")
 
     def inner(self, x: Tensor, u: Tensor, v: Optional[Tensor] = None, *, keepdim: bool = False) -> Tensor:

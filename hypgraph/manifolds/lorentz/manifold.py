@@ -44,7 +44,7 @@ class Lorentz(Manifold):
         return self.curvature()
 
     def extra_repr(self) -> str:
-        out = f"k={float(self.k):.4g}"
+        out = f"k={float(self.k.detach()):.4g}"
         if self.curvature.learnable:
             out += ", learnable=True"
         if self.margin:

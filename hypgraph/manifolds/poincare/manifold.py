@@ -40,7 +40,7 @@ class PoincareBall(Manifold):
         return self.curvature()
 
     def extra_repr(self) -> str:
-        out = f"c={float(self.c):.4g}"
+        out = f"c={float(self.c.detach()):.4g}"
         return out + (", learnable=True" if self.curvature.learnable else "")
 
     def mobius_add(self, x: Tensor, y: Tensor) -> Tensor:
