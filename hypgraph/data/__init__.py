@@ -5,9 +5,15 @@ from .hetero import (INTERACTS, LINKS, RELATES, REV_INTERACTS, build_hetero_data
                      index_of, set_interactions)
 from .paths import ENV_VAR, data_root
 from .report import FilterReport, record
+from .readers import (READERS, SafeUnpickler, detect_format, read, read_hgcf, read_kgat,
+                      read_kgcn, read_movielens, read_recbole, read_table)
+from .datasets import KGAT, KGCN, AmazonCD, MovieLens100K, RawFilesMissingError, RecBoleDataset
 
 __all__ = [
     "DataFormatError", "FilterReport", "record", "data_root", "ENV_VAR",
     "INTERACTS", "REV_INTERACTS", "LINKS", "RELATES",
     "build_hetero_data", "set_interactions", "index_of",
+    "read", "detect_format", "READERS", "read_movielens", "read_kgat", "read_kgcn",
+    "read_recbole", "read_hgcf", "read_table", "SafeUnpickler",
+    "MovieLens100K", "KGAT", "KGCN", "RecBoleDataset", "AmazonCD", "RawFilesMissingError",
 ]

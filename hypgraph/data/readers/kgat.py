@@ -1,0 +1,183 @@
+r"""KGAT (Wang et al., KDD 2019) folders: ``train.txt``, ``test.txt`` and an
+optional ``kg_final.txt`` (or ``kg_final.txt.gz``).
+
+``train.txt`` / ``test.txt`` hold one line per user, ``user item item ...``,
+with remapped 0-based ids. ``kg_final.txt`` holds ``head relation tail`` over
+entity ids, where item ``i`` is entity ``i``.
+
+The ``*_list.txt`` files are optional. Only their *row counts* are used (they
+fix the number of users, items and entities, so nodes without edges are kept,
+and make out-of-range ids an error), plus the relation names of
+``relation_list.txt``; their other columns are not parsed because some are
+malformed upstream (e.g. ``yelp2018/item_list.txt`` lines without separators).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import List, Optional, Tuple, Union
+
+import numpy as np
+from torch_geometric.data import HeteroData
+
+from ..errors import DataFormatError
+from ..hetero import build_hetero_data
+from ..report import FilterReport, record
+from .columns import FieldTable, read_text_bytes
+from .files import find_file, missing_error, require_dir
+from .ids import check_below, check_dense
+
+__all__ = ["read_kgat"]
+
+EXPECTED = "a KGAT folder with train.txt and test.txt (kg_final.txt or kg_final.txt.gz optional)"
+
+
+class _Lists:
+    """Users and their items from one ``train.txt``/``test.txt``."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = os.fspath(path)
+        table = FieldTable.from_file(path, what="lines 'user item item ...'")
+        values = table.all_ints()
+        lines, first, counts = table.ragged_rows()
+        is_item = np.ones(len(values), dtype=bool)
+        is_item[first] = False
+        self.user = np.repeat(values[first], counts - 1)
+        self.item = values[is_item]
+        self.line = table.line[is_item]
+        self.user_ids, self.user_lines = values[first], lines
+        self.empty_lines = int((counts == 1).sum())
+        self.num_lines = len(lines)
+
+    def dedupe(self, num_items: int) -> Optional[FilterReport]:
+        key = self.user * num_items + self.item
+        _, keep = np.unique(key, return_index=True)
+        keep.sort()  # file order
+        removed = len(key) - len(keep)
+        if removed == 0:
+            return None
+        self.user, self.item, self.line = self.user[keep], self.item[keep], self.line[keep]
+        return FilterReport(
+            step="repeated item ids within a user's line", kept=len(keep), removed=removed,
+            unit="entries", source=self.path,
+            detail="KGAT last-fm lists listening events; the first occurrence is kept")
+
+    def empty_report(self) -> Optional[FilterReport]:
+        if self.empty_lines == 0:
+            return None
+        return FilterReport(
+            step="lines with a user id but no items", kept=self.num_lines - self.empty_lines,
+            removed=self.empty_lines, unit="lines", source=self.path,
+            detail="those users are kept as nodes")
+
+
+def _list_count(folder: Path, name: str) -> Optional[Tuple[str, int]]:
+    path = folder / name
+    if not path.is_file():
+        return None
+    data = read_text_bytes(path, what="a header line and one line per id")
+    rows = sum(1 for line in data.splitlines() if line.strip())
+    return os.fspath(path), rows - 1
+
+
+def _relation_names(folder: Path) -> Optional[List[str]]:
+    path = folder / "relation_list.txt"
+    if not path.is_file():
+        return None
+    table = FieldTable.from_file(path, what="'org_id remap_id' lines after a header")
+    _, rest = table.first_line_fields()
+    rows = rest.rows(["org_id", "remap_id"])
+    cols = rows.convert(org_id="token", remap_id="int")
+    wrong = np.flatnonzero(cols["remap_id"] != np.arange(len(rows)))
+    if len(wrong):
+        k = int(wrong[0])
+        raise DataFormatError(f"expected remap_id {k} (ids listed in order), found {cols['remap_id'][k]}",
+                              path, int(rows.line[k]))
+    return [name.decode("utf-8") for name in cols["org_id"]]
+
+
+def _count(ids_and_lines, listed: Optional[Tuple[str, int]], what: str) -> int:
+    """Node count: the list file's row count when present, else max id + 1."""
+    if listed is not None:
+        list_path, n = listed
+        for ids, line, path in ids_and_lines:
+            check_below(ids, line, path, n, what,
+                        f"< {n:,}, the number of rows of {os.path.basename(list_path)}")
+        return n
+    return max([check_dense(ids, line, path, what) for ids, line, path in ids_and_lines] + [0])
+
+
+def read_kgat(root: Union[str, os.PathLike]) -> HeteroData:
+    r"""Read a KGAT dataset folder.
+
+    Interactions of both files are concatenated, train first, with
+    ``train_mask``/``test_mask`` on the interaction edges. Repeated items on a
+    user's line (KGAT last-fm) are removed, keeping the first, and recorded in
+    ``data.filter_log``; so are lines with a user id but no items (88 in
+    amazon-book's ``test.txt``), whose users stay nodes. A pair present in both
+    files is kept in both splits.
+
+    A folder without ``train.txt`` (KGAT's last-fm and yelp2018 as published
+    without it) is an error naming the missing file: test interactions alone
+    are not a usable dataset, and silently reading them would hide that.
+
+    Args:
+        root (str or os.PathLike): The folder.
+
+    Returns:
+        HeteroData: Users, items, ``('user', 'interacts', 'item')`` with
+        ``train_mask``/``test_mask``; with a KG also entities,
+        ``('entity', 'relates', 'entity')`` with ``edge_type`` and
+        ``num_relations`` (``relation_raw_id`` from ``relation_list.txt`` when
+        present) and ``('item', 'links', 'entity')`` linking item ``i`` to
+        entity ``i``. ``raw_id`` are the remapped ids of the files.
+
+    Raises:
+        DataFormatError: If ``train.txt`` or ``test.txt`` is missing, a line is
+            malformed, or an id is out of range.
+    """
+    root = require_dir(root, EXPECTED)
+    missing = [name for name in ("train.txt", "test.txt") if not (root / name).is_file()]
+    if missing:
+        raise missing_error(root, missing, EXPECTED)
+    train, test = _Lists(root / "train.txt"), _Lists(root / "test.txt")
+    kg_path = find_file([root], ["kg_final.txt", "kg_final.txt.gz"])
+
+    num_users = _count([(s.user_ids, s.user_lines, s.path) for s in (train, test)],
+                       _list_count(root, "user_list.txt"), "user id")
+    num_items = _count([(s.item, s.line, s.path) for s in (train, test)],
+                       _list_count(root, "item_list.txt"), "item id")
+    reports = [r for s in (train, test) for r in (s.empty_report(), s.dedupe(max(num_items, 1)))]
+
+    kg = {}
+    if kg_path is not None:
+        kg = _read_kg(kg_path, root, num_items)
+    data = build_hetero_data(
+        np.concatenate([train.user, test.user]), np.concatenate([train.item, test.item]),
+        num_users=num_users, num_items=num_items,
+        train_mask=np.repeat([True, False], [len(train.item), len(test.item)]),
+        test_mask=np.repeat([False, True], [len(train.item), len(test.item)]),
+        **kg)
+    for report in reports:
+        if report is not None:
+            record(data, report)
+    return data
+
+
+def _read_kg(path: Path, root: Path, num_items: int) -> dict:
+    rows = FieldTable.from_file(path, what="'head relation tail' triples").rows(["head", "relation", "tail"])
+    cols = rows.convert(no_header=True, head="int", relation="int", tail="int")
+    file = os.fspath(path)
+    ends = [(cols["head"], rows.line, file), (cols["tail"], rows.line, file)]
+    num_entities = max(_count(ends, _list_count(root, "entity_list.txt"), "entity id"), num_items)
+    names = _relation_names(root)
+    if names is not None:
+        check_below(cols["relation"], rows.line, file, len(names), "relation id",
+                    f"< {len(names)}, the number of rows of relation_list.txt")
+        num_relations = len(names)
+    else:
+        num_relations = check_dense(cols["relation"], rows.line, file, "relation id")
+    items = np.arange(num_items)
+    return dict(kg_head=cols["head"], kg_relation=cols["relation"], kg_tail=cols["tail"],
+                num_entities=num_entities, num_relations=num_relations, relation_raw_id=names,
+                link_item=items, link_entity=items)

@@ -1,0 +1,67 @@
+r"""MovieLens 100K ``u.data`` (GroupLens): ``user item rating timestamp``."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Union
+
+from torch_geometric.data import HeteroData
+
+from ..errors import DataFormatError
+from ..hetero import build_hetero_data
+from .columns import FieldTable
+from .ids import factorize
+
+__all__ = ["read_movielens", "locate_movielens"]
+
+COLUMNS = ["user_id", "item_id", "rating", "timestamp"]
+EXPECTED = "u.data, or a folder holding u.data or ml-100k/u.data (PyG raw layout)"
+
+
+def locate_movielens(path: Union[str, os.PathLike]) -> Path:
+    r"""Find the ratings file for :obj:`path`.
+
+    Args:
+        path (str or os.PathLike): A ratings file in ``u.data`` format (also
+            ``u1.base``, ``ua.test``, ...), a folder holding ``u.data``, or a
+            folder holding ``ml-100k/u.data`` (PyG's raw layout).
+
+    Raises:
+        DataFormatError: If no such file exists.
+    """
+    path = Path(path)
+    if path.is_file():
+        return path
+    for candidate in (path / "u.data", path / "ml-100k" / "u.data", path / "raw" / "ml-100k" / "u.data"):
+        if candidate.is_file():
+            return candidate
+    raise DataFormatError(f"no MovieLens ratings found; expected {EXPECTED}", path)
+
+
+def read_movielens(path: Union[str, os.PathLike]) -> HeteroData:
+    r"""Read MovieLens ``u.data``: whitespace-separated ``user item rating
+    timestamp`` rows without a header.
+
+    Users and items become nodes ``0..n-1`` in order of their original id;
+    ``raw_id`` keeps the original ids. Every row is an interaction (the file
+    has no duplicates; a repeated pair would be kept as a second edge).
+
+    Args:
+        path (str or os.PathLike): See :func:`locate_movielens`.
+
+    Returns:
+        HeteroData: Users, items and ``('user', 'interacts', 'item')`` with
+        ``rating`` (float) and ``time`` (Unix seconds).
+
+    Raises:
+        DataFormatError: For a missing file or any malformed row.
+    """
+    file = locate_movielens(path)
+    rows = FieldTable.from_file(file, what="MovieLens ratings (" + " ".join(COLUMNS) + ")").rows(COLUMNS)
+    cols = rows.convert(no_header=True, user_id="int", item_id="int", rating="float", timestamp="int")
+    user, user_raw = factorize(cols["user_id"])
+    item, item_raw = factorize(cols["item_id"])
+    return build_hetero_data(
+        user, item, num_users=len(user_raw), num_items=len(item_raw),
+        rating=cols["rating"], time=cols["timestamp"],
+        user_raw_id=user_raw, item_raw_id=item_raw)

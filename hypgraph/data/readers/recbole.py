@@ -1,0 +1,144 @@
+r"""RecBole atomic files (Zhao et al., CIKM 2021): ``<name>.inter`` with an
+optional knowledge graph ``<name>.kg`` and item-entity links ``<name>.link``.
+
+Each file is tab-separated with a typed header, e.g.
+``user_id:token<TAB>item_id:token<TAB>rating:float<TAB>timestamp:float``.
+Tokens are strings (e.g. Freebase mids such as ``m.04ctbw8``); users, items,
+entities and relations are numbered ``0..n-1`` in sorted order of their
+tokens (numerically when all tokens are plain integers), and ``raw_id`` /
+``relation_raw_id`` keep the tokens. Extra columns (``token_seq`` etc.) are
+allowed and ignored.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple, Union
+
+import numpy as np
+from torch_geometric.data import HeteroData
+
+from ..errors import DataFormatError
+from ..hetero import build_hetero_data
+from .columns import FieldTable, Rows
+from .files import missing_error, require_dir
+from .ids import factorize
+
+__all__ = ["read_recbole"]
+
+TYPES = ("token", "token_seq", "float", "float_seq")
+EXPECTED = "RecBole atomic files <name>.inter (+ <name>.kg, <name>.link optional)"
+
+
+def _typed_rows(path: Path, required: List[str]) -> Tuple[Rows, Dict[str, str]]:
+    """Rows of a typed-header file, with each column's declared type."""
+    table = FieldTable.from_file(path, sep="\t", what=f"a typed header ({', '.join(required)}) and rows")
+    header, rest = table.first_line_fields()
+    header_line = int(table.line[0])
+    names, types = [], {}
+    for field in header:
+        name, colon, kind = field.partition(":")
+        if not colon or kind not in TYPES:
+            raise DataFormatError(
+                f"expected a typed RecBole header field like 'user_id:token' (types: {', '.join(TYPES)}), "
+                f"got {field!r}", path, header_line)
+        names.append(name)
+        types[name] = kind
+    absent = [name for name in required if name not in types]
+    if absent:
+        raise DataFormatError(
+            f"expected columns {', '.join(required)}; the header lacks {', '.join(absent)} "
+            f"(it has {', '.join(names)})", path, header_line)
+    return rest.rows(names), types
+
+
+def _find_name(root: Path) -> str:
+    inters = sorted(root.glob("*.inter"))
+    if len(inters) == 1:
+        return inters[0].stem
+    if not inters:
+        raise missing_error(root, ["<name>.inter"], EXPECTED)
+    raise DataFormatError(
+        f"several .inter files ({', '.join(p.name for p in inters)}); pass name= to choose one", root)
+
+
+def read_recbole(root: Union[str, os.PathLike], name: Optional[str] = None) -> HeteroData:
+    r"""Read RecBole atomic files.
+
+    Args:
+        root (str or os.PathLike): The folder holding the files, or the
+            ``.inter`` file itself.
+        name (str, optional): The dataset name, i.e. the file stem. Required
+            only when the folder holds several ``.inter`` files.
+
+    Returns:
+        HeteroData: Users, items and ``('user', 'interacts', 'item')`` (with
+        ``rating`` / ``time`` when the ``.inter`` file has ``rating`` /
+        ``timestamp`` columns). With ``.kg``: entities and
+        ``('entity', 'relates', 'entity')`` with ``edge_type``,
+        ``num_relations`` and ``relation_raw_id`` (the relation names). With
+        ``.link``: ``('item', 'links', 'entity')``; linked items absent from
+        ``.inter`` become item nodes without interactions.
+
+    Raises:
+        DataFormatError: If ``.inter`` is missing, a header is untyped or lacks
+            a required column, or a row is malformed.
+    """
+    root = Path(root)
+    if root.suffix == ".inter" and root.is_file():
+        root, name = root.parent, root.stem
+    root = require_dir(root, EXPECTED)
+    name = name or _find_name(root)
+    inter_path, kg_path, link_path = (root / f"{name}.{ext}" for ext in ("inter", "kg", "link"))
+    if not inter_path.is_file():
+        raise missing_error(root, [inter_path.name], EXPECTED)
+
+    inter, types = _typed_rows(inter_path, ["user_id", "item_id"])
+    kinds = {"user_id": "token", "item_id": "token"}
+    if "rating" in types:
+        kinds["rating"] = "float"
+    if "timestamp" in types:
+        kinds["timestamp"] = "time"
+    cols = inter.convert(**kinds)
+
+    link = kg = None
+    if link_path.is_file():
+        rows, _ = _typed_rows(link_path, ["item_id", "entity_id"])
+        link = rows.convert(item_id="token", entity_id="token")
+    if kg_path.is_file():
+        rows, _ = _typed_rows(kg_path, ["head_id", "relation_id", "tail_id"])
+        kg = rows.convert(head_id="token", relation_id="token", tail_id="token")
+
+    user, user_raw = factorize(cols["user_id"])
+    item_tokens = [cols["item_id"]] + ([link["item_id"]] if link else [])
+    item_all, item_raw = factorize(_concat(item_tokens))
+    item = item_all[:len(inter)]
+
+    extra = {}
+    if kg or link:
+        parts = ([kg["head_id"], kg["tail_id"]] if kg else []) + ([link["entity_id"]] if link else [])
+        entity_all, entity_raw = factorize(_concat(parts))
+        extra.update(num_entities=len(entity_raw), entity_raw_id=entity_raw)
+        pos = 0
+        if kg:
+            n = len(kg["head_id"])
+            relation, relation_raw = factorize(kg["relation_id"])
+            extra.update(kg_head=entity_all[:n], kg_tail=entity_all[n:2 * n], kg_relation=relation,
+                         num_relations=len(relation_raw), relation_raw_id=_as_str(relation_raw))
+            pos = 2 * n
+        if link:
+            extra.update(link_item=item_all[len(inter):], link_entity=entity_all[pos:])
+    return build_hetero_data(
+        user, item, num_users=len(user_raw), num_items=len(item_raw),
+        rating=cols.get("rating"), time=cols.get("timestamp"),
+        user_raw_id=user_raw, item_raw_id=item_raw, **extra)
+
+
+def _concat(parts: List[np.ndarray]) -> np.ndarray:
+    width = max(p.dtype.itemsize for p in parts)
+    return np.concatenate([p.astype(f"S{width}") for p in parts])
+
+
+def _as_str(raw) -> List[str]:
+    # Relation names are labels, never counted: keep them as strings.
+    return [str(r) for r in raw]
