@@ -223,3 +223,21 @@ def test_generic_translation_matches_closed_form_in_the_ball():
     m = PoincareBall(c=1.3)
     x, y = points(m, seed=1), points(m, seed=2)
     torch.testing.assert_close(Manifold.mobius_add(m, x, y), m.mobius_add(x, y), atol=1e-10, rtol=1e-10)
+
+
+def test_lorentz_tangent_norm_is_accurate_far_from_origin():
+    # 15 units out, tangent vectors have ambient coordinates ~ x0 = cosh(15):
+    # the Minkowski square of u cancels ~1e13 and loses most digits, the
+    # tangent_norm decomposition does not. Vectors of known length come from
+    # transporting vectors of length 0.5 from the origin (an isometry whose
+    # formula has no cancellation).
+    m = Lorentz()
+    g = torch.Generator().manual_seed(0)
+    u0 = torch.nn.functional.normalize(torch.randn(16, 3, generator=g, dtype=torch.float64), dim=-1) * 15
+    x = m.expmap0(torch.cat([torch.zeros(16, 1, dtype=torch.float64), u0], -1))
+    w = torch.nn.functional.normalize(torch.randn(16, 3, generator=g, dtype=torch.float64), dim=-1) * 0.5
+    o = m.origin(16, 4, dtype=torch.float64)
+    v = m.transp(o, x, torch.cat([torch.zeros(16, 1, dtype=torch.float64), w], -1))
+    half = torch.full((16,), 0.5, dtype=torch.float64)
+    torch.testing.assert_close(m.norm(x, v), half, atol=1e-9, rtol=0)
+    assert float((L.norm(v) - half).abs().max()) > 1e-6  # what the cancellation costs

@@ -10,7 +10,7 @@ from hypgraph.manifolds import (Klein, Lorentz, PoincareBall, klein_to_poincare,
 DIM = 3
 coords = st.lists(st.floats(-3, 3, allow_nan=False), min_size=DIM, max_size=DIM)
 curv = st.floats(0.2, 3.0)
-SETTINGS = settings(max_examples=60, deadline=None)
+SETTINGS = settings(max_examples=60, deadline=None, derandomize=False)
 
 
 def lorentz_point(m, v):
@@ -26,7 +26,10 @@ def ball_point(m, v):
 def test_lorentz_exp_log_and_symmetry(k, a, b):
     m = Lorentz(k=k)
     x, y = lorentz_point(m, a), lorentz_point(m, b)
-    torch.testing.assert_close(m.expmap(x, m.logmap(x, y)), y, atol=1e-7, rtol=1e-7)
+    # exp_x amplifies rounding in its tangent argument by ~cosh(d(x, y)) <= x0 * y0
+    # (ambient coordinates of T_x grow like x0 far from the origin): scale atol.
+    atol = 1e-9 * max(1.0, float(x[0] * y[0] * k))
+    torch.testing.assert_close(m.expmap(x, m.logmap(x, y)), y, atol=atol, rtol=1e-7)
     torch.testing.assert_close(m.dist(x, y), m.dist(y, x), atol=1e-12, rtol=1e-12)
     torch.testing.assert_close(m.norm(x, m.logmap(x, y)), m.dist(x, y), atol=1e-8, rtol=1e-8)
 

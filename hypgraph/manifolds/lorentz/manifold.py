@@ -55,7 +55,7 @@ class Lorentz(Manifold):
         return L.inner(u, u if v is None else v, keepdim=keepdim)
 
     def norm(self, x: Tensor, u: Tensor, *, keepdim: bool = False) -> Tensor:
-        return L.norm(u, keepdim=keepdim)
+        return L.tangent_norm(x, u, k=self.k, keepdim=keepdim)
 
     def dist(self, x: Tensor, y: Tensor, *, keepdim: bool = False) -> Tensor:
         return L.dist(x, y, k=self.k, margin=self.margin, keepdim=keepdim)

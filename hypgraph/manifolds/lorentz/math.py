@@ -16,7 +16,7 @@ from .. import numerics as nx
 Curv = Union[float, Tensor]
 
 __all__ = [
-    "inner", "sq_dist", "dist", "dist0", "norm", "projx", "proju", "egrad2rgrad",
+    "inner", "sq_dist", "dist", "dist0", "norm", "tangent_norm", "projx", "proju", "egrad2rgrad",
     "expmap", "expmap0", "logmap", "logmap0", "transp", "origin",
 ]
 
@@ -38,9 +38,38 @@ def inner(u: Tensor, v: Tensor, *, dim: int = -1, keepdim: bool = False) -> Tens
 
 
 def norm(u: Tensor, *, dim: int = -1, keepdim: bool = False) -> Tensor:
-    r"""Norm of a tangent vector, :math:`\sqrt{\langle u,u\rangle_{\mathcal L}}`."""
+    r"""Norm of a tangent vector, :math:`\sqrt{\langle u,u\rangle_{\mathcal L}}`.
+
+    Far from the origin this subtracts two squares of order :math:`x_0^2\lVert u\rVert^2`;
+    :func:`tangent_norm` knows the base point and does not.
+    """
     floor = nx.min_norm(u.dtype) ** 2
     return inner(u, u, dim=dim, keepdim=keepdim).clamp_min(floor).sqrt()
+
+
+def tangent_norm(x: Tensor, u: Tensor, *, k: Curv = 1.0, dim: int = -1, keepdim: bool = False) -> Tensor:
+    r"""Norm of :math:`u \in T_x` without cancellation.
+
+    Tangency gives :math:`u_0 = \langle x_{1:}, u_{1:}\rangle / x_0`, so with
+    :math:`\hat x = x_{1:}/\lVert x_{1:}\rVert`, :math:`a = \langle\hat x, u_{1:}\rangle`
+    and :math:`1 - \lVert x_{1:}\rVert^2/x_0^2 = 1/(k x_0^2)`:
+
+    .. math::
+        \langle u, u\rangle_{\mathcal L} = \lVert u_{1:} - a\hat x\rVert^2 + \frac{a^2}{k x_0^2}
+
+    a sum of non-negative terms, accurate however far :math:`x` is from the origin.
+    """
+    xs, us = _space(x, dim), _space(u, dim)
+    # x_hat must be a unit vector or 0 (x at the origin, where u_0 = 0):
+    # a clamped norm would give a shorter x_hat and break the identity.
+    floor = nx.min_norm(x.dtype) ** 2
+    at_origin = nx.sq_norm(xs, dim=dim, keepdim=True) <= floor
+    xhat = (xs / nx.norm(xs, dim=dim, keepdim=True)).masked_fill(at_origin, 0.0)
+    a = (xhat * us).sum(dim=dim, keepdim=True)
+    x0 = _time(x, dim)
+    sq = nx.sq_norm(us - a * xhat, dim=dim, keepdim=True) + a * a / (k * x0 * x0)
+    out = sq.clamp_min(nx.min_norm(u.dtype) ** 2).sqrt()
+    return out if keepdim else out.squeeze(dim)
 
 
 def sq_dist(x: Tensor, y: Tensor, *, dim: int = -1, keepdim: bool = False) -> Tensor:
@@ -111,7 +140,7 @@ def expmap(x: Tensor, u: Tensor, *, k: Curv = 1.0, dim: int = -1) -> Tensor:
     """
     # Chamberlain 2019, Eq. 12
     sk = k ** 0.5
-    theta = sk * norm(u, dim=dim, keepdim=True)
+    theta = sk * tangent_norm(x, u, k=k, dim=dim, keepdim=True)
     room = nx.max_cosh_arg(x.dtype) - sk * dist0(x, k=k, dim=dim, keepdim=True)
     step = torch.minimum(theta, room.clamp_min(0))
     out = nx.cosh(step) * x + nx.sinh(step) / theta * u
