@@ -7,6 +7,10 @@ from .paths import ENV_VAR, data_root
 from .report import FilterReport, record
 from .readers import (READERS, SafeUnpickler, detect_format, read, read_hgcf, read_kgat,
                       read_kgcn, read_movielens, read_recbole, read_table)
+from .preprocess import compact, dedupe, implicit_feedback, min_user_interactions, prepare
+from .split import given_split, leave_last_out, random_split
+from .negative import sample_eval_negatives, sample_negatives
+from .synthetic import RELATIONS as SYNTHETIC_RELATIONS, default_dataset, make_synthetic
 from .datasets import KGAT, KGCN, AmazonCD, MovieLens100K, RawFilesMissingError, RecBoleDataset
 
 __all__ = [
@@ -15,5 +19,8 @@ __all__ = [
     "build_hetero_data", "set_interactions", "index_of",
     "read", "detect_format", "READERS", "read_movielens", "read_kgat", "read_kgcn",
     "read_recbole", "read_hgcf", "read_table", "SafeUnpickler",
+    "implicit_feedback", "min_user_interactions", "dedupe", "compact", "prepare",
+    "leave_last_out", "random_split", "given_split", "sample_negatives", "sample_eval_negatives",
+    "make_synthetic", "default_dataset", "SYNTHETIC_RELATIONS",
     "MovieLens100K", "KGAT", "KGCN", "RecBoleDataset", "AmazonCD", "RawFilesMissingError",
 ]

@@ -1,0 +1,267 @@
+r"""Train/validation/test splits of the interactions, in the
+:class:`torch_geometric.transforms.RandomLinkSplit` layout.
+
+Each function returns ``(train_data, val_data, test_data)``; the three share
+the nodes and the knowledge graph (shallow copies) and differ in
+``('user', 'interacts', 'item')`` (and its reverse):
+
+========== ====================== =====================================
+part       ``edge_index``         ``edge_label_index`` / ``edge_label``
+========== ====================== =====================================
+train      train edges            train edges / ones
+val        train edges            validation positives / ones
+test       train + val edges      test positives / ones
+========== ====================== =====================================
+
+``edge_index`` is what a model may propagate over; ``edge_label_index`` is what
+it is scored on. Per-edge attributes (``time``, ``rating``, ...) follow
+``edge_index``; ``edge_label_time`` follows ``edge_label_index`` when the data
+has timestamps. Every edge of the input lands in exactly one part, and no
+``(user, item)`` pair is in two parts (repeated pairs are refused: call
+:func:`~hypgraph.data.preprocess.dedupe` first).
+
+All three are vectorised: per-user ranks come from stable sorts and segment
+offsets, never from a Python loop over users.
+"""
+from __future__ import annotations
+
+import copy
+from typing import Tuple
+
+import torch
+from torch import Tensor
+from torch_geometric.data import HeteroData
+
+from .hetero import INTERACTS, set_interactions
+from .preprocess import _interactions
+from .report import FilterReport, record
+
+__all__ = ["leave_last_out", "random_split", "given_split"]
+
+Split = Tuple[HeteroData, HeteroData, HeteroData]
+
+
+def leave_last_out(data: HeteroData, *, val: bool = True) -> Split:
+    r"""Hold out each user's most recent interaction as test and the second
+    most recent as validation (Chamberlain 2019, §6.2–6.3).
+
+    "Most recent" orders a user's interactions by ``time``; among equal
+    timestamps the larger item index counts as later (then the later row), so
+    the split does not depend on the row order of the input. A user needs at
+    least 2 interactions to get a test interaction and at least 3 to also get a
+    validation one, so that one interaction always stays in train; users with
+    fewer keep all of theirs in train, and how many did so is recorded in each
+    part's ``filter_log``.
+
+    Args:
+        data (HeteroData): Interactions with a ``time`` attribute, no repeated
+            ``(user, item)`` pairs.
+        val (bool): Also hold out a validation interaction per user; if
+            :obj:`False`, ``val_data`` has no label edges. (default: :obj:`True`)
+
+    Returns:
+        (HeteroData, HeteroData, HeteroData): ``train_data, val_data, test_data``.
+
+    Raises:
+        ValueError: If the interactions have no ``time``, or repeat a pair.
+    """
+    edge_index, attrs = _interactions(data)
+    if "time" not in attrs:
+        raise ValueError(
+            f"leave_last_out needs a 'time' attribute on {INTERACTS}; for data without "
+            f"timestamps use random_split or given_split")
+    _check_no_repeats(edge_index, data["item"].num_nodes)
+    user = edge_index[0]
+    rank, degree = _rank_within_user(user, data["user"].num_nodes, attrs["time"], edge_index[1])
+    from_end = degree[user] - 1 - rank
+    is_test = (from_end == 0) & (degree[user] >= 2)
+    is_val = (from_end == 1) & (degree[user] >= 3) if val else torch.zeros_like(is_test)
+    rule = "fewer than 2 interactions" + ("; validation needs 3" if val else "")
+    return _assemble(data, is_val, is_test, step="leave_last_out", rule=rule)
+
+
+def random_split(
+    data: HeteroData,
+    *,
+    test_ratio: float = 0.2,
+    val_ratio: float = 0.1,
+    seed: int = 0,
+) -> Split:
+    r"""Per-user random split (Hyper-Know, "Datasets": 80% of each user's
+    interactions for training, 20% for test, then 10% of the training ones as
+    validation).
+
+    A user with :math:`d` interactions gets :math:`t = \min(\lfloor
+    \rho_{test} d + \frac12 \rfloor, d - 1)` test interactions (nearest integer,
+    at least one left for training), then :math:`\min(\lfloor \rho_{val}
+    (d - t) + \frac12 \rfloor, d - t - 1)` of the rest go to validation. Which
+    ones is a uniformly random choice per user from
+    ``torch.Generator().manual_seed(seed)``.
+
+    Args:
+        data (HeteroData): Interactions without repeated pairs.
+        test_ratio (float): Share of each user's interactions for test.
+            (default: :obj:`0.2`)
+        val_ratio (float): Share of each user's remaining interactions for
+            validation. (default: :obj:`0.1`)
+        seed (int): Seed of the random choice. (default: :obj:`0`)
+
+    Returns:
+        (HeteroData, HeteroData, HeteroData): ``train_data, val_data, test_data``.
+
+    Raises:
+        ValueError: If a ratio is outside ``[0, 1)`` or a pair is repeated.
+    """
+    _check_ratio("test_ratio", test_ratio)
+    _check_ratio("val_ratio", val_ratio)
+    edge_index, _ = _interactions(data)
+    _check_no_repeats(edge_index, data["item"].num_nodes)
+    generator = torch.Generator().manual_seed(seed)
+    num_users = data["user"].num_nodes
+    user = edge_index[0]
+
+    rank, degree = _rank_within_user(
+        user, num_users, torch.rand(user.numel(), generator=generator, dtype=torch.double))
+    n_test = _share(degree, test_ratio)
+    is_test = rank < n_test[user]
+    is_val = _random_val(user, ~is_test, num_users, val_ratio, generator)
+    return _assemble(data, is_val, is_test, step="random_split",
+                     rule=f"too few interactions for a {test_ratio:g} test share")
+
+
+def given_split(data: HeteroData, *, val_ratio: float = 0.0, seed: int = 0) -> Split:
+    r"""Use the train/test split that ships with a dataset (KGAT's
+    ``train.txt``/``test.txt``, HGCF's ``train.pkl``/``test.pkl``), as the
+    readers record it in the ``train_mask``/``test_mask`` edge attributes.
+
+    Optionally a random :obj:`val_ratio` of each user's training interactions
+    becomes validation, rounded as in :func:`random_split`. Rows in neither
+    mask are left out of all three parts and recorded.
+
+    Args:
+        data (HeteroData): Interactions with ``train_mask`` (and optionally
+            ``test_mask``, default: the complement), without repeated pairs.
+        val_ratio (float): Share of each user's training interactions for
+            validation. (default: :obj:`0.0`)
+        seed (int): Seed of the validation choice. (default: :obj:`0`)
+
+    Returns:
+        (HeteroData, HeteroData, HeteroData): ``train_data, val_data, test_data``.
+
+    Raises:
+        ValueError: If ``train_mask`` is missing, a row is in both masks, a pair
+            is repeated, or :obj:`val_ratio` is outside ``[0, 1)``.
+    """
+    _check_ratio("val_ratio", val_ratio)
+    edge_index, attrs = _interactions(data)
+    if "train_mask" not in attrs:
+        raise ValueError(
+            f"given_split needs a 'train_mask' attribute on {INTERACTS} (set by the readers "
+            f"of datasets with their own train/test files); found {sorted(attrs) or 'none'}")
+    train_mask = attrs["train_mask"].bool()
+    test_mask = attrs["test_mask"].bool() if "test_mask" in attrs else ~train_mask
+    both = train_mask & test_mask
+    if bool(both.any()):
+        row = int(both.nonzero()[0])
+        raise ValueError(
+            f"{int(both.sum())} interactions are in both train_mask and test_mask "
+            f"(first: row {row}, user {int(edge_index[0, row])}, item {int(edge_index[1, row])})")
+    _check_no_repeats(edge_index, data["item"].num_nodes)
+
+    neither = ~(train_mask | test_mask)
+    if bool(neither.any()):
+        kept = int((~neither).sum())
+        report = FilterReport(step="given_split: rows in neither train_mask nor test_mask",
+                              kept=kept, removed=int(neither.sum()),
+                              detail="left out of train, validation and test")
+        data = copy.copy(data)
+        record(data, report)
+    generator = torch.Generator().manual_seed(seed)
+    is_val = _random_val(edge_index[0], train_mask, data["user"].num_nodes, val_ratio, generator)
+    return _assemble(data, is_val, test_mask, step="given_split",
+                     rule="no interaction in test_mask", neither=neither)
+
+
+# ---------------------------------------------------------------------------
+
+def _rank_within_user(user: Tensor, num_users: int, *keys: Tensor) -> Tuple[Tensor, Tensor]:
+    r"""Rank of every edge among its user's edges, ordered by :obj:`keys`
+    (lexicographically, ties to the earlier row), and the degree of each user."""
+    order = torch.arange(user.numel())
+    # Stable sorts from the least to the most significant key = lexsort.
+    for key in reversed((user,) + keys):
+        order = order[torch.sort(key[order], stable=True).indices]
+    degree = torch.bincount(user, minlength=num_users)
+    start = torch.cumsum(degree, 0) - degree
+    rank = torch.empty_like(order)
+    rank[order] = torch.arange(order.numel()) - start[user[order]]
+    return rank, degree
+
+
+def _share(count: Tensor, ratio: float) -> Tensor:
+    r"""``ratio * count`` rounded half up, capped at ``count - 1`` (>= 0)."""
+    n = torch.floor(count.double() * ratio + 0.5).long()
+    return torch.minimum(n, (count - 1).clamp(min=0))
+
+
+def _random_val(user: Tensor, pool: Tensor, num_users: int, ratio: float,
+                generator: torch.Generator) -> Tensor:
+    r"""A uniformly random :func:`_share` of each user's edges in :obj:`pool`."""
+    # Edges outside the pool sort after the pool (key 2 > any rand), so pool
+    # edges hold the ranks 0..pool_degree-1 of their user.
+    key = torch.rand(user.numel(), generator=generator, dtype=torch.double)
+    key[~pool] = 2.0
+    rank, _ = _rank_within_user(user, num_users, key)
+    pool_degree = torch.bincount(user[pool], minlength=num_users)
+    return pool & (rank < _share(pool_degree, ratio)[user])
+
+
+def _assemble(data: HeteroData, is_val: Tensor, is_test: Tensor, *, step: str, rule: str,
+              neither: Tensor | None = None) -> Split:
+    edge_index, attrs = _interactions(data)
+    is_train = ~(is_val | is_test)
+    if neither is not None:
+        is_train &= ~neither
+
+    def part(message: Tensor, label: Tensor) -> HeteroData:
+        out = copy.copy(data)
+        set_interactions(out, edge_index[:, message], **{k: v[message] for k, v in attrs.items()})
+        store = out[INTERACTS]
+        store.edge_label_index = edge_index[:, label]
+        store.edge_label = torch.ones(int(label.sum()))
+        if "time" in attrs:
+            store.edge_label_time = attrs["time"][label]
+        return out
+
+    parts = (part(is_train, is_train), part(is_train, is_val), part(is_train | is_val, is_test))
+
+    num_users = data["user"].num_nodes
+    user = edge_index[0]
+    active = torch.bincount(user, minlength=num_users) > 0
+    with_test = torch.bincount(user[is_test], minlength=num_users) > 0
+    with_val = torch.bincount(user[is_val], minlength=num_users) > 0
+    n_test, n_active = int(with_test.sum()), int(active.sum())
+    detail = (f"no test interaction for {n_active - n_test:,} users ({rule}); no validation "
+              f"interaction for {int((active & ~with_val).sum()):,} users; edges "
+              f"train/val/test = {int(is_train.sum()):,}/{int(is_val.sum()):,}/{int(is_test.sum()):,}")
+    report = FilterReport(step=f"{step}: users with a test interaction", kept=n_test,
+                          removed=n_active - n_test, unit="users", detail=detail)
+    for out in parts:
+        record(out, report)
+    return parts
+
+
+def _check_no_repeats(edge_index: Tensor, num_items: int) -> None:
+    key = edge_index[0] * num_items + edge_index[1]
+    sorted_key = torch.sort(key).values
+    repeated = sorted_key[1:] == sorted_key[:-1]
+    if bool(repeated.any()):
+        first = int(sorted_key[1:][repeated][0])
+        raise ValueError(
+            f"{int(repeated.sum())} repeated (user, item) pairs, e.g. user {first // num_items}, "
+            f"item {first % num_items}, would leak between parts; call dedupe() first")
+
+
+def _check_ratio(name: str, value: float) -> None:
+    if not 0.0 <= value < 1.0:
+        raise ValueError(f"{name} must be in [0, 1), got {value}")
