@@ -20,7 +20,7 @@ install_requires = [
 ]
 
 extras_require = {
-    "test": ["pytest>=7.4", "hypothesis>=6.80", "pytest-xdist>=3.3"],
+    "test": ["pytest>=7.4", "hypothesis>=6.80", "pytest-xdist>=3.3", "pyarrow>=12"],
     # Optional acceleration only: torch-geometric >= 2.5 scatters natively.
     "scatter": ["torch-scatter"],
     "parquet": ["pyarrow>=12"],

@@ -438,3 +438,29 @@ def test_auto_last_fm_layout_reports_missing_train(tmp_path):
     write(tmp_path / "test.txt", "0 1\n")
     error = raises_at(lambda: read(tmp_path), tmp_path / "train.txt", None)
     assert "missing train.txt" in error.reason
+
+
+def _write_parquet(path, columns):
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+    pq.write_table(pa.table(columns), path)
+
+
+def test_parquet_matches_csv(tmp_path):
+    cols = {"u": ["a", "b", "a", "c"], "i": [10, 20, 20, 30], "r": [4.0, 5.0, 3.5, 1.0], "t": [5, 6, 7, 8]}
+    _write_parquet(tmp_path / "r.parquet", cols)
+    (tmp_path / "r.csv").write_text("u,i,r,t\n" + "".join(
+        f"{u},{i},{r},{t}\n" for u, i, r, t in zip(*cols.values())))
+    kw = dict(user_col="u", item_col="i", rating_col="r", time_col="t")
+    pq_data, csv_data = read_table(tmp_path / "r.parquet", **kw), read_table(tmp_path / "r.csv", **kw)
+    for attr in ("edge_index", "rating", "time"):
+        assert torch.equal(pq_data["user", "interacts", "item"][attr], csv_data["user", "interacts", "item"][attr])
+    assert list(pq_data["user"].raw_id) == ["a", "b", "c"]
+
+
+def test_parquet_bad_values_name_the_row(tmp_path):
+    _write_parquet(tmp_path / "r.parquet", {"u": [1, 2, 3], "i": [1, 1, 2], "r": [4.0, float("nan"), 1.0]})
+    with pytest.raises(DataFormatError, match=r"r\.parquet.*'r'.*row 2"):
+        read_table(tmp_path / "r.parquet", user_col="u", item_col="i", rating_col="r")
+    with pytest.raises(DataFormatError, match=r"expected a column 'time'"):
+        read_table(tmp_path / "r.parquet", user_col="u", item_col="i", time_col="time")
