@@ -1,0 +1,4 @@
+r"""Training and evaluation."""
+from .metrics import full_ranking_metrics, ranks_against_negatives, sampled_metrics
+
+__all__ = ["sampled_metrics", "full_ranking_metrics", "ranks_against_negatives"]
