@@ -129,6 +129,11 @@ class Manifold(nn.Module, ABC):
         ...
 
     # --- shared implementations -----------------------------------------
+    def _like(self, t: Tensor) -> Tensor:
+        """The curvature in the dtype of :obj:`t` (it is kept in float64, and a
+        0-dim float64 would promote an unbatched float32 result)."""
+        return self.curvature().to(t.dtype)
+
     def mobius_add(self, x: Tensor, y: Tensor) -> Tensor:
         r"""Translate :obj:`x` by :obj:`y`: :math:`\exp_x(P_{o\to x}\log_o y)`.
 

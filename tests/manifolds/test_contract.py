@@ -24,6 +24,8 @@ def test_dtype_reaches_the_code(manifold, dtype):
                 manifold.projx(x), manifold.egrad2rgrad(x, u), manifold.transp(x, y, u),
                 manifold.dist0(x), manifold.logmap0(x), manifold.inner(x, u)):
         assert out.dtype == dtype
+    # a single point gives 0-dim results, which a float64 curvature would promote
+    assert manifold.dist(x[0], y[0]).dtype == dtype and manifold.dist0(x[0]).dtype == dtype
 
 
 def test_projx_lands_on_manifold(manifold, dtype):

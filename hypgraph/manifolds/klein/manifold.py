@@ -40,51 +40,51 @@ class Klein(Manifold):
         return out + (", learnable=True" if self.curvature.learnable else "")
 
     def inner(self, x: Tensor, u: Tensor, v: Optional[Tensor] = None, *, keepdim: bool = False) -> Tensor:
-        return K.inner(x, u, u if v is None else v, c=self.c, keepdim=keepdim)
+        return K.inner(x, u, u if v is None else v, c=self._like(x), keepdim=keepdim)
 
     def norm(self, x: Tensor, u: Tensor, *, keepdim: bool = False) -> Tensor:
-        return K.norm(x, u, c=self.c, keepdim=keepdim)
+        return K.norm(x, u, c=self._like(x), keepdim=keepdim)
 
     def dist(self, x: Tensor, y: Tensor, *, keepdim: bool = False) -> Tensor:
-        return K.dist(x, y, c=self.c, keepdim=keepdim)
+        return K.dist(x, y, c=self._like(x), keepdim=keepdim)
 
     def dist0(self, x: Tensor, *, keepdim: bool = False) -> Tensor:
-        return K.dist0(x, c=self.c, keepdim=keepdim)
+        return K.dist0(x, c=self._like(x), keepdim=keepdim)
 
     def expmap(self, x: Tensor, u: Tensor) -> Tensor:
-        return K.expmap(x, u, c=self.c)
+        return K.expmap(x, u, c=self._like(x))
 
     def expmap0(self, u: Tensor) -> Tensor:
-        return K.expmap0(u, c=self.c)
+        return K.expmap0(u, c=self._like(u))
 
     def logmap(self, x: Tensor, y: Tensor) -> Tensor:
-        return K.logmap(x, y, c=self.c)
+        return K.logmap(x, y, c=self._like(x))
 
     def logmap0(self, y: Tensor) -> Tensor:
-        return K.logmap0(y, c=self.c)
+        return K.logmap0(y, c=self._like(y))
 
     def projx(self, x: Tensor) -> Tensor:
-        return K.projx(x, c=self.c)
+        return K.projx(x, c=self._like(x))
 
     def proju(self, x: Tensor, u: Tensor) -> Tensor:
-        return K.proju(x, u, c=self.c)
+        return K.proju(x, u, c=self._like(x))
 
     def egrad2rgrad(self, x: Tensor, grad: Tensor) -> Tensor:
-        return K.egrad2rgrad(x, grad, c=self.c)
+        return K.egrad2rgrad(x, grad, c=self._like(x))
 
     def transp(self, x: Tensor, y: Tensor, v: Tensor) -> Tensor:
-        return K.transp(x, y, v, c=self.c)
+        return K.transp(x, y, v, c=self._like(x))
 
     def origin(self, *size: int, dtype=None, device=None) -> Tensor:
         return torch.zeros(*size, dtype=dtype, device=device)
 
     def to_klein_homogeneous(self, x: Tensor) -> Tensor:
-        gamma = K.lorentz_factor(x, c=self.c, keepdim=True)  # Hyper-Know, Eq. 5
+        gamma = K.lorentz_factor(x, c=self._like(x), keepdim=True)  # Hyper-Know, Eq. 5
         return torch.cat([gamma, gamma * x], dim=-1)
 
     def from_klein_homogeneous(self, h: Tensor, weight_sum: Tensor) -> Tensor:
-        lorentz = C.klein_homogeneous_to_lorentz(h, weight_sum, k=self.c)
-        return C.lorentz_to_klein(lorentz, k=self.c)
+        lorentz = C.klein_homogeneous_to_lorentz(h, weight_sum, k=self._like(h))
+        return C.lorentz_to_klein(lorentz, k=self._like(h))
 
     def _check_point(self, x: Tensor, atol: float) -> Optional[str]:
         if (self.c * nx.sq_norm(x) >= 1).any():

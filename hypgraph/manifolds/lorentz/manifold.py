@@ -55,46 +55,46 @@ class Lorentz(Manifold):
         return L.inner(u, u if v is None else v, keepdim=keepdim)
 
     def norm(self, x: Tensor, u: Tensor, *, keepdim: bool = False) -> Tensor:
-        return L.tangent_norm(x, u, k=self.k, keepdim=keepdim)
+        return L.tangent_norm(x, u, k=self._like(x), keepdim=keepdim)
 
     def dist(self, x: Tensor, y: Tensor, *, keepdim: bool = False) -> Tensor:
-        return L.dist(x, y, k=self.k, margin=self.margin, keepdim=keepdim)
+        return L.dist(x, y, k=self._like(x), margin=self.margin, keepdim=keepdim)
 
     def dist0(self, x: Tensor, *, keepdim: bool = False) -> Tensor:
-        return L.dist0(x, k=self.k, keepdim=keepdim)
+        return L.dist0(x, k=self._like(x), keepdim=keepdim)
 
     def expmap(self, x: Tensor, u: Tensor) -> Tensor:
-        return L.expmap(x, u, k=self.k)
+        return L.expmap(x, u, k=self._like(x))
 
     def expmap0(self, u: Tensor) -> Tensor:
-        return L.expmap0(u, k=self.k)
+        return L.expmap0(u, k=self._like(u))
 
     def logmap(self, x: Tensor, y: Tensor) -> Tensor:
-        return L.logmap(x, y, k=self.k)
+        return L.logmap(x, y, k=self._like(x))
 
     def logmap0(self, y: Tensor) -> Tensor:
-        return L.logmap0(y, k=self.k)
+        return L.logmap0(y, k=self._like(y))
 
     def projx(self, x: Tensor) -> Tensor:
-        return L.projx(x, k=self.k)
+        return L.projx(x, k=self._like(x))
 
     def proju(self, x: Tensor, u: Tensor) -> Tensor:
-        return L.proju(x, u, k=self.k)
+        return L.proju(x, u, k=self._like(x))
 
     def egrad2rgrad(self, x: Tensor, grad: Tensor) -> Tensor:
-        return L.egrad2rgrad(x, grad, k=self.k)
+        return L.egrad2rgrad(x, grad, k=self._like(x))
 
     def transp(self, x: Tensor, y: Tensor, v: Tensor) -> Tensor:
-        return L.transp(x, y, v, k=self.k)
+        return L.transp(x, y, v, k=self._like(x))
 
     def origin(self, *size: int, dtype=None, device=None) -> Tensor:
         return L.origin(*size, k=self.k, dtype=dtype, device=device)
 
     def to_klein_homogeneous(self, x: Tensor) -> Tensor:
-        return C.lorentz_to_klein_homogeneous(x, k=self.k)
+        return C.lorentz_to_klein_homogeneous(x, k=self._like(x))
 
     def from_klein_homogeneous(self, h: Tensor, weight_sum: Tensor) -> Tensor:
-        return C.klein_homogeneous_to_lorentz(h, weight_sum, k=self.k)
+        return C.klein_homogeneous_to_lorentz(h, weight_sum, k=self._like(h))
 
     def _check_point(self, x: Tensor, atol: float) -> Optional[str]:
         k = self.k

@@ -110,8 +110,19 @@ def dist0(x: Tensor, *, k: Curv = 1.0, dim: int = -1, keepdim: bool = False) -> 
 
 def projx(x: Tensor, *, k: Curv = 1.0, dim: int = -1) -> Tensor:
     r"""Project onto the hyperboloid by recomputing the time coordinate from
-    the space coordinates, :math:`x_0 = \sqrt{1/k + \lVert x_{1:}\rVert^2}`."""
+    the space coordinates, :math:`x_0 = \sqrt{1/k + \lVert x_{1:}\rVert^2}`.
+
+    Points further than ``MAX_COSH_ARG`` / :math:`\sqrt k` from the origin,
+    whose time coordinate squared would overflow the dtype, are pulled back
+    radially to that distance (the norm is measured overflow-safely).
+    """
     space = _space(x, dim)
+    limit = nx.sinh(torch.tensor(nx.max_cosh_arg(x.dtype), dtype=x.dtype)) / k ** 0.5
+    scale = space.abs().amax(dim=dim, keepdim=True).clamp_min(nx.min_norm(x.dtype))
+    length = scale * nx.norm(space / scale, dim=dim, keepdim=True)
+    # limit / max(length, limit): the gradient of a clamped ratio would be
+    # 0 * inf for tiny lengths
+    space = space * (limit / torch.maximum(length, limit))
     time = (1.0 / k + nx.sq_norm(space, dim=dim, keepdim=True)).sqrt()
     return torch.cat([time, space], dim=dim)
 
@@ -133,16 +144,14 @@ def egrad2rgrad(x: Tensor, grad: Tensor, *, k: Curv = 1.0, dim: int = -1) -> Ten
 def expmap(x: Tensor, u: Tensor, *, k: Curv = 1.0, dim: int = -1) -> Tensor:
     r"""Exponential map :math:`\cosh(\sqrt k\lVert u\rVert)x + \sinh(\sqrt k\lVert u\rVert)\,u/(\sqrt k\lVert u\rVert)`.
 
-    The result is re-projected with :func:`projx` to undo rounding. The step
-    is shortened where it would leave the representable region (further than
-    ``MAX_COSH_ARG`` / :math:`\sqrt k` from the origin, where squaring the time
-    coordinate overflows), so a wild tangent vector cannot produce ``inf``.
+    The result is re-projected with :func:`projx`, which undoes rounding and
+    keeps it inside the representable region, so a wild tangent vector cannot
+    produce ``inf``.
     """
     # Chamberlain 2019, Eq. 12
     sk = k ** 0.5
     theta = sk * tangent_norm(x, u, k=k, dim=dim, keepdim=True)
-    room = nx.max_cosh_arg(x.dtype) - sk * dist0(x, k=k, dim=dim, keepdim=True)
-    step = torch.minimum(theta, room.clamp_min(0))
+    step = theta.clamp_max(nx.max_cosh_arg(x.dtype))
     out = nx.cosh(step) * x + nx.sinh(step) / theta * u
     return projx(out, k=k, dim=dim)
 

@@ -44,53 +44,53 @@ class PoincareBall(Manifold):
         return out + (", learnable=True" if self.curvature.learnable else "")
 
     def mobius_add(self, x: Tensor, y: Tensor) -> Tensor:
-        return P.mobius_add(x, y, c=self.c)
+        return P.mobius_add(x, y, c=self._like(x))
 
     def inner(self, x: Tensor, u: Tensor, v: Optional[Tensor] = None, *, keepdim: bool = False) -> Tensor:
-        return P.inner(x, u, u if v is None else v, c=self.c, keepdim=keepdim)
+        return P.inner(x, u, u if v is None else v, c=self._like(x), keepdim=keepdim)
 
     def norm(self, x: Tensor, u: Tensor, *, keepdim: bool = False) -> Tensor:
-        return P.norm(x, u, c=self.c, keepdim=keepdim)
+        return P.norm(x, u, c=self._like(x), keepdim=keepdim)
 
     def dist(self, x: Tensor, y: Tensor, *, keepdim: bool = False) -> Tensor:
-        return P.dist(x, y, c=self.c, keepdim=keepdim)
+        return P.dist(x, y, c=self._like(x), keepdim=keepdim)
 
     def dist0(self, x: Tensor, *, keepdim: bool = False) -> Tensor:
-        return P.dist0(x, c=self.c, keepdim=keepdim)
+        return P.dist0(x, c=self._like(x), keepdim=keepdim)
 
     def expmap(self, x: Tensor, u: Tensor) -> Tensor:
-        return P.expmap(x, u, c=self.c)
+        return P.expmap(x, u, c=self._like(x))
 
     def expmap0(self, u: Tensor) -> Tensor:
-        return P.expmap0(u, c=self.c)
+        return P.expmap0(u, c=self._like(u))
 
     def logmap(self, x: Tensor, y: Tensor) -> Tensor:
-        return P.logmap(x, y, c=self.c)
+        return P.logmap(x, y, c=self._like(x))
 
     def logmap0(self, y: Tensor) -> Tensor:
-        return P.logmap0(y, c=self.c)
+        return P.logmap0(y, c=self._like(y))
 
     def projx(self, x: Tensor) -> Tensor:
-        return P.projx(x, c=self.c)
+        return P.projx(x, c=self._like(x))
 
     def proju(self, x: Tensor, u: Tensor) -> Tensor:
-        return P.proju(x, u, c=self.c)
+        return P.proju(x, u, c=self._like(x))
 
     def egrad2rgrad(self, x: Tensor, grad: Tensor) -> Tensor:
-        return P.egrad2rgrad(x, grad, c=self.c)
+        return P.egrad2rgrad(x, grad, c=self._like(x))
 
     def transp(self, x: Tensor, y: Tensor, v: Tensor) -> Tensor:
-        return P.transp(x, y, v, c=self.c)
+        return P.transp(x, y, v, c=self._like(x))
 
     def origin(self, *size: int, dtype=None, device=None) -> Tensor:
         return torch.zeros(*size, dtype=dtype, device=device)
 
     def to_klein_homogeneous(self, x: Tensor) -> Tensor:
-        return C.lorentz_to_klein_homogeneous(C.poincare_to_lorentz(x, k=self.c), k=self.c)
+        return C.lorentz_to_klein_homogeneous(C.poincare_to_lorentz(x, k=self._like(x)), k=self._like(x))
 
     def from_klein_homogeneous(self, h: Tensor, weight_sum: Tensor) -> Tensor:
-        lorentz = C.klein_homogeneous_to_lorentz(h, weight_sum, k=self.c)
-        return C.lorentz_to_poincare(lorentz, k=self.c)
+        lorentz = C.klein_homogeneous_to_lorentz(h, weight_sum, k=self._like(h))
+        return C.lorentz_to_poincare(lorentz, k=self._like(h))
 
     def _check_point(self, x: Tensor, atol: float) -> Optional[str]:
         if (self.c * nx.sq_norm(x) >= 1).any():
