@@ -1,0 +1,22 @@
+r"""Riemannian optimisers for parameters that live on a manifold.
+
+=====================================  ============================================
+class                                  what
+=====================================  ============================================
+:class:`ManifoldParameter`             an ``nn.Parameter`` that carries its manifold
+:class:`RiemannianSGD`                 [Chamberlain 2019] §5.3, Eq. 20-22, with
+                                       transported momentum and tangent clipping
+:class:`RiemannianAdam`                Bécigneul & Ganea, ICLR 2019: one second
+                                       moment per point, transported first moment
+=====================================  ============================================
+
+Both read ``getattr(param, "manifold", None)``; plain tensors (and
+:class:`~hypgraph.manifolds.Euclidean` parameters) get exactly
+:class:`torch.optim.SGD` / :class:`torch.optim.Adam`. Sparse gradients update
+only the rows they touch.
+"""
+from .parameter import ManifoldParameter
+from .radam import RiemannianAdam
+from .rsgd import RiemannianSGD
+
+__all__ = ["ManifoldParameter", "RiemannianSGD", "RiemannianAdam"]

@@ -1,0 +1,188 @@
+r"""Riemannian Adam (Bécigneul & Ganea, ICLR 2019)."""
+from __future__ import annotations
+
+from typing import Callable, Optional, Tuple
+
+import torch
+from torch import Tensor
+from torch.optim import Optimizer
+
+from . import _rows as R
+
+__all__ = ["RiemannianAdam"]
+
+_NAME = "RiemannianAdam"
+
+
+def _check(group: dict) -> None:
+    R.check_common(group)
+    eps, betas = group["eps"], group["betas"]
+    if not 0.0 <= eps:
+        raise ValueError(f"Invalid epsilon value: {eps}")
+    if len(betas) != 2:
+        raise ValueError(f"Invalid betas: {betas} (expected a pair (beta1, beta2))")
+    for i, beta in enumerate(betas):
+        if not 0.0 <= beta < 1.0:
+            raise ValueError(f"Invalid beta parameter at index {i}: {beta}")
+
+
+def _bias_correction(beta: float, count: R.Count, dtype: torch.dtype):
+    r""":math:`1 - \beta^t` for a scalar count (a float, as in torch.optim.Adam)
+    or per-row counts (computed in float64, returned in :obj:`dtype`)."""
+    if isinstance(count, float):
+        return 1 - beta ** count
+    return (1 - torch.pow(beta, count.to(torch.float64))).to(dtype)
+
+
+class RiemannianAdam(Optimizer):
+    r"""Riemannian Adam from `"Riemannian Adaptive Optimization Methods"
+    <https://arxiv.org/abs/1810.00760>`_ (Bécigneul & Ganea, ICLR 2019), the
+    adaptive optimiser [Chamberlain 2019] names as future work.
+
+    A table of points is treated as a product of manifolds, one factor per
+    point, and adaptivity acts across the factors (Bécigneul & Ganea, §3.2):
+    for a point :math:`x_t` with Riemannian gradient
+    :math:`g_t = \Pi_{x_t}(g^{-1}\nabla L)` ([Chamberlain 2019] Eq. 20-21),
+
+    .. math::
+        m_t &= \beta_1 \tau_{t-1} + (1-\beta_1)\, g_t, \qquad
+        v_t = \beta_2 v_{t-1} + (1-\beta_2)\,\lVert g_t\rVert^2_{x_t},\\
+        x_{t+1} &= \operatorname{Exp}_{x_t}\!\Big(-\frac{\alpha}{1-\beta_1^t}\,
+                   \frac{m_t}{\sqrt{v_t/(1-\beta_2^t)} + \epsilon}\Big), \qquad
+        \tau_t = \Gamma_{x_t\to x_{t+1}}(m_t),
+
+    so the first moment is a tangent vector parallel-transported with
+    ``manifold.transp``, the second moment one scalar per point, the squared
+    Riemannian norm ``manifold.norm(x, g) ** 2`` (state ``exp_avg_sq`` of
+    shape ``(..., 1)``), and the
+    step is ``manifold.expmap`` followed by ``manifold.projx``. With
+    ``amsgrad=True`` the running maximum of :math:`v_t` is used (RAMSGRAD).
+
+    **Euclidean parameters.** Plain tensors, and parameters whose manifold is
+    :class:`~hypgraph.manifolds.Euclidean` (:math:`\mathbb R^n`, the product
+    of :math:`n` lines), follow :class:`torch.optim.Adam` operation for
+    operation, with a second moment per coordinate (``max_grad_norm``
+    aside, which clips each row of the last dimension).
+
+    **Weight decay** is the L2 penalty for Euclidean parameters and the
+    geodesic pull toward the origin, :math:`-\lambda_w\log_x(o)` (the
+    Riemannian gradient of :math:`\tfrac{\lambda_w}{2}d(o,x)^2`), for manifold
+    parameters; like torch's Adam it is added to the gradient before the
+    moments. See :class:`RiemannianSGD`.
+
+    **Sparse gradients** update only the touched rows (gathered, stepped,
+    written back with ``index_copy_``); moments are lazy, as in
+    :class:`torch.optim.SparseAdam`: an untouched row's moments do not decay
+    and the row does not move. Unlike ``SparseAdam``, which bias-corrects
+    with the global step, each row is bias-corrected with its own number of
+    updates (``state["step"]`` becomes one count per row), so a row's first
+    update has the usual Adam size whenever it first appears in a batch.
+
+    Args:
+        params (iterable): Parameters or param-group dicts.
+        lr (float): Learning rate :math:`\alpha` (default: ``1e-3``).
+        betas (Tuple[float, float]): :math:`(\beta_1, \beta_2)`
+            (default: ``(0.9, 0.999)``).
+        eps (float): :math:`\epsilon` added to the denominator
+            (default: ``1e-8``).
+        weight_decay (float): Weight decay, see above (default: ``0``).
+        amsgrad (bool): Use the running maximum of the second moment
+            (default: ``False``).
+        max_grad_norm (float, optional): Clip each point's Riemannian
+            gradient to this norm before it enters the moments
+            ([Chamberlain 2019] §5.3) (default: ``None``).
+
+    Example:
+        >>> from hypgraph.manifolds import PoincareBall
+        >>> from hypgraph.optim import ManifoldParameter, RiemannianAdam
+        >>> B = PoincareBall()
+        >>> emb = ManifoldParameter(B.random(100, 8, std=0.1), B)
+        >>> opt = RiemannianAdam([emb], lr=1e-2)
+    """
+
+    def __init__(self, params, lr: float = 1e-3, betas: Tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0.0, amsgrad: bool = False,
+                 max_grad_norm: Optional[float] = None) -> None:
+        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                        amsgrad=amsgrad, max_grad_norm=max_grad_norm)
+        _check(defaults)
+        super().__init__(params, defaults)
+
+    def add_param_group(self, param_group: dict) -> None:
+        _check({**self.defaults, **param_group})
+        super().add_param_group(param_group)
+
+    def __setstate__(self, state: dict) -> None:
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group.setdefault("amsgrad", False)
+            group.setdefault("max_grad_norm", None)
+
+    @torch.no_grad()
+    def step(self, closure: Optional[Callable[[], float]] = None):
+        r"""Perform one optimisation step.
+
+        Args:
+            closure (callable, optional): Re-evaluates the model and returns
+                the loss (default: ``None``).
+        """
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            for param in group["params"]:
+                if param.grad is not None:
+                    self._update(param, group)
+        return loss
+
+    def _init_state(self, state: dict, param: Tensor, manifold, amsgrad: bool) -> None:
+        if "exp_avg" not in state:
+            state["exp_avg"] = torch.zeros_like(param, memory_format=torch.preserve_format)
+            # one scalar per point on a manifold, one per coordinate in R^n
+            shape = param.shape if manifold is None else param.shape[:-1] + (1,)
+            state["exp_avg_sq"] = param.new_zeros(shape)
+        if amsgrad and "max_exp_avg_sq" not in state:
+            state["max_exp_avg_sq"] = torch.zeros_like(state["exp_avg_sq"])
+
+    def _update(self, param: Tensor, group: dict) -> None:
+        lr, eps, amsgrad = group["lr"], group["eps"], group["amsgrad"]
+        beta1, beta2 = group["betas"]
+        manifold = R.manifold_of(param)
+        index, x, grad = R.gather(param, param.grad, manifold, _NAME)
+        state = self.state[param]
+        self._init_state(state, param, manifold, amsgrad)
+        count = R.advance_count(state, param, index)
+
+        # Chamberlain 2019, Eq. 20-21
+        rgrad = R.riemannian_grad(manifold, x, grad, group["weight_decay"])
+        rgrad = R.clip(manifold, x, rgrad, group["max_grad_norm"])  # Chamberlain 2019, §5.3
+
+        exp_avg = torch.lerp(R.read(state["exp_avg"], index), rgrad, 1 - beta1)
+        exp_avg_sq = R.read(state["exp_avg_sq"], index).mul(beta2)
+        if manifold is None:
+            exp_avg_sq.addcmul_(rgrad, rgrad, value=1 - beta2)
+        else:
+            # Bécigneul & Ganea 2019: the squared Riemannian norm <g, g>_x of the
+            # point's gradient, taken as norm^2 since Lorentz.norm avoids the
+            # cancellation of <u, u>_L far from the origin
+            sq_norm = manifold.norm(x, rgrad, keepdim=True).square()
+            exp_avg_sq.add_(sq_norm, alpha=1 - beta2)
+        second = exp_avg_sq
+        if amsgrad:
+            second = torch.maximum(R.read(state["max_exp_avg_sq"], index), exp_avg_sq)
+            R.write(state["max_exp_avg_sq"], index, second)
+
+        step_size = lr / _bias_correction(beta1, count, x.dtype)
+        denom = (second.sqrt() / _bias_correction(beta2, count, x.dtype) ** 0.5).add_(eps)
+        if manifold is None:
+            if isinstance(count, float):
+                new_x = torch.addcdiv(x, exp_avg, denom, value=-step_size)
+            else:
+                new_x = torch.addcdiv(x, exp_avg * step_size, denom, value=-1)
+        else:
+            new_x = manifold.projx(manifold.expmap(x, exp_avg / denom * -step_size))
+            exp_avg = manifold.transp(x, new_x, exp_avg)
+        R.write(param, index, new_x)
+        R.write(state["exp_avg"], index, exp_avg)
+        R.write(state["exp_avg_sq"], index, exp_avg_sq)

@@ -1,0 +1,46 @@
+import pytest
+import torch
+
+from hypgraph.manifolds import Euclidean, Klein, Lorentz, PoincareBall
+from hypgraph.optim import RiemannianAdam, RiemannianSGD
+
+# Every manifold, with a non-unit curvature for each hyperbolic model.
+MANIFOLDS = {
+    "lorentz": lambda: Lorentz(),
+    "lorentz-k0.5": lambda: Lorentz(k=0.5),
+    "poincare": lambda: PoincareBall(),
+    "poincare-c2": lambda: PoincareBall(c=2.0),
+    "klein": lambda: Klein(),
+    "klein-c0.7": lambda: Klein(c=0.7),
+    "euclidean": lambda: Euclidean(),
+}
+HYPERBOLIC = [name for name in MANIFOLDS if name != "euclidean"]
+
+# Optimisers by name: (class, keyword arguments).
+OPTIMIZERS = {
+    "sgd": (RiemannianSGD, dict(lr=0.2)),
+    "sgd-momentum": (RiemannianSGD, dict(lr=0.1, momentum=0.5)),
+    "sgd-nesterov": (RiemannianSGD, dict(lr=0.1, momentum=0.5, nesterov=True)),
+    "adam": (RiemannianAdam, dict(lr=0.05)),
+    "amsgrad": (RiemannianAdam, dict(lr=0.05, amsgrad=True)),
+}
+
+
+def make_optimizer(name, params, **overrides):
+    cls, kwargs = OPTIMIZERS[name]
+    return cls(params, **{**kwargs, **overrides})
+
+
+def points(manifold, n=16, dim=3, std=0.5, seed=0, dtype=torch.float64):
+    g = torch.Generator().manual_seed(seed)
+    return manifold.random(n, manifold.coord_dim(dim), std=std, generator=g, dtype=dtype)
+
+
+@pytest.fixture(params=list(MANIFOLDS), ids=list(MANIFOLDS))
+def manifold(request):
+    return MANIFOLDS[request.param]()
+
+
+@pytest.fixture(params=HYPERBOLIC, ids=HYPERBOLIC)
+def hyperbolic(request):
+    return MANIFOLDS[request.param]()
