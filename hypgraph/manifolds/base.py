@@ -145,6 +145,13 @@ class Manifold(nn.Module, ABC):
         o = self.origin(*x.shape, dtype=x.dtype, device=x.device)
         return self.expmap(x, self.transp(o, x, self.logmap0(y)))
 
+    def pairwise_dist(self, x: Tensor, y: Tensor) -> Tensor:
+        r"""All distances between rows of :obj:`x` ``[B, D]`` and :obj:`y` ``[N, D]``,
+        shape ``[B, N]``. The hyperbolic models and :class:`Euclidean` override
+        this with one matrix product (memory ``B x N``); this fallback
+        broadcasts (memory ``B x N x D``)."""
+        return self.dist(x.unsqueeze(-2), y.unsqueeze(-3))
+
     def retr(self, x: Tensor, u: Tensor) -> Tensor:
         """Retraction used by the optimisers: the exponential map."""
         return self.expmap(x, u)

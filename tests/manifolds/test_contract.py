@@ -243,3 +243,19 @@ def test_lorentz_tangent_norm_is_accurate_far_from_origin():
     half = torch.full((16,), 0.5, dtype=torch.float64)
     torch.testing.assert_close(m.norm(x, v), half, atol=1e-9, rtol=0)
     assert float((L.norm(v) - half).abs().max()) > 1e-6  # what the cancellation costs
+
+
+def test_pairwise_dist_matches_dist(manifold, dtype):
+    x = points(manifold, n=7, dtype=dtype)
+    y = points(manifold, n=5, seed=3, dtype=dtype)
+    expected = manifold.dist(x.unsqueeze(1), y.unsqueeze(0))
+    got = manifold.pairwise_dist(x, y)
+    assert got.shape == (7, 5) and got.dtype == dtype
+    tol = 2e-3 if dtype == torch.float32 else 1e-7
+    torch.testing.assert_close(got, expected, atol=tol, rtol=tol)
+
+
+def test_lorentz_pairwise_dist_keeps_the_margin():
+    m = Lorentz(margin=1e-6)
+    x = points(m, n=4)
+    torch.testing.assert_close(m.pairwise_dist(x, x).diagonal(), m.dist(x, x), atol=1e-9, rtol=1e-6)

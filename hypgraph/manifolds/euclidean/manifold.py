@@ -32,6 +32,10 @@ class Euclidean(Manifold):
     def dist(self, x: Tensor, y: Tensor, *, keepdim: bool = False) -> Tensor:
         return nx.norm(x - y, keepdim=keepdim)
 
+    def pairwise_dist(self, x: Tensor, y: Tensor) -> Tensor:
+        sq = nx.sq_norm(x, keepdim=True) + nx.sq_norm(y, keepdim=True).transpose(-1, -2) - 2 * x @ y.transpose(-1, -2)
+        return sq.clamp_min(nx.min_norm(x.dtype) ** 2).sqrt()
+
     def dist0(self, x: Tensor, *, keepdim: bool = False) -> Tensor:
         return nx.norm(x, keepdim=keepdim)
 

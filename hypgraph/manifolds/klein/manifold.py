@@ -9,6 +9,7 @@ from torch import Tensor
 from .. import conversions as C
 from .. import numerics as nx
 from ..base import Curvature, Manifold
+from ..poincare import math as P
 from . import math as K
 
 __all__ = ["Klein"]
@@ -47,6 +48,10 @@ class Klein(Manifold):
 
     def dist(self, x: Tensor, y: Tensor, *, keepdim: bool = False) -> Tensor:
         return K.dist(x, y, c=self._like(x), keepdim=keepdim)
+
+    def pairwise_dist(self, x: Tensor, y: Tensor) -> Tensor:
+        c = self._like(x)
+        return P.pairwise_dist(C.klein_to_poincare(x, k=c), C.klein_to_poincare(y, k=c), c=c)
 
     def dist0(self, x: Tensor, *, keepdim: bool = False) -> Tensor:
         return K.dist0(x, c=self._like(x), keepdim=keepdim)

@@ -6,6 +6,7 @@ from typing import Optional
 from torch import Tensor
 
 from .. import conversions as C
+from .. import numerics as nx
 from ..base import Curvature, Manifold
 from . import math as L
 
@@ -59,6 +60,12 @@ class Lorentz(Manifold):
 
     def dist(self, x: Tensor, y: Tensor, *, keepdim: bool = False) -> Tensor:
         return L.dist(x, y, k=self._like(x), margin=self.margin, keepdim=keepdim)
+
+    def pairwise_dist(self, x: Tensor, y: Tensor) -> Tensor:
+        # the Minkowski inner product is a bilinear form: one matmul
+        k = self._like(x)
+        arg = -k * L.pairwise_inner(x, y) + self.margin  # Chamberlain 2019, Eq. 19
+        return nx.arcosh(arg) / k ** 0.5
 
     def dist0(self, x: Tensor, *, keepdim: bool = False) -> Tensor:
         return L.dist0(x, k=self._like(x), keepdim=keepdim)

@@ -16,7 +16,7 @@ from .. import numerics as nx
 Curv = Union[float, Tensor]
 
 __all__ = [
-    "inner", "sq_dist", "dist", "dist0", "norm", "tangent_norm", "projx", "proju", "egrad2rgrad",
+    "inner", "pairwise_inner", "sq_dist", "dist", "dist0", "norm", "tangent_norm", "projx", "proju", "egrad2rgrad",
     "expmap", "expmap0", "logmap", "logmap0", "transp", "origin",
 ]
 
@@ -35,6 +35,13 @@ def inner(u: Tensor, v: Tensor, *, dim: int = -1, keepdim: bool = False) -> Tens
     uv = u * v
     out = (_space(uv, dim)).sum(dim=dim, keepdim=True) - _time(uv, dim)
     return out if keepdim else out.squeeze(dim)
+
+
+def pairwise_inner(x: Tensor, y: Tensor) -> Tensor:
+    r"""Minkowski inner products of all rows of ``x [B, D]`` with all rows of
+    ``y [N, D]`` as one matrix product, ``[B, N]``."""
+    # Chamberlain 2019, Eq. 7
+    return torch.cat([-x[..., :1], x[..., 1:]], dim=-1) @ y.transpose(-1, -2)
 
 
 def norm(u: Tensor, *, dim: int = -1, keepdim: bool = False) -> Tensor:

@@ -55,6 +55,9 @@ class PoincareBall(Manifold):
     def dist(self, x: Tensor, y: Tensor, *, keepdim: bool = False) -> Tensor:
         return P.dist(x, y, c=self._like(x), keepdim=keepdim)
 
+    def pairwise_dist(self, x: Tensor, y: Tensor) -> Tensor:
+        return P.pairwise_dist(x, y, c=self._like(x))
+
     def dist0(self, x: Tensor, *, keepdim: bool = False) -> Tensor:
         return P.dist0(x, c=self._like(x), keepdim=keepdim)
 

@@ -12,7 +12,7 @@ from .. import numerics as nx
 Curv = Union[float, Tensor]
 
 __all__ = [
-    "mobius_add", "lambda_x", "inner", "norm", "dist", "dist0", "projx", "proju",
+    "mobius_add", "lambda_x", "inner", "norm", "dist", "pairwise_dist", "dist0", "projx", "proju",
     "egrad2rgrad", "expmap", "expmap0", "logmap", "logmap0", "gyration", "transp",
 ]
 
@@ -66,6 +66,16 @@ def dist(x: Tensor, y: Tensor, *, c: Curv = 1.0, dim: int = -1, keepdim: bool = 
     dx = (1 - c * nx.sq_norm(x, dim, keepdim)).clamp_min(e)
     dy = (1 - c * nx.sq_norm(y, dim, keepdim)).clamp_min(e)
     z = c * nx.sq_norm(x - y, dim, keepdim) / (dx * dy)
+    return 2 * torch.asinh(z.clamp_min(nx.min_norm(x.dtype) ** 2).sqrt()) / c ** 0.5
+
+
+def pairwise_dist(x: Tensor, y: Tensor, *, c: Curv = 1.0) -> Tensor:
+    r""":func:`dist` between all rows of ``x [B, n]`` and ``y [N, n]``, ``[B, N]``,
+    with :math:`\lVert x-y\rVert^2` from one matrix product."""
+    e = nx.eps(x.dtype)
+    x2, y2 = nx.sq_norm(x, keepdim=True), nx.sq_norm(y, keepdim=True).transpose(-1, -2)
+    sq = (x2 + y2 - 2 * x @ y.transpose(-1, -2)).clamp_min(0)
+    z = c * sq / ((1 - c * x2).clamp_min(e) * (1 - c * y2).clamp_min(e))
     return 2 * torch.asinh(z.clamp_min(nx.min_norm(x.dtype) ** 2).sqrt()) / c ** 0.5
 
 
