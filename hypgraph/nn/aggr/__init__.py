@@ -1,0 +1,3 @@
+from .einstein import EinsteinMidpointAggregation
+
+__all__ = ["EinsteinMidpointAggregation"]

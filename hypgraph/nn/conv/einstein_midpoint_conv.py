@@ -1,0 +1,121 @@
+r"""Midpoint users: a user is the Einstein midpoint of the items they touched."""
+from __future__ import annotations
+
+from typing import Optional, Tuple, Union
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+from torch.nn import Parameter
+from torch_geometric.nn.conv import MessagePassing
+from torch_geometric.typing import Adj, OptPairTensor, OptTensor, Size
+from torch_geometric.utils import softmax
+
+from ...manifolds import Manifold
+from ..aggr import EinsteinMidpointAggregation
+
+__all__ = ["EinsteinMidpointConv"]
+
+
+class EinsteinMidpointConv(MessagePassing):
+    r"""The asymmetric user encoder of `"Scalable Hyperbolic Recommender
+    Systems" <https://arxiv.org/abs/1902.08648>`_ (§5.4): for edges
+    item :math:`\to` user, each destination is the (weighted) Einstein
+    midpoint of its sources, so users need no parameters of their own and
+    gradients flow back into the item embeddings.
+
+    .. math::
+        \mathbf{u}_i = \operatorname{midpoint}_{\mathcal{M}}
+        \big(\{\mathbf{x}_j\}_{j \in \mathcal{N}(i)},\ \{\alpha_{ji} w_{ji}\}\big)
+
+    With ``attention=True`` the weights are learned, GAT-style, in the tangent
+    space at the origin:
+    :math:`\alpha_{ji} = \operatorname{softmax}_j\big(\operatorname{LeakyReLU}(
+    \mathbf{a}_s^\top \log_o \mathbf{x}_j + \mathbf{a}_d^\top \log_o \mathbf{x}_i)\big)`,
+    where the destination term is used only when destination points are
+    given (midpoint users have none). Otherwise :math:`\alpha_{ji} = 1`.
+
+    Args:
+        manifold (Manifold): The model the item points live in.
+        channels (int, optional): Coordinates per point; required with
+            ``attention=True`` (default: ``None``).
+        attention (bool): Learn attention weights (default: ``False``).
+        negative_slope (float): LeakyReLU slope of the attention
+            (default: ``0.2``).
+        **kwargs (optional): Additional arguments of
+            :class:`torch_geometric.nn.conv.MessagePassing`.
+
+    Shapes:
+        - **input:** source points :math:`(|\mathcal{V}_s|, D)` or a pair
+          :math:`((|\mathcal{V}_s|, D), (|\mathcal{V}_d|, D))` (destination may
+          be ``None``), edge indices :math:`(2, |\mathcal{E}|)`, optional edge
+          weights :math:`(|\mathcal{E}|)`
+        - **output:** destination points :math:`(|\mathcal{V}_d|, D)`
+    """
+
+    def __init__(self, manifold: Manifold, channels: Optional[int] = None,
+                 attention: bool = False, negative_slope: float = 0.2, **kwargs) -> None:
+        if attention and channels is None:
+            raise ValueError("EinsteinMidpointConv(attention=True) needs channels=<coordinates per point>")
+        kwargs.setdefault("aggr", EinsteinMidpointAggregation(manifold, weighted=True))
+        super().__init__(**kwargs)
+        self.manifold = manifold
+        self.channels = channels
+        self.attention = attention
+        self.negative_slope = negative_slope
+        if attention:
+            self.att_src = Parameter(torch.empty(channels))
+            self.att_dst = Parameter(torch.empty(channels))
+        else:
+            self.register_parameter("att_src", None)
+            self.register_parameter("att_dst", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        super().reset_parameters()
+        if self.attention:
+            bound = self.channels ** -0.5
+            torch.nn.init.uniform_(self.att_src, -bound, bound)
+            torch.nn.init.uniform_(self.att_dst, -bound, bound)
+
+    def forward(
+        self,
+        x: Union[Tensor, OptPairTensor],
+        edge_index: Adj,
+        edge_weight: OptTensor = None,
+        size: Size = None,
+        return_attention_weights: Optional[bool] = None,
+    ) -> Union[Tensor, Tuple[Tensor, Tuple[Tensor, Tensor]]]:
+        if isinstance(x, Tensor):
+            x = (x, None)
+        x_src, x_dst = x
+        if size is None and x_dst is None:
+            raise ValueError("EinsteinMidpointConv needs size=(num_src, num_dst) "
+                             "when no destination points are given")
+        weight = torch.ones(edge_index.size(1), dtype=x_src.dtype, device=x_src.device)
+        if edge_weight is not None:
+            weight = edge_weight.to(x_src.dtype)
+        if self.attention:
+            alpha = self._attention(x_src, x_dst, edge_index, size)
+            weight = weight * alpha
+        out = self.propagate(edge_index, x=(x_src, x_dst), weight=weight, size=size)
+        if return_attention_weights:
+            return out, (edge_index, weight)
+        return out
+
+    def _attention(self, x_src: Tensor, x_dst: Optional[Tensor], edge_index: Tensor, size: Size) -> Tensor:
+        src, dst = edge_index[0], edge_index[1]
+        score = (self.manifold.logmap0(x_src) @ self.att_src)[src]
+        if x_dst is not None:
+            score = score + (self.manifold.logmap0(x_dst) @ self.att_dst)[dst]
+        num_dst = x_dst.size(0) if x_dst is not None else size[1]
+        score = F.leaky_relu(score, self.negative_slope)
+        return softmax(score, dst, num_nodes=num_dst)
+
+    def message(self, x_j: Tensor, weight: Tensor) -> Tensor:
+        # the weighted midpoint aggregation reads the weight from the last channel
+        return torch.cat([x_j, weight.unsqueeze(-1)], dim=-1)
+
+    def __repr__(self) -> str:
+        extra = f", channels={self.channels}, attention=True" if self.attention else ""
+        return f"{self.__class__.__name__}({self.manifold}{extra})"
