@@ -19,6 +19,8 @@ from typing import Callable, Dict, Optional, Sequence
 import torch
 from torch import Tensor
 
+from ..data.history import InteractionCSR
+
 __all__ = ["sampled_metrics", "full_ranking_metrics", "ranks_against_negatives"]
 
 
@@ -61,23 +63,6 @@ def sampled_metrics(pos_score: Tensor, neg_score: Tensor, k: int = 10) -> Dict[s
 def _check_k(k: int) -> None:
     if not (isinstance(k, int) and k >= 1):
         raise ValueError(f"k must be a positive integer, got {k!r}")
-
-
-def _csr(edge_index: Tensor, num_users: int):
-    order = torch.argsort(edge_index[0] * (int(edge_index[1].max()) + 1 if edge_index.numel() else 1)
-                          + edge_index[1])
-    users, items = edge_index[0][order], edge_index[1][order]
-    ptr = torch.zeros(num_users + 1, dtype=torch.long)
-    ptr[1:] = torch.bincount(users, minlength=num_users).cumsum(0)
-    return ptr, items
-
-
-def _rows_of(ptr: Tensor, cols: Tensor, users: Tensor):
-    """(local row, column) pairs of the CSR rows :obj:`users`."""
-    start, count = ptr[users], ptr[users + 1] - ptr[users]
-    local = torch.repeat_interleave(torch.arange(users.numel()), count)
-    offset = torch.arange(int(count.sum())) - torch.repeat_interleave(count.cumsum(0) - count, count)
-    return local, cols[start[local] + offset]
 
 
 def full_ranking_metrics(
@@ -132,10 +117,8 @@ def full_ranking_metrics(
         raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
     seen = train_edge_index if exclude_edge_index is None else torch.cat(
         [train_edge_index, exclude_edge_index], dim=1)
-    seen_ptr, seen_items = _csr(seen, num_users)
-    test_ptr, test_items = _csr(test_edge_index, num_users)
-    test_count = test_ptr[1:] - test_ptr[:-1]
-    users = torch.nonzero(test_count > 0).flatten()
+    seen_rows = InteractionCSR(seen, num_users)
+    users = torch.unique(test_edge_index[0])
     if users.numel() == 0:
         raise ValueError("no user has a test item")
     test_key = test_edge_index[0] * num_items + test_edge_index[1]
@@ -149,11 +132,11 @@ def full_ranking_metrics(
     for start in range(0, users.numel(), chunk_size):
         batch = users[start:start + chunk_size]
         with torch.no_grad():
-            scores = score_fn(batch).detach().to(torch.double)
+            scores = score_fn(batch).detach().to(torch.double, copy=True)
         if scores.shape != (batch.numel(), num_items):
             raise ValueError(f"score_fn returned shape {tuple(scores.shape)}, "
                              f"expected ({batch.numel()}, {num_items})")
-        row, col = _rows_of(seen_ptr, seen_items, batch)
+        row, col = seen_rows.rows(batch)
         scores[row, col] = -math.inf
         top = scores.topk(kmax, dim=1).indices
         key = batch.unsqueeze(1) * num_items + top

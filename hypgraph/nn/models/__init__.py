@@ -1,0 +1,3 @@
+from .recommender import HyperbolicRecommender
+
+__all__ = ["HyperbolicRecommender"]

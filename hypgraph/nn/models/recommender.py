@@ -1,0 +1,170 @@
+r"""The hyperbolic recommender of [Chamberlain 2019]; with
+``manifold=Euclidean()`` the same class is its Euclidean baseline."""
+from __future__ import annotations
+
+import math
+from typing import Optional, Tuple
+
+import torch
+from torch import Tensor, nn
+
+from ...data.history import InteractionCSR
+from ...manifolds import Euclidean, Lorentz, Manifold
+from ...manifolds.lorentz import math as L
+from ...optim import ManifoldParameter
+from ..conv import EinsteinMidpointConv
+
+__all__ = ["HyperbolicRecommender"]
+
+SCORES = ("distance", "inner")
+
+
+class HyperbolicRecommender(nn.Module):
+    r"""User–item scoring in hyperbolic space, from `"Scalable Hyperbolic
+    Recommender Systems" <https://arxiv.org/abs/1902.08648>`_ (§5).
+
+    Items are points :math:`v_i` of :obj:`manifold`. Users are either points
+    of their own (``asymmetric=False``) or, as in §5.4, the Einstein midpoint
+    of the items in their history (``asymmetric=True``, no user parameters,
+    computed by :class:`~hypgraph.nn.EinsteinMidpointConv`; with
+    :class:`~hypgraph.manifolds.Euclidean` this is the mean). Scores
+    (higher = better):
+
+    - ``score='distance'``: :math:`s_{u,i} = -d(v_u, v_i)` (Eq. 14, 17), with
+      the margin of Eq. 19 when the manifold is ``Lorentz(margin=eps)``;
+    - ``score='inner'``: the Minkowski inner product
+      :math:`\langle v_u, v_i\rangle_{\mathcal L}` (§5.2; a monotone function of
+      the distance without its singularity), or the dot product in Euclidean
+      space.
+
+    Both are computed for all items with one matrix product
+    (:meth:`score_all`), so hyperbolic evaluation costs what Euclidean does.
+
+    Args:
+        num_items (int): Number of items.
+        num_users (int, optional): Number of users; required when
+            ``asymmetric=False``.
+        dim (int): Intrinsic dimension (default: ``50``).
+        manifold (Manifold, optional): (default: ``Lorentz(margin=1e-6)``)
+        asymmetric (bool): Midpoint users (default: ``True``).
+        score (str): ``'distance'`` or ``'inner'`` (default: ``'distance'``).
+        attention (bool): Attention-weighted midpoint users (default: ``False``).
+        init_width (float): Poincaré-ball radius of the least frequent items
+            at initialisation (default: ``0.1``).
+    """
+
+    def __init__(self, num_items: int, num_users: Optional[int] = None, dim: int = 50,
+                 manifold: Optional[Manifold] = None, asymmetric: bool = True,
+                 score: str = "distance", attention: bool = False, init_width: float = 0.1) -> None:
+        super().__init__()
+        manifold = Lorentz(margin=1e-6) if manifold is None else manifold
+        if score not in SCORES:
+            raise ValueError(f"score must be one of {SCORES}, got {score!r}")
+        if score == "inner" and not isinstance(manifold, (Lorentz, Euclidean)):
+            raise ValueError(f"score='inner' needs Lorentz or Euclidean, got {manifold}")
+        if not asymmetric and not num_users:
+            raise ValueError("a symmetric model (asymmetric=False) needs num_users")
+        if num_items < 1 or dim < 1 or not 0 < init_width < 1:
+            raise ValueError(f"need num_items >= 1, dim >= 1 and 0 < init_width < 1, "
+                             f"got {num_items}, {dim}, {init_width}")
+        self.manifold, self.num_items, self.num_users = manifold, num_items, num_users
+        self.dim, self.asymmetric, self.score_kind, self.init_width = dim, asymmetric, score, init_width
+        width = manifold.coord_dim(dim)
+        self.item = ManifoldParameter(torch.empty(num_items, width), manifold)
+        if asymmetric:
+            self.register_parameter("user", None)
+            self.encoder = EinsteinMidpointConv(manifold, channels=width, attention=attention)
+        else:
+            self.user = ManifoldParameter(torch.empty(num_users, width), manifold)
+            self.encoder = None
+        self.reset_parameters()
+
+    @torch.no_grad()
+    def reset_parameters(self, item_frequency: Optional[Tensor] = None,
+                         generator: Optional[torch.Generator] = None) -> None:
+        r"""§5.3 initialisation: points drawn in the Poincaré ball with a radius
+        :math:`\propto 1/\log n_i` (popular items start near the origin), mapped
+        to the manifold. Without :obj:`item_frequency` every item gets
+        :obj:`init_width`."""
+        if item_frequency is None:
+            radius = torch.full((self.num_items,), self.init_width)
+        else:
+            if item_frequency.shape != (self.num_items,):
+                raise ValueError(f"item_frequency must have shape ({self.num_items},), "
+                                 f"got {tuple(item_frequency.shape)}")
+            radius = self.init_width / torch.log(math.e + item_frequency.double().clamp_min(0)).float()
+        self.item.copy_(self._points_at(radius * torch.rand(self.num_items, generator=generator), generator))
+        if self.user is not None:
+            radius = torch.full((self.num_users,), self.init_width)
+            self.user.copy_(self._points_at(radius * torch.rand(self.num_users, generator=generator),
+                                            generator))
+        if self.encoder is not None:
+            self.encoder.reset_parameters()
+
+    def _points_at(self, ball_radius: Tensor, generator: Optional[torch.Generator]) -> Tensor:
+        # a Poincaré-ball radius r is hyperbolic distance 2 artanh(r) from the origin
+        width = self.manifold.coord_dim(self.dim)
+        direction = torch.randn(ball_radius.numel(), self.dim, generator=generator)
+        direction = direction / direction.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+        tangent = direction * (2 * torch.atanh(ball_radius)).unsqueeze(-1)
+        if width > self.dim:  # hyperboloid: time coordinate of a tangent vector at o is 0
+            tangent = torch.cat([torch.zeros(tangent.size(0), width - self.dim), tangent], -1)
+        return self.manifold.expmap0(tangent.to(self.item.dtype))
+
+    def user_points(self, users: Tensor, history: Optional[InteractionCSR] = None) -> Tensor:
+        r"""Points of :obj:`users` ``[B]``: their own parameters, or the midpoint
+        of their :obj:`history` items (required for asymmetric models). Users
+        with an empty history get the origin."""
+        if not self.asymmetric:
+            return self.user[users]
+        if history is None:
+            raise ValueError("an asymmetric model needs the users' history (an InteractionCSR)")
+        local, items = history.rows(users)
+        edge_index = torch.stack([items, local])  # item -> position of the user in the batch
+        return self.encoder((self.item, None), edge_index, size=(self.num_items, users.numel()))
+
+    def score(self, user_points: Tensor, items: Tensor) -> Tensor:
+        """Scores of ``[B]`` users against ``[B]`` or ``[B, k]`` items."""
+        item_points = self.item[items]
+        if items.dim() == user_points.dim():
+            user_points = user_points.unsqueeze(-2)
+        elif items.dim() != user_points.dim() - 1:
+            raise ValueError(f"items must be [B] or [B, k], got {tuple(items.shape)}")
+        if self.score_kind == "distance":
+            return -self.manifold.dist(user_points, item_points)
+        if isinstance(self.manifold, Lorentz):
+            return L.inner(user_points, item_points)
+        return (user_points * item_points).sum(-1)
+
+    def score_all(self, user_points: Tensor) -> Tensor:
+        """Scores of ``[B]`` users against every item, ``[B, num_items]``, by one matmul."""
+        if self.score_kind == "distance":
+            return -self.manifold.pairwise_dist(user_points, self.item)
+        if isinstance(self.manifold, Lorentz):
+            return L.pairwise_inner(user_points, self.item)
+        return user_points @ self.item.t()
+
+    def forward(self, users: Tensor, pos_items: Tensor, neg_items: Tensor,
+                history: Optional[InteractionCSR] = None) -> Tuple[Tensor, Tensor]:
+        """Scores of positives ``[B]`` and negatives ``[B, k]`` for a batch."""
+        u = self.user_points(users, history)
+        return self.score(u, pos_items), self.score(u, neg_items)
+
+    @torch.no_grad()
+    def recommend(self, users: Tensor, k: int, history: Optional[InteractionCSR] = None,
+                  exclude_seen: bool = True) -> Tuple[Tensor, Tensor]:
+        """Top-:obj:`k` items and scores for each of :obj:`users`, excluding
+        items in their history unless ``exclude_seen=False``."""
+        if exclude_seen and history is None:
+            raise ValueError("exclude_seen=True needs the users' history")
+        scores = self.score_all(self.user_points(users, history))
+        if exclude_seen:
+            row, col = history.rows(users)
+            scores[row, col] = -math.inf
+        top = scores.topk(min(k, self.num_items), dim=-1)
+        return top.indices, top.values
+
+    def extra_repr(self) -> str:
+        users = "midpoint" if self.asymmetric else self.num_users
+        return (f"num_items={self.num_items}, users={users}, dim={self.dim}, "
+                f"manifold={self.manifold}, score={self.score_kind!r}")

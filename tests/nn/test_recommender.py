@@ -1,0 +1,128 @@
+"""HyperbolicRecommender (Chamberlain 2019 §5): one code path for every geometry."""
+import pytest
+import torch
+
+from hypgraph.data import make_synthetic, random_split, sample_negatives
+from hypgraph.data.history import InteractionCSR
+from hypgraph.manifolds import Euclidean, Lorentz, PoincareBall, lorentz_to_poincare
+from hypgraph.nn.losses import bpr_loss
+from hypgraph.nn.models import HyperbolicRecommender
+from hypgraph.optim import RiemannianAdam
+from hypgraph.train.metrics import full_ranking_metrics
+
+MANIFOLDS = [Lorentz(margin=1e-6), Euclidean(), PoincareBall()]
+
+
+@pytest.fixture(scope="module")
+def split():
+    # geometric enough (T = 0.2) and not hub-dominated (gamma = 3) for
+    # personalisation to matter; on hub-heavy graphs popularity is hard to beat
+    data = make_synthetic(num_users=600, num_items=400, gamma=3.0, temperature=0.2, seed=0)
+    train, val, test = random_split(data, seed=0)
+    ei = train["user", "interacts", "item"].edge_index
+    return dict(ei=ei, nu=data["user"].num_nodes, ni=data["item"].num_nodes,
+                val=val["user", "interacts", "item"].edge_label_index,
+                test=test["user", "interacts", "item"].edge_label_index,
+                history=InteractionCSR(ei, data["user"].num_nodes))
+
+
+def train_model(model, s, epochs, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    opt = RiemannianAdam(model.parameters(), lr=0.05)
+    losses = []
+    for _ in range(epochs):
+        total = 0.0
+        for b in torch.randperm(s["ei"].size(1), generator=g).split(1024):
+            neg = sample_negatives(s["ei"][:, b], s["ni"], 4, generator=g, exclude=s["ei"])
+            pos_score, neg_score = model(s["ei"][0, b], s["ei"][1, b], neg, s["history"])
+            loss = bpr_loss(pos_score, neg_score)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total += float(loss.detach())
+        losses.append(total)
+    return losses
+
+
+def recall(model, s):
+    return full_ranking_metrics(lambda u: model.score_all(model.user_points(u, s["history"])),
+                                s["ei"], s["test"], s["nu"], s["ni"], ks=(10,),
+                                exclude_edge_index=s["val"])["recall@10"]
+
+
+@pytest.mark.parametrize("asymmetric", [True, False])
+def test_hyperbolic_model_learns_and_beats_popularity(split, asymmetric):
+    torch.manual_seed(0)
+    model = HyperbolicRecommender(split["ni"], split["nu"], dim=16, asymmetric=asymmetric)
+    model.reset_parameters(torch.bincount(split["ei"][1], minlength=split["ni"]), torch.Generator().manual_seed(0))
+    losses = train_model(model, split, epochs=8)
+    assert losses[-1] < 0.85 * losses[0] and losses[-1] < losses[len(losses) // 2]
+    pop = torch.bincount(split["ei"][1], minlength=split["ni"]).double()
+    pop_recall = full_ranking_metrics(lambda u: pop.expand(u.numel(), -1), split["ei"], split["test"],
+                                      split["nu"], split["ni"], ks=(10,), exclude_edge_index=split["val"])["recall@10"]
+    assert recall(model, split) > 2 * pop_recall
+    assert model.manifold.check_point(model.item.detach())
+
+
+@pytest.mark.parametrize("manifold", MANIFOLDS, ids=str)
+@pytest.mark.parametrize("asymmetric", [True, False])
+def test_score_all_agrees_with_score(split, manifold, asymmetric):
+    model = HyperbolicRecommender(split["ni"], split["nu"], dim=8, manifold=manifold, asymmetric=asymmetric)
+    users = torch.tensor([0, 5, 17])
+    u = model.user_points(users, split["history"])
+    every = torch.arange(split["ni"]).expand(3, -1)
+    torch.testing.assert_close(model.score_all(u), model.score(u, every), atol=1e-4, rtol=1e-4)
+
+
+def test_inner_product_score_ranks_like_distance(split):
+    model = HyperbolicRecommender(split["ni"], dim=8, score="inner")
+    u = model.user_points(torch.arange(10), split["history"])
+    by_inner = model.score_all(u).argsort(dim=-1)
+    by_dist = (-model.manifold.pairwise_dist(u, model.item)).argsort(dim=-1)
+    assert (by_inner == by_dist).float().mean() > 0.99
+
+
+def test_gradients_reach_items_through_midpoint_users(split):
+    model = HyperbolicRecommender(split["ni"], dim=8)
+    users = torch.tensor([3])
+    _, history_items = split["history"].rows(users)
+    pos, neg = model(users, torch.tensor([0]), torch.tensor([[1]]), split["history"])
+    (neg - pos).sum().backward()
+    touched = model.item.grad.abs().sum(-1) > 0
+    assert touched[history_items].all()
+    others = torch.ones(split["ni"], dtype=torch.bool)
+    others[history_items] = False
+    others[[0, 1]] = False
+    assert not touched[others].any()
+    assert model.user is None  # asymmetric: no user parameters
+
+
+def test_initialisation_puts_popular_items_near_the_origin():
+    freq = torch.cat([torch.full((500,), 1000), torch.full((500,), 1)])
+    model = HyperbolicRecommender(1000, dim=4)
+    model.reset_parameters(freq, torch.Generator().manual_seed(0))
+    radius = lorentz_to_poincare(model.item.detach()).norm(dim=-1)
+    assert radius[:500].mean() < 0.5 * radius[500:].mean()
+    assert radius.max() < model.init_width + 1e-6
+
+
+def test_recommend_excludes_seen_items(split):
+    model = HyperbolicRecommender(split["ni"], dim=8)
+    users = torch.arange(20)
+    items, scores = model.recommend(users, 15, split["history"])
+    row, col = split["history"].rows(users)
+    seen = set(zip(row.tolist(), col.tolist()))
+    assert not any((r, int(i)) in seen for r in range(20) for i in items[r])
+    assert (scores[:, :-1] >= scores[:, 1:]).all()
+
+
+def test_argument_errors(split):
+    with pytest.raises(ValueError, match="num_users"):
+        HyperbolicRecommender(10, asymmetric=False)
+    with pytest.raises(ValueError, match="score"):
+        HyperbolicRecommender(10, score="cosine")
+    with pytest.raises(ValueError, match="inner"):
+        HyperbolicRecommender(10, manifold=PoincareBall(), score="inner")
+    with pytest.raises(ValueError, match="history"):
+        HyperbolicRecommender(10).user_points(torch.tensor([0]))
+    assert "users=midpoint" in str(HyperbolicRecommender(10, dim=4))
