@@ -1,4 +1,5 @@
 r"""Training and evaluation."""
 from .metrics import full_ranking_metrics, ranks_against_negatives, sampled_metrics
+from .trainer import FitResult, Trainer
 
-__all__ = ["sampled_metrics", "full_ranking_metrics", "ranks_against_negatives"]
+__all__ = ["sampled_metrics", "full_ranking_metrics", "ranks_against_negatives", "Trainer", "FitResult"]
