@@ -70,11 +70,29 @@ def recommender_demo(epochs: int = 8, out=sys.stdout) -> None:
         print(f"    {name:<22} {metrics['recall@20']:.4f} / {metrics['ndcg@20']:.4f}", file=out)
 
 
+def simulation_demo(out_dir: str, out=sys.stdout) -> None:
+    """Chamberlain 2019 §6.1 / Fig. 5: the three simulations drawn on the Poincaré disk."""
+    import os
+
+    from .train.simulations import plot_poincare_disk, run_simulation
+
+    os.makedirs(out_dir, exist_ok=True)
+    for which in (1, 2, 3):
+        model = run_simulation(which)
+        path = plot_poincare_disk(model, os.path.join(out_dir, f"simulation{which}.png"),
+                                  title=f"Chamberlain 2019 Fig. 5, simulation {which}")
+        radius = model.manifold.dist0(model.item.detach())
+        print(f"[simulation {which}] {path}; item distances from the origin: "
+              + " ".join(f"{i + 1}:{float(r):.2f}" for i, r in enumerate(radius)), file=out)
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m hypgraph.demo", description=__doc__)
     parser.add_argument("--epochs", type=int, default=8, help="training epochs per model (default: 8)")
+    parser.add_argument("--out", default="demo_output", help="folder for the figures (default: demo_output)")
     args = parser.parse_args(argv)
     geometry_demo()
+    simulation_demo(args.out)
     recommender_demo(args.epochs)
     return 0
 
