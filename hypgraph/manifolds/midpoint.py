@@ -64,6 +64,13 @@ def einstein_midpoint(
     else:
         total = stacked.sum(dim=-2)
     h_sum, w_sum = total[..., :-1], total[..., -1]
-    out = manifold.from_klein_homogeneous(h_sum, w_sum)
-    origin = manifold.origin(*out.shape, dtype=out.dtype, device=out.device)
-    return torch.where((w_sum > 0).unsqueeze(-1), out, origin)
+    origin = manifold.origin(*h_sum.shape[:-1], x.size(-1), dtype=h_sum.dtype, device=h_sum.device)
+    # Empty groups (or zero total weight) get the origin. Feed them the
+    # origin's own homogeneous coordinates rather than h = 0, which some
+    # models map through 0/0 (Klein): a NaN in the unused branch of
+    # torch.where still poisons the backward pass.
+    empty = (w_sum <= 0).unsqueeze(-1)
+    h_safe = torch.where(empty, manifold.to_klein_homogeneous(origin), h_sum)
+    w_safe = torch.where(empty.squeeze(-1), torch.ones_like(w_sum), w_sum)
+    out = manifold.from_klein_homogeneous(h_safe, w_safe)
+    return torch.where(empty, origin, out)

@@ -88,6 +88,8 @@ class EinsteinMidpointConv(MessagePassing):
     ) -> Union[Tensor, Tuple[Tensor, Tuple[Tensor, Tensor]]]:
         if isinstance(x, Tensor):
             x = (x, None)
+            if size is None:  # one node set, as for any PyG layer given a single tensor
+                size = (x[0].size(0), x[0].size(0))
         x_src, x_dst = x
         if size is None and x_dst is None:
             raise ValueError("EinsteinMidpointConv needs size=(num_src, num_dst) "

@@ -70,6 +70,9 @@ class HyperbolicHeteroConv(torch.nn.Module):
                 if key.endswith("_dict") and edge_type in value:
                     kwargs[key[:-5]] = value[edge_type]
             x = x_dict[src] if src == dst else (x_dict[src], x_dict.get(dst))
+            if dst not in x_dict:
+                raise ValueError(f"x_dict has no points for destination node type '{dst}' "
+                                 f"of edge type {edge_type}")
             size = (x_dict[src].size(0), x_dict[dst].size(0))
             out = conv(x, edge_index, size=size, **kwargs) if src != dst else conv(x, edge_index, **kwargs)
             has_edge = torch.zeros(size[1], dtype=out.dtype, device=out.device)
