@@ -1,5 +1,7 @@
 r"""Training and evaluation."""
 from .metrics import full_ranking_metrics, ranks_against_negatives, sampled_metrics
+from .evaluation import evaluate_full, evaluate_sampled
 from .trainer import FitResult, Trainer
 
-__all__ = ["sampled_metrics", "full_ranking_metrics", "ranks_against_negatives", "Trainer", "FitResult"]
+__all__ = ["sampled_metrics", "full_ranking_metrics", "ranks_against_negatives", "Trainer", "FitResult",
+           "evaluate_sampled", "evaluate_full"]

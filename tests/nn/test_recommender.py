@@ -126,3 +126,17 @@ def test_argument_errors(split):
     with pytest.raises(ValueError, match="history"):
         HyperbolicRecommender(10).user_points(torch.tensor([0]))
     assert "users=midpoint" in str(HyperbolicRecommender(10, dim=4))
+
+
+def test_popularity_baseline(split):
+    from hypgraph.nn.models import PopularityRecommender
+    pop = PopularityRecommender(split["ni"]).fit(split["ei"])
+    counts = torch.bincount(split["ei"][1], minlength=split["ni"])
+    items, _ = pop.recommend(torch.tensor([0, 1]), 5, split["history"])
+    row, col = split["history"].rows(torch.tensor([0]))
+    unseen = torch.ones(split["ni"], dtype=torch.bool)
+    unseen[col] = False
+    best_unseen = counts.masked_fill(~unseen, -1).topk(5).values
+    assert torch.equal(counts[items[0]].sort(descending=True).values, best_unseen)
+    with pytest.raises(ValueError, match="out of range"):
+        PopularityRecommender(3).fit(torch.tensor([[0], [5]]))

@@ -127,3 +127,27 @@ def test_sampled_metrics_errors():
         sampled_metrics(torch.zeros(3), torch.zeros(4, 10))
     with pytest.raises(ValueError, match="no held-out"):
         sampled_metrics(torch.zeros(0), torch.zeros(0, 10))
+
+
+def test_evaluate_sampled_and_full_agree_with_direct_computation():
+    from hypgraph.data import make_synthetic, random_split
+    from hypgraph.data.history import InteractionCSR
+    from hypgraph.nn.models import HyperbolicRecommender, PopularityRecommender
+    from hypgraph.train import evaluate_full, evaluate_sampled
+    data = make_synthetic(num_users=80, num_items=60, avg_user_degree=8, seed=2)
+    train, _, test = random_split(data, seed=0)
+    model = HyperbolicRecommender(60, dim=4)
+    got = evaluate_sampled(model, test, generator=torch.Generator().manual_seed(0), num_negatives=20, k=5)
+    # same negatives, scored by hand through score_all
+    from hypgraph.data import sample_eval_negatives
+    neg = sample_eval_negatives(test, 20, generator=torch.Generator().manual_seed(0))
+    store = test["user", "interacts", "item"]
+    history = InteractionCSR(store.edge_index, 80)
+    scores = model.score_all(model.user_points(torch.arange(80), history)).detach()
+    label = store.edge_label_index
+    ref = sampled_metrics(scores[label[0], label[1]], scores[label[0].unsqueeze(1), neg], k=5)
+    assert got == pytest.approx(ref, abs=1e-6)
+    pop = PopularityRecommender(60).fit(store.edge_index)
+    full = evaluate_full(pop, test, ks=(10,))
+    direct = full_ranking_metrics(lambda u: pop.score_all(u), store.edge_index, label, 80, 60, ks=(10,))
+    assert full == direct

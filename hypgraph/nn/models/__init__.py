@@ -1,3 +1,4 @@
+from .popularity import PopularityRecommender
 from .recommender import HyperbolicRecommender
 
-__all__ = ["HyperbolicRecommender"]
+__all__ = ["HyperbolicRecommender", "PopularityRecommender"]

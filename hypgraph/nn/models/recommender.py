@@ -9,6 +9,7 @@ import torch
 from torch import Tensor, nn
 
 from ...data.history import InteractionCSR
+from .ranking import top_k
 from ...manifolds import Euclidean, Lorentz, Manifold
 from ...manifolds.lorentz import math as L
 from ...optim import ManifoldParameter
@@ -155,14 +156,7 @@ class HyperbolicRecommender(nn.Module):
                   exclude_seen: bool = True) -> Tuple[Tensor, Tensor]:
         """Top-:obj:`k` items and scores for each of :obj:`users`, excluding
         items in their history unless ``exclude_seen=False``."""
-        if exclude_seen and history is None:
-            raise ValueError("exclude_seen=True needs the users' history")
-        scores = self.score_all(self.user_points(users, history))
-        if exclude_seen:
-            row, col = history.rows(users)
-            scores[row, col] = -math.inf
-        top = scores.topk(min(k, self.num_items), dim=-1)
-        return top.indices, top.values
+        return top_k(self.score_all(self.user_points(users, history)), users, k, history, exclude_seen)
 
     def extra_repr(self) -> str:
         users = "midpoint" if self.asymmetric else self.num_users

@@ -1,0 +1,51 @@
+r"""Evaluate a recommender under either protocol, on a split from
+:mod:`hypgraph.data.split`."""
+from __future__ import annotations
+
+from typing import Dict, Optional, Sequence
+
+import torch
+from torch import nn
+from torch_geometric.data import HeteroData
+
+from ..data.hetero import INTERACTS
+from ..data.history import InteractionCSR
+from ..data.negative import sample_eval_negatives
+from .metrics import full_ranking_metrics, sampled_metrics
+
+__all__ = ["evaluate_sampled", "evaluate_full"]
+
+
+@torch.no_grad()
+def evaluate_sampled(model: nn.Module, test_data: HeteroData, *, generator: torch.Generator,
+                     num_negatives: int = 100, k: int = 10, chunk_size: int = 4096) -> Dict[str, float]:
+    r"""HR@K and NDCG@K with :obj:`num_negatives` uniformly sampled unseen
+    items per held-out positive ([Chamberlain 2019] §8.1). The users' history
+    is ``test_data``'s ``edge_index`` (train + validation)."""
+    store = test_data[INTERACTS]
+    history = InteractionCSR(store.edge_index, test_data["user"].num_nodes)
+    label = store.edge_label_index
+    negatives = sample_eval_negatives(test_data, num_negatives, generator=generator)
+    model.eval()
+    pos, neg = [], []
+    for start in range(0, label.size(1), chunk_size):
+        users, items = label[0, start:start + chunk_size], label[1, start:start + chunk_size]
+        points = model.user_points(users, history)
+        pos.append(model.score(points, items))
+        neg.append(model.score(points, negatives[start:start + chunk_size]))
+    return sampled_metrics(torch.cat(pos), torch.cat(neg), k=k)
+
+
+@torch.no_grad()
+def evaluate_full(model: nn.Module, test_data: HeteroData, *, ks: Sequence[int] = (20,),
+                  chunk_size: int = 1024, exclude: Optional[torch.Tensor] = None) -> Dict[str, float]:
+    r"""Full-ranking Recall/Precision/NDCG@K ([Hyper-Know]) of ``test_data``'s
+    ``edge_label_index``; items in its ``edge_index`` (and :obj:`exclude`) are
+    not ranked."""
+    store = test_data[INTERACTS]
+    num_users, num_items = test_data["user"].num_nodes, test_data["item"].num_nodes
+    history = InteractionCSR(store.edge_index, num_users)
+    model.eval()
+    return full_ranking_metrics(lambda users: model.score_all(model.user_points(users, history)),
+                                store.edge_index, store.edge_label_index, num_users, num_items,
+                                ks=ks, chunk_size=chunk_size, exclude_edge_index=exclude)
