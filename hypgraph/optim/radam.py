@@ -1,13 +1,13 @@
 r"""Riemannian Adam (Bécigneul & Ganea, ICLR 2019)."""
 from __future__ import annotations
 
-from typing import Callable, Optional, Tuple
+from typing import Optional, Tuple
 
 import torch
 from torch import Tensor
-from torch.optim import Optimizer
 
 from . import _rows as R
+from .base import RiemannianOptimizer
 
 __all__ = ["RiemannianAdam"]
 
@@ -34,7 +34,7 @@ def _bias_correction(beta: float, count: R.Count, dtype: torch.dtype):
     return (1 - torch.pow(beta, count.to(torch.float64))).to(dtype)
 
 
-class RiemannianAdam(Optimizer):
+class RiemannianAdam(RiemannianOptimizer):
     r"""Riemannian Adam from `"Riemannian Adaptive Optimization Methods"
     <https://arxiv.org/abs/1810.00760>`_ (Bécigneul & Ganea, ICLR 2019), the
     adaptive optimiser [Chamberlain 2019] names as future work.
@@ -108,33 +108,13 @@ class RiemannianAdam(Optimizer):
         _check(defaults)
         super().__init__(params, defaults)
 
-    def add_param_group(self, param_group: dict) -> None:
-        _check({**self.defaults, **param_group})
-        super().add_param_group(param_group)
-
     def __setstate__(self, state: dict) -> None:
         super().__setstate__(state)
         for group in self.param_groups:
             group.setdefault("amsgrad", False)
             group.setdefault("max_grad_norm", None)
 
-    @torch.no_grad()
-    def step(self, closure: Optional[Callable[[], float]] = None):
-        r"""Perform one optimisation step.
-
-        Args:
-            closure (callable, optional): Re-evaluates the model and returns
-                the loss (default: ``None``).
-        """
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
-        for group in self.param_groups:
-            for param in group["params"]:
-                if param.grad is not None:
-                    self._update(param, group)
-        return loss
+    _check = staticmethod(_check)
 
     def _init_state(self, state: dict, param: Tensor, manifold, amsgrad: bool) -> None:
         if "exp_avg" not in state:

@@ -1,13 +1,13 @@
 r"""Riemannian stochastic gradient descent ([Chamberlain 2019] §5.3)."""
 from __future__ import annotations
 
-from typing import Callable, Optional
+from typing import Optional
 
 import torch
 from torch import Tensor
-from torch.optim import Optimizer
 
 from . import _rows as R
+from .base import RiemannianOptimizer
 
 __all__ = ["RiemannianSGD"]
 
@@ -27,7 +27,7 @@ def _check(group: dict) -> None:
         raise ValueError(f"Invalid stabilize value: {stabilize} (expected a positive int or None)")
 
 
-class RiemannianSGD(Optimizer):
+class RiemannianSGD(RiemannianOptimizer):
     r"""Riemannian SGD with momentum, following `"Scalable Hyperbolic
     Recommender Systems" <https://arxiv.org/abs/1902.08648>`_ (Chamberlain
     et al., 2019, §5.3). For a parameter on a manifold (a
@@ -114,10 +114,6 @@ class RiemannianSGD(Optimizer):
         _check(defaults)
         super().__init__(params, defaults)
 
-    def add_param_group(self, param_group: dict) -> None:
-        _check({**self.defaults, **param_group})
-        super().add_param_group(param_group)
-
     def __setstate__(self, state: dict) -> None:
         super().__setstate__(state)
         for group in self.param_groups:
@@ -125,23 +121,7 @@ class RiemannianSGD(Optimizer):
             group.setdefault("max_grad_norm", None)
             group.setdefault("stabilize", None)
 
-    @torch.no_grad()
-    def step(self, closure: Optional[Callable[[], float]] = None):
-        r"""Perform one optimisation step.
-
-        Args:
-            closure (callable, optional): Re-evaluates the model and returns
-                the loss (default: ``None``).
-        """
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
-        for group in self.param_groups:
-            for param in group["params"]:
-                if param.grad is not None:
-                    self._update(param, group)
-        return loss
+    _check = staticmethod(_check)
 
     def _update(self, param: Tensor, group: dict) -> None:
         lr, momentum = group["lr"], group["momentum"]

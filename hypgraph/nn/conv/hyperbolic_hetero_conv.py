@@ -1,7 +1,7 @@
 r"""HeteroConv whose per-destination results are combined on the manifold."""
 from __future__ import annotations
 
-from typing import Dict, List, Optional
+from typing import Dict, List
 
 import torch
 from torch import Tensor
