@@ -167,6 +167,32 @@ class MovieLens100K(_ReaderDataset):
     def raw_file_names(self) -> List[str]:
         return ["u.data"]
 
+    #: Seconds to wait for the GroupLens server before giving up.
+    timeout: float = 20.0
+
+    def download(self) -> None:
+        r"""Fetch ``ml-100k.zip`` from GroupLens and extract ``u.data``; offline
+        or unreachable, raise one :class:`RawFilesMissingError` line naming
+        the file to place and where."""
+        import io
+        import urllib.request
+        import zipfile
+
+        try:
+            with urllib.request.urlopen(self.url, timeout=self.timeout) as response:
+                payload = response.read()
+            with zipfile.ZipFile(io.BytesIO(payload)) as archive:
+                data = archive.read("ml-100k/u.data")
+        except (OSError, zipfile.BadZipFile, KeyError) as exc:
+            reason = " ".join(str(exc).split()) or type(exc).__name__
+            raise RawFilesMissingError(
+                f"could not download {self.url} ({reason}): place u.data in {self.raw_dir}",
+                self._raw / "u.data") from None
+        self._raw.mkdir(parents=True, exist_ok=True)
+        tmp = self._raw / "u.data.tmp"
+        tmp.write_bytes(data)
+        os.replace(tmp, self._raw / "u.data")
+
     def read_raw(self) -> HeteroData:
         from .readers import read_movielens
         return read_movielens(Path(self.raw_dir) / "u.data")

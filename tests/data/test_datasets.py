@@ -145,3 +145,55 @@ def test_pre_transform_runs_once_before_saving(root, tmp_path):
         assert dataset[0][UI].edge_index.size(1) == 1
     assert calls == [1]
     assert np.asarray(dataset[0]["user"].raw_id).tolist() == [0, 1]
+
+
+class _FakeResponse:
+    def __init__(self, payload):
+        self.payload = payload
+
+    def read(self):
+        return self.payload
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def test_movielens_downloads_the_official_zip(tmp_path, monkeypatch):
+    import io
+    import urllib.request
+    import zipfile
+
+    from hypgraph.data import MovieLens100K
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("ml-100k/u.data", "1\t10\t4\t100\n2\t10\t5\t101\n2\t20\t3\t102\n")
+    seen = []
+
+    def fake_urlopen(url, timeout):
+        seen.append(url)
+        return _FakeResponse(buffer.getvalue())
+
+    monkeypatch.setattr(urllib.request, "urlopen", fake_urlopen)
+    dataset = MovieLens100K(tmp_path, log=False)
+    assert seen == [MovieLens100K.url] and (tmp_path / "ml-100k" / "u.data").is_file()
+    assert dataset[0]["user", "interacts", "item"].edge_index.size(1) == 3
+
+
+def test_movielens_offline_names_file_and_folder(tmp_path, monkeypatch):
+    import urllib.error
+    import urllib.request
+
+    from hypgraph.data import MovieLens100K, RawFilesMissingError
+
+    def offline(url, timeout):
+        raise urllib.error.URLError("Temporary failure in name resolution")
+
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
+    with pytest.raises(RawFilesMissingError) as info:
+        MovieLens100K(tmp_path, log=False)
+    message = str(info.value)
+    assert "\n" not in message and "u.data" in message and str(tmp_path / "ml-100k") in message
+    assert "name resolution" in message
