@@ -18,7 +18,7 @@ from torch_geometric.data import HeteroData
 
 from .hetero import INTERACTS
 
-__all__ = ["sample_negatives", "sample_eval_negatives"]
+__all__ = ["sample_negatives", "sample_eval_negatives", "PositiveSet"]
 
 # Rejection rounds before the exact fallback. A draw for a user who has seen a
 # share s of the items survives a round with probability s, so after 8 rounds
@@ -27,7 +27,26 @@ _MAX_ROUNDS = 8
 # Cap on the scores tensor of the dense fallback of sample_eval_negatives.
 _DENSE_CHUNK = 1 << 22
 
-Positives = Union[Tensor, Tuple[Tensor, Tensor]]
+Positives = Union[Tensor, Tuple[Tensor, Tensor], "PositiveSet"]
+
+
+class PositiveSet:
+    r"""Known positives prepared once (sorted hashes, per-user counts) for
+    many :func:`sample_negatives` calls: a training loop that passes the raw
+    ``edge_index`` as ``exclude=`` would sort all of it again every batch.
+
+    Args:
+        positives (Tensor or (Tensor, Tensor)): ``edge_index [2, M]`` or CSR.
+        num_items (int): Number of items.
+        num_users (int, optional): Number of users (default: largest user + 1).
+    """
+
+    def __init__(self, positives: Union[Tensor, Tuple[Tensor, Tensor]], num_items: int,
+                 num_users: Optional[int] = None) -> None:
+        keys = _positive_keys(positives, num_items)
+        top = torch.tensor([num_users - 1]) if num_users else torch.zeros(0, dtype=torch.long)
+        self.num_items = num_items
+        self.positives = _Positives(keys, num_items, top)
 
 
 def sample_negatives(
@@ -49,10 +68,11 @@ def sample_negatives(
         num_negatives (int): Negatives per interaction ``k``.
         generator (torch.Generator, optional): Source of randomness; the same
             seed gives the same negatives. (default: :obj:`None`, the global one)
-        exclude (Tensor or (Tensor, Tensor), optional): Each user's full known
-            positives, as an ``edge_index`` ``[2, M]``, a ``(rowptr, col)`` CSR
-            pair, or a ``torch.sparse_csr`` tensor of shape
-            ``[num_users, num_items]``. (default: :obj:`edge_index`)
+        exclude (Tensor or (Tensor, Tensor) or PositiveSet, optional): Each
+            user's full known positives, as an ``edge_index`` ``[2, M]``, a
+            ``(rowptr, col)`` CSR pair, a ``torch.sparse_csr`` tensor of shape
+            ``[num_users, num_items]``, or a :class:`PositiveSet` prepared once
+            for many calls. (default: :obj:`edge_index`)
 
     Returns:
         LongTensor: ``[E, k]`` item indices; row ``e`` belongs to ``edge_index[:, e]``.
@@ -67,8 +87,16 @@ def sample_negatives(
     if num_negatives < 0:
         raise ValueError(f"num_negatives must be >= 0, got {num_negatives}")
     users = edge_index[0].long()
-    keys = _positive_keys(edge_index if exclude is None else exclude, num_items)
-    positives = _Positives(keys, num_items, users)
+    if isinstance(exclude, PositiveSet):
+        if exclude.num_items != num_items:
+            raise ValueError(f"exclude was built for {exclude.num_items} items, not {num_items}")
+        positives = exclude.positives
+        if users.numel() and int(users.max()) >= positives.count.numel():
+            raise ValueError(f"user {int(users.max())} is beyond the PositiveSet's users; "
+                             f"build it with num_users=")
+    else:
+        positives = _Positives(_positive_keys(edge_index if exclude is None else exclude, num_items),
+                               num_items, users)
     positives.require_unseen(users, 1)
 
     flat_users = users.repeat_interleave(num_negatives)

@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 
 from ..data.hetero import INTERACTS
 from ..data.history import InteractionCSR
-from ..data.negative import sample_negatives
+from ..data.negative import PositiveSet, sample_negatives
 from ..nn.losses import bpr_loss, wmrb_loss
 from .metrics import full_ranking_metrics
 
@@ -134,13 +134,14 @@ class Trainer:
     def _epoch(self, edge_index: Tensor, num_items: int, history: InteractionCSR,
                generator: torch.Generator, epoch: int) -> float:
         self.model.train()
+        known = PositiveSet(edge_index, num_items, history.num_users)  # sorted once per epoch
         order = torch.randperm(edge_index.size(1), generator=generator)
         batches = order.split(self.batch_size)
         total, count = 0.0, 0
         bar = tqdm(batches, desc=f"epoch {epoch}", disable=not self.progress, leave=False)
         for batch in bar:
             pos = edge_index[:, batch]
-            neg = sample_negatives(pos, num_items, self.num_negatives, generator=generator, exclude=edge_index)
+            neg = sample_negatives(pos, num_items, self.num_negatives, generator=generator, exclude=known)
             pos_score, neg_score = self.model(pos[0], pos[1], neg, history)
             if self.loss == "bpr":
                 loss = bpr_loss(pos_score, neg_score)

@@ -178,3 +178,16 @@ def test_scale_sanity():
     query = user.unsqueeze(1) * 10_000 + out
     pos = torch.searchsorted(key, query).clamp(max=key.numel() - 1)
     assert not (key[pos] == query).any()
+
+
+def test_positive_set_gives_the_same_draws_as_the_edge_index():
+    from hypgraph.data.negative import PositiveSet
+    g = torch.Generator().manual_seed(0)
+    edge_index = torch.stack([torch.randint(30, (400,), generator=g), torch.randint(50, (400,), generator=g)])
+    batch = edge_index[:, :64]
+    a = sample_negatives(batch, 50, 3, generator=torch.Generator().manual_seed(1), exclude=edge_index)
+    b = sample_negatives(batch, 50, 3, generator=torch.Generator().manual_seed(1),
+                         exclude=PositiveSet(edge_index, 50, 30))
+    assert torch.equal(a, b)
+    with pytest.raises(ValueError, match="items"):
+        sample_negatives(batch, 60, 3, exclude=PositiveSet(edge_index, 50, 30))

@@ -1,0 +1,107 @@
+"""Speed of the asymmetric hyperbolic recommender against its Euclidean twin
+(issue #6): seconds per training epoch and full-ranking evaluation time,
+measured as ratios within one run on the same synthetic graph.
+
+Targets: hyperbolic / Euclidean epoch time <= 1.3; hyperbolic full-ranking
+evaluation <= 1.5x a plain dot-product matmul + top-k.
+
+    python benchmarks/recommender_speed.py [--users 100000 --items 20000 --degree 20]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import subprocess
+import time
+from pathlib import Path
+
+import torch
+
+from hypgraph.data import make_synthetic
+from hypgraph.data.hetero import INTERACTS
+from hypgraph.data.history import InteractionCSR
+from hypgraph.data.negative import PositiveSet, sample_negatives
+from hypgraph.manifolds import Euclidean, Lorentz
+from hypgraph.nn.losses import bpr_loss
+from hypgraph.nn.models import HyperbolicRecommender
+from hypgraph.optim import RiemannianAdam
+from hypgraph.train.metrics import full_ranking_metrics
+
+RESULTS = Path(__file__).resolve().parent / "results" / "recommender_speed.json"
+
+
+def epoch_seconds(model, edge_index, num_items, history, batch_size, max_batches):
+    opt = RiemannianAdam(model.parameters(), lr=0.01)
+    g = torch.Generator().manual_seed(0)
+    batches = torch.randperm(edge_index.size(1), generator=g).split(batch_size)[:max_batches]
+    start = time.perf_counter()
+    known = PositiveSet(edge_index, num_items, history.num_users)
+    for batch in batches:
+        pos = edge_index[:, batch]
+        neg = sample_negatives(pos, num_items, 1, generator=g, exclude=known)
+        p, n = model(pos[0], pos[1], neg, history)
+        loss = bpr_loss(p, n)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    per_batch = (time.perf_counter() - start) / len(batches)
+    return per_batch * -(-edge_index.size(1) // batch_size)  # extrapolated to a full epoch
+
+
+def eval_seconds(score_fn, edge_index, test, num_users, num_items, users):
+    start = time.perf_counter()
+    full_ranking_metrics(score_fn, edge_index, test, num_users, num_items, ks=(20,), chunk_size=2048)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--users", type=int, default=100_000)
+    ap.add_argument("--items", type=int, default=20_000)
+    ap.add_argument("--degree", type=float, default=20.0)
+    ap.add_argument("--dim", type=int, default=50)
+    ap.add_argument("--batch-size", type=int, default=1024)
+    ap.add_argument("--max-batches", type=int, default=200, help="batches timed per model (extrapolated)")
+    ap.add_argument("--eval-users", type=int, default=20_000)
+    ap.add_argument("--out", type=Path, default=RESULTS)
+    args = ap.parse_args()
+    torch.manual_seed(0)
+    t0 = time.perf_counter()
+    data = make_synthetic(num_users=args.users, num_items=args.items, avg_user_degree=args.degree, seed=0)
+    gen_s = time.perf_counter() - t0
+    edge_index = data[INTERACTS].edge_index
+    nu, ni = args.users, args.items
+    history = InteractionCSR(edge_index, nu)
+    result = {"users": nu, "items": ni, "interactions": edge_index.size(1), "dim": args.dim,
+              "generation_seconds": round(gen_s, 2), "batch_size": args.batch_size,
+              "timed_batches": args.max_batches}
+    models = {}
+    for name, manifold in [("hyperbolic", Lorentz(margin=1e-6)), ("euclidean", Euclidean())]:
+        models[name] = HyperbolicRecommender(ni, dim=args.dim, manifold=manifold)
+        result[f"{name}_epoch_seconds"] = round(epoch_seconds(models[name], edge_index, ni, history,
+                                                              args.batch_size, args.max_batches), 2)
+    result["epoch_ratio"] = round(result["hyperbolic_epoch_seconds"] / result["euclidean_epoch_seconds"], 3)
+    # evaluation: a subset of users, their last edge as the test item
+    users = torch.randperm(nu, generator=torch.Generator().manual_seed(1))[:args.eval_users]
+    mask = torch.isin(edge_index[0], users)
+    test = edge_index[:, mask][:, ::5]
+    item_table = torch.randn(ni, args.dim)
+    user_table = torch.randn(nu, args.dim)
+    baseline = eval_seconds(lambda u: user_table[u] @ item_table.t(), edge_index, test, nu, ni, users)
+    hyp = models["hyperbolic"]
+    with torch.no_grad():
+        hyper = eval_seconds(lambda u: hyp.score_all(hyp.user_points(u, history)), edge_index, test, nu, ni, users)
+    result.update(eval_users=int(torch.unique(test[0]).numel()), dot_product_eval_seconds=round(baseline, 2),
+                  hyperbolic_eval_seconds=round(hyper, 2), eval_ratio=round(hyper / baseline, 3),
+                  targets={"epoch_ratio": 1.3, "eval_ratio": 1.5},
+                  commit=subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                                        text=True).stdout.strip(),
+                  machine=f"{platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
