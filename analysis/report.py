@@ -1,0 +1,498 @@
+r"""One dataset's complex-network report — a row of Chamberlain et al. 2019,
+Table 1, and more — and its table, JSON, CSV and Markdown renderings.
+
+The statistics run on plain index arrays (:func:`describe_arrays`);
+:func:`describe` is the thin adapter from the project's
+:class:`~torch_geometric.data.HeteroData` and :func:`load_dataset` reads and
+prepares a file with :mod:`hypgraph.data` (imported lazily, so the
+statistics need neither torch nor PyG).
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import sys
+import time
+import warnings
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from .bipartite import BipartiteGraph, BipartiteStats, bipartite_stats
+from .compare import Comparison, compare_alternatives
+from .powerlaw_fit import PowerLawFit
+from .projection import ProjectionStats, projection_stats
+from .sampling import check_random_state
+
+__all__ = ["FitSummary", "DatasetReport", "COLUMNS", "describe_arrays", "describe_graph",
+           "describe", "load_dataset", "format_reports", "dataset_name"]
+
+FORMATS = ("table", "json", "csv", "markdown")
+
+
+@dataclass(frozen=True)
+class FitSummary:
+    r"""The fitted attributes of a :class:`~analysis.PowerLawFit`."""
+
+    alpha: float
+    alpha_se: float
+    xmin: float
+    n_tail: int
+    n: int
+    ks: float
+    p_ks: float
+    p_bootstrap: float
+    n_bootstrap: int
+
+    @classmethod
+    def from_estimator(cls, fit: PowerLawFit) -> "FitSummary":
+        return cls(fit.alpha_, fit.alpha_se_, fit.xmin_, fit.n_tail_, fit.n_, fit.ks_,
+                   fit.p_value_, fit.p_value_bootstrap_, fit.n_bootstrap_)
+
+
+# (key, header, help) of the Table 1 row, in order. ``p_boot`` only with a bootstrap.
+COLUMNS: Tuple[Tuple[str, str, str], ...] = (
+    ("name", "name", "dataset: folder name, or file name without a generic stem"),
+    ("n_user", "N_user", "users with at least one interaction (after the filters)"),
+    ("n_item", "N_item", "items with at least one interaction (after the filters)"),
+    ("density", "density", "interactions / (N_user x N_item)"),
+    ("k_item", "k_item", "mean item degree: interactions / N_item"),
+    ("gamma", "gamma", "maximum-likelihood power-law exponent of the item degrees, "
+                       "unbounded (Clauset et al. 2009)"),
+    ("xmin", "xmin", "smallest item degree of the power-law tail, chosen by minimal KS distance"),
+    ("n_tail", "n_tail", "items with degree >= xmin"),
+    ("ks", "KS", "Kolmogorov-Smirnov distance between the tail and the fitted power law"),
+    ("p_ks", "p(KS)", "KS-test p-value, scipy.stats.kstwo(n_tail).sf(KS), as in Chamberlain "
+                      "2019 Table 1; ignores that gamma and xmin were fitted, so it is too large"),
+    ("p_boot", "p(boot)", "semi-parametric bootstrap goodness-of-fit p-value (Clauset et al. "
+                          "2009, 4.1), with --bootstrap N; p <= 0.1 rules the power law out"),
+    ("interactions", "interactions", "distinct user-item interactions kept"),
+    ("removed", "removed", "interactions removed by --min-rating, de-duplication and "
+                           "--min-user-interactions"),
+)
+
+
+@dataclass
+class DatasetReport:
+    r"""Everything :func:`describe_graph` measured on one dataset.
+
+    Args:
+        name (str): Dataset name.
+        source (str): Where it came from (a path, or ``"synthetic"``).
+        basics (BipartiteStats): Chamberlain 2019, Table 1 counts.
+        n_read (int): Interactions before the filters.
+        filters (list of dict): The preparation log (``FilterReport`` fields
+            plus its text).
+        item_fit, user_fit (FitSummary, optional): Power-law fits of the item
+            and user degrees (``None`` when the degrees admit no fit).
+        comparisons (list of Comparison): The item-degree power law against
+            the alternatives (empty when the tail is below ``min_tail``).
+        projection (ProjectionStats, optional): Item projection statistics.
+        notes (list of str): Warnings raised while measuring.
+        seconds (dict): Wall time of each stage.
+    """
+
+    name: str
+    source: str
+    basics: BipartiteStats
+    n_read: int
+    filters: List[dict]
+    item_fit: Optional[FitSummary]
+    user_fit: Optional[FitSummary]
+    comparisons: List[Comparison]
+    projection: Optional[ProjectionStats]
+    notes: List[str]
+    seconds: Dict[str, float]
+    item_degree: np.ndarray = field(repr=False, compare=False, default=None)
+    user_degree: np.ndarray = field(repr=False, compare=False, default=None)
+    item_estimator: Optional[PowerLawFit] = field(repr=False, compare=False, default=None)
+    user_estimator: Optional[PowerLawFit] = field(repr=False, compare=False, default=None)
+
+    @property
+    def n_removed(self) -> int:
+        return self.n_read - self.basics.n_interactions
+
+    def row(self) -> dict:
+        r"""The Table 1 row, keyed as :data:`COLUMNS` (``None`` for what was
+        not computed)."""
+        fit = self.item_fit
+        b = self.basics
+        return {
+            "name": self.name, "n_user": b.n_users, "n_item": b.n_items, "density": b.density,
+            "k_item": b.mean_item_degree,
+            "gamma": fit and fit.alpha, "xmin": fit and fit.xmin, "n_tail": fit and fit.n_tail,
+            "ks": fit and fit.ks, "p_ks": fit and fit.p_ks,
+            "p_boot": fit and (None if math.isnan(fit.p_bootstrap) else fit.p_bootstrap),
+            "interactions": b.n_interactions, "removed": self.n_removed,
+        }
+
+    def as_dict(self) -> dict:
+        r"""Everything, JSON-ready (NaN becomes ``None``)."""
+        return _json_ready({
+            "name": self.name, "source": self.source, "row": self.row(),
+            "bipartite": self.basics.as_dict(), "interactions_read": self.n_read,
+            "interactions_removed": self.n_removed, "filters": self.filters,
+            "item_degree_fit": self.item_fit and asdict(self.item_fit),
+            "user_degree_fit": self.user_fit and asdict(self.user_fit),
+            "item_degree_comparisons": [c.as_dict() for c in self.comparisons],
+            "item_projection": self.projection and self.projection.as_dict(),
+            "notes": self.notes, "seconds": self.seconds,
+        })
+
+
+def _json_ready(x):
+    if isinstance(x, dict):
+        return {str(k): _json_ready(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_json_ready(v) for v in x]
+    if isinstance(x, (bool, np.bool_)):
+        return bool(x)
+    if isinstance(x, (int, np.integer)):
+        return int(x)
+    if isinstance(x, (float, np.floating)):
+        return float(x) if math.isfinite(x) else None
+    return x
+
+
+# ---------------------------------------------------------------------------
+# Measuring.
+
+def describe_graph(
+    graph: BipartiteGraph,
+    *,
+    name: str,
+    source: str = "",
+    n_read: Optional[int] = None,
+    filters: Sequence[dict] = (),
+    n_bootstrap: int = 0,
+    random_state=None,
+    compare: bool = True,
+    projection: bool = True,
+    fit_options: Optional[dict] = None,
+    projection_options: Optional[dict] = None,
+    progress: bool = False,
+) -> DatasetReport:
+    r"""Measure one bipartite graph.
+
+    Args:
+        graph (BipartiteGraph): The interactions.
+        name (str): Dataset name for the report.
+        source (str): Where the data came from. (default: ``""``)
+        n_read (int, optional): Interactions before filtering (default: the
+            graph's, i.e. nothing removed).
+        filters (sequence of dict): The preparation log to carry along.
+        n_bootstrap (int): Bootstrap repetitions for the item-degree fit
+            (the Table 1 column). (default: ``0``)
+        random_state: Seed of the bootstrap and of the projection sampling;
+            independent streams are spawned from it. (default: :obj:`None`)
+        compare (bool): Likelihood-ratio comparisons. (default: :obj:`True`)
+        projection (bool): Item projection statistics. (default: :obj:`True`)
+        fit_options (dict, optional): Extra :class:`PowerLawFit` parameters
+            (e.g. ``max_candidates``).
+        projection_options (dict, optional): Extra :func:`projection_stats`
+            arguments.
+        progress (bool): Progress bars on stderr (stages and bootstrap).
+
+    Returns:
+        DatasetReport
+    """
+    from tqdm.auto import tqdm
+
+    streams = check_random_state(random_state).spawn(2)
+    seconds: Dict[str, float] = {}
+    notes: List[str] = []
+    stages = ["basics", "item fit", "user fit"] + (["comparisons"] if compare else []) + \
+        (["projection"] if projection else [])
+    bar = tqdm(total=len(stages), desc=name, unit="stage", file=sys.stderr, disable=not progress,
+               leave=False)
+
+    def stage(label):
+        bar.set_postfix_str(label)
+        seconds[label] = time.perf_counter()
+
+    def done(label):
+        seconds[label] = round(time.perf_counter() - seconds[label], 4)
+        bar.update()
+
+    stage("basics")
+    basics = bipartite_stats(graph)
+    item_degree, user_degree = graph.item_degree, graph.user_degree
+    done("basics")
+
+    options = dict(fit_options or {})
+    stage("item fit")
+    item_est = _fit(item_degree, "item", notes, n_bootstrap=n_bootstrap, random_state=streams[0],
+                    progress=progress, **options)
+    done("item fit")
+    stage("user fit")
+    user_est = _fit(user_degree, "user", notes, **options)
+    done("user fit")
+    comparisons: List[Comparison] = []
+    if compare:
+        stage("comparisons")
+        if item_est is not None and item_est.n_tail_ >= item_est.min_tail:
+            comparisons = compare_alternatives(item_est, item_degree)
+        elif item_est is not None:
+            # Vuong's test is asymptotic; the fits run off on a handful of values.
+            notes.append(f"item degrees: comparisons skipped, tail of {item_est.n_tail_} < "
+                         f"min_tail={item_est.min_tail} values")
+        done("comparisons")
+    proj = None
+    if projection:
+        stage("projection")
+        proj = projection_stats(graph, random_state=streams[1], **(projection_options or {}))
+        done("projection")
+    bar.close()
+    return DatasetReport(
+        name=name, source=source, basics=basics,
+        n_read=graph.n_interactions if n_read is None else int(n_read),
+        filters=list(filters), notes=notes, seconds=seconds,
+        item_fit=None if item_est is None else FitSummary.from_estimator(item_est),
+        user_fit=None if user_est is None else FitSummary.from_estimator(user_est),
+        comparisons=comparisons, projection=proj,
+        item_degree=item_degree, user_degree=user_degree,
+        item_estimator=item_est, user_estimator=user_est)
+
+
+def _fit(degree: np.ndarray, side: str, notes: List[str], **params) -> Optional[PowerLawFit]:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            est = PowerLawFit(discrete=True, **params).fit(degree)
+        except ValueError as err:
+            notes.append(f"{side} degrees: no power-law fit ({err})")
+            est = None
+    notes.extend(f"{side} degrees: {w.message}" for w in caught)
+    return est
+
+
+def describe_arrays(user, item, *, name: str = "data", **kwargs) -> DatasetReport:
+    r"""Measure interactions given as index arrays (repeated pairs count
+    once; users and items without interactions do not exist).
+
+    Args:
+        user (array_like): User index of each interaction.
+        item (array_like): Item index of each interaction.
+        name (str): Dataset name. (default: ``"data"``)
+        **kwargs: See :func:`describe_graph`; ``n_read`` defaults to the
+            number of rows given.
+
+    Returns:
+        DatasetReport
+    """
+    graph = BipartiteGraph.from_arrays(user, item)
+    kwargs.setdefault("n_read", len(user))
+    return describe_graph(graph, name=name, **kwargs)
+
+
+def describe(data, *, name: str = "data", n_read: Optional[int] = None, **kwargs) -> DatasetReport:
+    r"""Measure the interactions of a :class:`~torch_geometric.data.HeteroData`
+    of the project's shape (``data['user', 'interacts', 'item'].edge_index``,
+    row 0 users, row 1 items), carrying its ``filter_log`` along.
+
+    Args:
+        data (HeteroData): The dataset (prepared or not).
+        name (str): Dataset name. (default: ``"data"``)
+        n_read (int, optional): Interactions before the filters (default: the
+            edges present).
+        **kwargs: See :func:`describe_graph`.
+
+    Returns:
+        DatasetReport
+    """
+    edge_index = data["user", "interacts", "item"].edge_index
+    user, item = edge_index[0].numpy(), edge_index[1].numpy()
+    filters = [dict(asdict(r), text=str(r)) for r in (getattr(data, "filter_log", None) or [])]
+    kwargs.setdefault("filters", filters)
+    return describe_arrays(user, item, name=name,
+                           n_read=user.size if n_read is None else n_read, **kwargs)
+
+
+# ---------------------------------------------------------------------------
+# Reading.
+
+_GENERIC_STEMS = frozenset({"u", "train", "test", "ratings_final", "ratings", "user_item_list", "data",
+                            "interactions", "inter"})
+
+
+def dataset_name(path: Optional[os.PathLike]) -> str:
+    r"""A short name for :obj:`path`: the folder's name, or the file's stem
+    unless that is generic (``u.data``, ``train.txt``...), then its folder's."""
+    if path is None:
+        return "synthetic"
+    path = Path(path).resolve()
+    if path.is_dir():
+        return path.name
+    stem = path.name.split(".")[0]
+    return path.parent.name if stem in _GENERIC_STEMS and path.parent.name else stem
+
+
+def load_dataset(path, reader: str = "auto", *, min_rating: Optional[float] = None,
+                 min_user_interactions: Optional[int] = None,
+                 columns: Optional[Dict[str, str]] = None):
+    r"""Read :obj:`path` with :func:`hypgraph.data.readers.read` and prepare it
+    with :func:`hypgraph.data.preprocess.prepare` (de-duplicate, filter,
+    compact).
+
+    Args:
+        path (str or os.PathLike, optional): A dataset file or folder;
+            ``None`` for :func:`hypgraph.data.synthetic.default_dataset`.
+        reader (str): ``"auto"`` or a reader name; ``"csv"`` is the table
+            reader. (default: ``"auto"``)
+        min_rating (float, optional): Keep ratings at least this.
+        min_user_interactions (int, optional): Keep users with at least this
+            many interactions.
+        columns (dict, optional): ``user_col``/``item_col``/``rating_col``/
+            ``time_col`` for tables; missing user/item columns are guessed
+            from the header.
+
+    Returns:
+        (HeteroData, int): The prepared data and the number of interactions
+        read.
+
+    Raises:
+        hypgraph.data.DataFormatError: For unreadable data, or options that do
+            not fit it (e.g. :obj:`min_rating` without ratings), or nothing
+            left after the filters.
+    """
+    from hypgraph.data import DataFormatError
+    from hypgraph.data.preprocess import prepare
+
+    if path is None:
+        from hypgraph.data.synthetic import default_dataset
+        data = default_dataset()
+    else:
+        from hypgraph.data.readers import detect_format, read
+        name = "table" if reader == "csv" else reader
+        if name == "auto":
+            name = detect_format(path)
+        kwargs = {}
+        if name == "table":
+            kwargs = _table_columns(Path(path), columns or {})
+        data = read(path, reader=reader if reader != "csv" else "table", **kwargs)
+    n_read = int(data["user", "interacts", "item"].edge_index.size(1))
+    try:
+        data = prepare(data, min_rating=min_rating, min_user_interactions=min_user_interactions)
+    except ValueError as err:
+        raise DataFormatError(str(err), path if path is not None else "synthetic") from None
+    if data["user", "interacts", "item"].edge_index.size(1) == 0:
+        raise DataFormatError(f"no interactions left after the filters (of {n_read:,} read)",
+                              path if path is not None else "synthetic")
+    return data, n_read
+
+
+_USER_WORDS = ("user", "uid", "customer", "member", "reader")
+_ITEM_WORDS = ("item", "iid", "movie", "artist", "book", "isbn", "product", "asin", "track",
+               "song", "business", "article")
+
+
+def _table_columns(path: Path, given: Dict[str, str]) -> Dict[str, str]:
+    r"""``user_col``/``item_col`` (guessed from the header when not given),
+    plus any rating/time columns given."""
+    from hypgraph.data import DataFormatError
+
+    out = {k: v for k, v in given.items() if v is not None}
+    if {"user_col", "item_col"} <= out.keys():
+        return out
+    if path.suffix == ".parquet":
+        raise DataFormatError("name the columns with --user-col and --item-col", path)
+    header = _header(path)
+    names = [h.strip().strip('"').strip("'") for h in _split_header(header)]
+    lowered = [n.lower() for n in names]
+    for key, words in (("user_col", _USER_WORDS), ("item_col", _ITEM_WORDS)):
+        if key not in out:
+            found = [n for n, low in zip(names, lowered) if any(w in low for w in words)]
+            if not found:
+                raise DataFormatError(
+                    f"no {key.split('_')[0]} column in the header {names!r}; name it with "
+                    f"--{key.replace('_', '-')}", path, 1)
+            out[key] = found[0]
+    return out
+
+
+def _header(path: Path) -> str:
+    import gzip
+    from hypgraph.data import DataFormatError
+
+    try:
+        opener = gzip.open if path.suffix == ".gz" else open
+        with opener(path, "rt", encoding="utf-8", errors="replace") as fh:
+            return fh.readline().rstrip("\r\n")
+    except OSError as err:
+        raise DataFormatError(f"cannot read the header: {err.strerror or err}", path) from None
+
+
+def _split_header(header: str) -> List[str]:
+    for sep in ("\t", ",", ";", "|"):
+        if sep in header:
+            return next(csv.reader([header], delimiter=sep))
+    return header.split()
+
+
+# ---------------------------------------------------------------------------
+# Rendering.
+
+def _columns(bootstrap: bool):
+    return [c for c in COLUMNS if bootstrap or c[0] != "p_boot"]
+
+
+def _text(key: str, value) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if key in {"n_user", "n_item", "n_tail", "interactions", "removed"}:
+        return f"{int(value):,}"
+    if key == "density":
+        return f"{value:.4f}" if value >= 1e-3 else f"{value:.2e}"
+    if key == "xmin":
+        return f"{value:g}"
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return str(value)
+
+
+def format_reports(reports: Sequence[DatasetReport], fmt: str = "table", *,
+                   bootstrap: bool = False) -> str:
+    r"""Render the Table 1 rows of :obj:`reports` (``json`` renders all of
+    each report).
+
+    Args:
+        reports (sequence of DatasetReport): One per dataset.
+        fmt (str): ``"table"``, ``"json"``, ``"csv"`` or ``"markdown"``.
+            (default: ``"table"``)
+        bootstrap (bool): Include the bootstrap p-value column.
+
+    Returns:
+        str: The text, ending with a newline.
+    """
+    if fmt == "json":
+        return json.dumps({"datasets": [r.as_dict() for r in reports]}, indent=2,
+                          allow_nan=False) + "\n"
+    columns = _columns(bootstrap)
+    rows = [r.row() for r in reports]
+    if fmt == "csv":
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow([key for key, _, _ in columns])
+        for row in rows:
+            writer.writerow(["" if row[k] is None else row[k] for k, _, _ in columns])
+        return buf.getvalue()
+    cells = [[_text(k, row[k]) for k, _, _ in columns] for row in rows]
+    headers = [header for _, header, _ in columns]
+    if fmt == "markdown":
+        lines = ["| " + " | ".join(headers) + " |",
+                 "|" + "|".join(":---" if k == "name" else "---:" for k, _, _ in columns) + "|"]
+        lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in cells]
+        return "\n".join(lines) + "\n"
+    if fmt == "table":
+        widths = [max(len(h), *(len(row[i]) for row in cells)) if cells else len(h)
+                  for i, h in enumerate(headers)]
+        def line(values):
+            return "  ".join(v.ljust(w) if i == 0 else v.rjust(w)
+                             for i, (v, w) in enumerate(zip(values, widths))).rstrip()
+        return "\n".join([line(headers)] + [line(row) for row in cells]) + "\n"
+    raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
