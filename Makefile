@@ -19,6 +19,7 @@ $(STAMP): setup.py
 install: $(STAMP)
 
 demo: $(STAMP)
+	$(VENV)/bin/hypgraph-stats --no-progress --plot demo_output
 	$(PY) -m hypgraph.demo
 
 test: $(STAMP)
