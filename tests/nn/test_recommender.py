@@ -140,3 +140,21 @@ def test_popularity_baseline(split):
     assert torch.equal(counts[items[0]].sort(descending=True).values, best_unseen)
     with pytest.raises(ValueError, match="out of range"):
         PopularityRecommender(3).fit(torch.tensor([[0], [5]]))
+
+
+def test_lightgcn_baseline_trains_through_the_same_trainer(split):
+    from hypgraph.nn.models import LightGCNRecommender
+    torch.manual_seed(0)
+    model = LightGCNRecommender(split["nu"], split["ni"], dim=16, num_layers=2)
+    losses = train_model(model, split, epochs=4)
+    assert losses[-1] < losses[0]
+    model.eval()
+    users = torch.tensor([0, 5, 17])
+    u = model.user_points(users, split["history"])
+    every = torch.arange(split["ni"]).expand(3, -1)
+    torch.testing.assert_close(model.score_all(u), model.score(u, every))
+    pop = torch.bincount(split["ei"][1], minlength=split["ni"]).double()
+    pop_recall = full_ranking_metrics(lambda u: pop.expand(u.numel(), -1), split["ei"], split["test"],
+                                      split["nu"], split["ni"], ks=(10,), exclude_edge_index=split["val"])["recall@10"]
+    with torch.no_grad():
+        assert recall(model, split) > pop_recall

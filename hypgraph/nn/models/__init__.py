@@ -1,4 +1,5 @@
+from .lightgcn import LightGCNRecommender
 from .popularity import PopularityRecommender
 from .recommender import HyperbolicRecommender
 
-__all__ = ["HyperbolicRecommender", "PopularityRecommender"]
+__all__ = ["HyperbolicRecommender", "PopularityRecommender", "LightGCNRecommender"]

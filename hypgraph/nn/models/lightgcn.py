@@ -1,0 +1,97 @@
+r"""PyG's LightGCN behind the recommender interface of this package, as a
+strong external Euclidean baseline."""
+from __future__ import annotations
+
+from typing import Optional, Tuple
+
+import torch
+from torch import Tensor, nn
+from torch_geometric.nn.models import LightGCN
+
+from ...data.history import InteractionCSR
+from .ranking import top_k
+
+__all__ = ["LightGCNRecommender"]
+
+
+class LightGCNRecommender(nn.Module):
+    r"""`LightGCN <https://arxiv.org/abs/2002.02126>`_ (He et al., SIGIR 2020)
+    via :class:`torch_geometric.nn.models.LightGCN`, with the scoring interface
+    of :class:`~hypgraph.nn.models.HyperbolicRecommender` (``forward``,
+    ``user_points``, ``score``, ``score_all``, ``recommend``), so the same
+    :class:`~hypgraph.train.Trainer` and evaluation code run it.
+
+    Users are nodes ``0..U-1`` and items ``U..U+I-1`` of one undirected graph
+    built from the training history (the first :meth:`user_points` call with a
+    history fixes it; :meth:`set_graph` replaces it). Every training step
+    propagates over the whole graph, as LightGCN does; in ``eval`` mode the
+    propagated embeddings are computed once and reused until the next
+    ``train()``.
+
+    Args:
+        num_users (int): Number of users.
+        num_items (int): Number of items.
+        dim (int): Embedding size (default: ``64``).
+        num_layers (int): Propagation layers (default: ``3``).
+    """
+
+    def __init__(self, num_users: int, num_items: int, dim: int = 64, num_layers: int = 3) -> None:
+        super().__init__()
+        if num_users < 1 or num_items < 1:
+            raise ValueError(f"need num_users >= 1 and num_items >= 1, got {num_users}, {num_items}")
+        self.num_users, self.num_items = num_users, num_items
+        self.lightgcn = LightGCN(num_users + num_items, dim, num_layers)
+        self.register_buffer("graph", torch.zeros(2, 0, dtype=torch.long), persistent=False)
+        self._cache: Optional[Tensor] = None
+
+    def reset_parameters(self) -> None:
+        self.lightgcn.reset_parameters()
+        self._cache = None
+
+    def set_graph(self, edge_index: Tensor) -> None:
+        """Use the (user, item) pairs ``[2, E]`` as the propagation graph."""
+        user, item = edge_index[0], edge_index[1] + self.num_users
+        self.graph = torch.cat([torch.stack([user, item]), torch.stack([item, user])], dim=1)
+        self._cache = None
+
+    def train(self, mode: bool = True) -> "LightGCNRecommender":
+        self._cache = None
+        return super().train(mode)
+
+    def _embeddings(self, history: Optional[InteractionCSR]) -> Tensor:
+        if self.graph.numel() == 0:
+            if history is None:
+                raise ValueError("LightGCN needs the training history (or set_graph) to propagate")
+            user = torch.repeat_interleave(torch.arange(history.num_users), history.ptr.diff())
+            self.set_graph(torch.stack([user, history.items]))
+        if self.training or torch.is_grad_enabled():
+            return self.lightgcn.get_embedding(self.graph)
+        if self._cache is None:
+            self._cache = self.lightgcn.get_embedding(self.graph)
+        return self._cache
+
+    def user_points(self, users: Tensor, history: Optional[InteractionCSR] = None) -> Tensor:
+        self._last = self._embeddings(history)
+        return self._last[users]
+
+    def score(self, user_points: Tensor, items: Tensor) -> Tensor:
+        item_emb = self._last[self.num_users + items]
+        if items.dim() == user_points.dim():
+            user_points = user_points.unsqueeze(-2)
+        return (user_points * item_emb).sum(-1)
+
+    def score_all(self, user_points: Tensor) -> Tensor:
+        return user_points @ self._last[self.num_users:].t()
+
+    def forward(self, users: Tensor, pos_items: Tensor, neg_items: Tensor,
+                history: Optional[InteractionCSR] = None) -> Tuple[Tensor, Tensor]:
+        u = self.user_points(users, history)
+        return self.score(u, pos_items), self.score(u, neg_items)
+
+    @torch.no_grad()
+    def recommend(self, users: Tensor, k: int, history: Optional[InteractionCSR] = None,
+                  exclude_seen: bool = True) -> Tuple[Tensor, Tensor]:
+        return top_k(self.score_all(self.user_points(users, history)), users, k, history, exclude_seen)
+
+    def extra_repr(self) -> str:
+        return f"num_users={self.num_users}, num_items={self.num_items}"
