@@ -46,6 +46,6 @@ def evaluate_full(model: nn.Module, test_data: HeteroData, *, ks: Sequence[int] 
     num_users, num_items = test_data["user"].num_nodes, test_data["item"].num_nodes
     history = InteractionCSR(store.edge_index, num_users)
     model.eval()
-    return full_ranking_metrics(lambda users: model.score_all(model.user_points(users, history)),
+    return full_ranking_metrics(lambda users: model.rank_scores(model.user_points(users, history)),
                                 store.edge_index, store.edge_label_index, num_users, num_items,
                                 ks=ks, chunk_size=chunk_size, exclude_edge_index=exclude)

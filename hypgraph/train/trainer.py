@@ -54,7 +54,7 @@ class Trainer:
 
     Args:
         model (torch.nn.Module): Has ``forward(users, pos, neg, history)`` returning
-            ``(pos_score [B], neg_score [B, k])``, ``user_points`` and ``score_all``.
+            ``(pos_score [B], neg_score [B, k])``, ``user_points`` and ``rank_scores``.
         optimizer (torch.optim.Optimizer): E.g. :class:`~hypgraph.optim.RiemannianSGD`.
         loss (str): ``'bpr'`` or ``'wmrb'`` (default: ``'bpr'``).
         num_negatives (int, optional): Per positive (default: 1 for BPR, 10 for WMRB).
@@ -167,7 +167,7 @@ class Trainer:
         ks = sorted({self.k, 20} & set(range(1, num_items + 1))) or [num_items]
 
         def score(users: Tensor) -> Tensor:
-            return self.model.score_all(self.model.user_points(users, history))
+            return self.model.rank_scores(self.model.user_points(users, history))
 
         return full_ranking_metrics(score, train_edge_index, eval_edges, num_users, num_items, ks=ks,
                                     exclude_edge_index=exclude_edge_index)

@@ -158,3 +158,15 @@ def test_lightgcn_baseline_trains_through_the_same_trainer(split):
                                       split["nu"], split["ni"], ks=(10,), exclude_edge_index=split["val"])["recall@10"]
     with torch.no_grad():
         assert recall(model, split) > pop_recall
+
+
+@pytest.mark.parametrize("manifold", MANIFOLDS, ids=str)
+@pytest.mark.parametrize("score", ["distance", "inner"])
+def test_rank_scores_order_items_like_score_all(split, manifold, score):
+    if score == "inner" and isinstance(manifold, PoincareBall):
+        return
+    model = HyperbolicRecommender(split["ni"], dim=8, manifold=manifold, score=score)
+    u = model.user_points(torch.arange(12), split["history"])
+    a = model.score_all(u).argsort(dim=-1, descending=True)[:, :20]
+    b = model.rank_scores(u).argsort(dim=-1, descending=True)[:, :20]
+    assert (a == b).float().mean() > 0.98

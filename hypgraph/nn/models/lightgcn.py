@@ -80,6 +80,9 @@ class LightGCNRecommender(nn.Module):
             user_points = user_points.unsqueeze(-2)
         return (user_points * item_emb).sum(-1)
 
+    def rank_scores(self, user_points: Tensor) -> Tensor:
+        return self.score_all(user_points)
+
     def score_all(self, user_points: Tensor) -> Tensor:
         return user_points @ self._last[self.num_users:].t()
 

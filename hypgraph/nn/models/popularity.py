@@ -43,6 +43,9 @@ class PopularityRecommender(nn.Module):
     def score(self, user_points: Tensor, items: Tensor) -> Tensor:
         return torch.log1p(self.count)[items]
 
+    def rank_scores(self, user_points: Tensor) -> Tensor:
+        return self.score_all(user_points)
+
     def score_all(self, user_points: Tensor) -> Tensor:
         return torch.log1p(self.count).expand(user_points.numel(), -1).clone()
 

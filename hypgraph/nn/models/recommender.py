@@ -120,9 +120,13 @@ class HyperbolicRecommender(nn.Module):
             return self.user[users]
         if history is None:
             raise ValueError("an asymmetric model needs the users' history (an InteractionCSR)")
-        local, items = history.rows(users)
-        edge_index = torch.stack([items, local])  # item -> position of the user in the batch
-        return self.encoder((self.item, None), edge_index, size=(self.num_items, users.numel()))
+        # a batch of interactions repeats its most active users, whose histories
+        # are the longest: aggregate each distinct user once
+        unique, inverse = torch.unique(users, return_inverse=True)
+        local, items = history.rows(unique)
+        edge_index = torch.stack([items, local])  # item -> position of the user in `unique`
+        points = self.encoder((self.item, None), edge_index, size=(self.num_items, unique.numel()))
+        return points[inverse]
 
     def score(self, user_points: Tensor, items: Tensor) -> Tensor:
         """Scores of ``[B]`` users against ``[B]`` or ``[B, k]`` items."""
@@ -141,9 +145,22 @@ class HyperbolicRecommender(nn.Module):
         """Scores of ``[B]`` users against every item, ``[B, num_items]``, by one matmul."""
         if self.score_kind == "distance":
             return -self.manifold.pairwise_dist(user_points, self.item)
+        return self.rank_scores(user_points)
+
+    def rank_scores(self, user_points: Tensor) -> Tensor:
+        r"""``[B, num_items]`` values that order items exactly as :meth:`score_all`
+        does, from one matrix product: the hyperboloid distance is a decreasing
+        function of the Minkowski inner product (§5.2), and
+        :math:`-\lVert u - v\rVert^2` differs from :math:`2\langle u, v\rangle - \lVert v\rVert^2`
+        by a per-user constant. Evaluation ranks with these."""
         if isinstance(self.manifold, Lorentz):
             return L.pairwise_inner(user_points, self.item)
-        return user_points @ self.item.t()
+        if isinstance(self.manifold, Euclidean):
+            dot = user_points @ self.item.t()
+            if self.score_kind == "inner":
+                return dot
+            return 2 * dot - self.item.pow(2).sum(-1)
+        return self.score_all(user_points)
 
     def forward(self, users: Tensor, pos_items: Tensor, neg_items: Tensor,
                 history: Optional[InteractionCSR] = None) -> Tuple[Tensor, Tensor]:
@@ -156,7 +173,9 @@ class HyperbolicRecommender(nn.Module):
                   exclude_seen: bool = True) -> Tuple[Tensor, Tensor]:
         """Top-:obj:`k` items and scores for each of :obj:`users`, excluding
         items in their history unless ``exclude_seen=False``."""
-        return top_k(self.score_all(self.user_points(users, history)), users, k, history, exclude_seen)
+        points = self.user_points(users, history)
+        items, _ = top_k(self.rank_scores(points), users, k, history, exclude_seen)
+        return items, self.score(points, items)
 
     def extra_repr(self) -> str:
         users = "midpoint" if self.asymmetric else self.num_users
