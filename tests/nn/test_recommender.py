@@ -113,7 +113,9 @@ def test_recommend_excludes_seen_items(split):
     row, col = split["history"].rows(users)
     seen = set(zip(row.tolist(), col.tolist()))
     assert not any((r, int(i)) in seen for r in range(20) for i in items[r])
-    assert (scores[:, :-1] >= scores[:, 1:]).all()
+    # items are ranked by the one-matmul rank_scores; their exact distances may
+    # differ from that order only by rounding among near-ties
+    assert (scores[:, :-1] >= scores[:, 1:] - 1e-5).all()
 
 
 def test_argument_errors(split):
