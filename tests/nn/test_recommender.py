@@ -13,6 +13,13 @@ from hypgraph.train.metrics import full_ranking_metrics
 MANIFOLDS = [Lorentz(margin=1e-6), Euclidean(), PoincareBall()]
 
 
+@pytest.fixture(autouse=True)
+def seeded():
+    # models initialise from the global generator; fix it so that results do
+    # not depend on which tests ran before in the same worker
+    torch.manual_seed(0)
+
+
 @pytest.fixture(scope="module")
 def split():
     # geometric enough (T = 0.2) and not hub-dominated (gamma = 3) for
