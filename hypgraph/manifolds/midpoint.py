@@ -1,11 +1,12 @@
 r"""The Einstein midpoint: a closed-form hyperbolic weighted average."""
 from __future__ import annotations
 
+import warnings
 from typing import Optional
 
 import torch
 from torch import Tensor
-from torch_geometric.utils import scatter, segment
+from torch_geometric.utils import is_sparse, scatter, segment, spmm
 
 from .base import Manifold
 
@@ -20,6 +21,7 @@ def einstein_midpoint(
     index: Optional[Tensor] = None,
     ptr: Optional[Tensor] = None,
     dim_size: Optional[int] = None,
+    adj: Optional[Tensor] = None,
 ) -> Tensor:
     r"""Weighted Einstein midpoint, computed in Klein coordinates with Lorentz
     factors ([Chamberlain 2019] Eq. 24-25; [Hyper-Know] Eq. 5):
@@ -44,12 +46,35 @@ def einstein_midpoint(
         ptr (Tensor, optional): Instead of :obj:`index`, CSR boundaries of
             groups of consecutive points, shape ``[G + 1]``.
         dim_size (int, optional): Number of groups (default: ``index.max() + 1``).
+        adj (Tensor, optional): Instead of :obj:`index`, a sparse ``[G, N]``
+            matrix (``torch.sparse`` COO or CSR, or a ``SparseTensor``): group
+            :math:`g` is the midpoint of the points in the non-zero columns of
+            row :math:`g`, weighted by the stored values. The sums become one
+            sparse-dense product, which is much faster than gathering a copy
+            of every point per entry, and its backward is the transposed
+            product. :obj:`weights` must then be ``None``.
 
     Shapes:
         - dense: ``[..., N, D]`` -> ``[..., D]``
         - grouped: ``[N, D]``, ``index [N]`` -> ``[dim_size, D]``
+        - sparse: ``[N, D]``, ``adj [G, N]`` -> ``[G, D]``
     """
     h = manifold.to_klein_homogeneous(x)
+    if adj is not None:
+        if weights is not None or index is not None or ptr is not None:
+            raise ValueError("einstein_midpoint: with adj= the weights are its values; "
+                             "do not also pass weights, index or ptr")
+        if not is_sparse(adj) or adj.dim() != 2 or adj.size(1) != x.size(0):
+            raise ValueError(f"einstein_midpoint: adj must be a sparse [G, {x.size(0)}] matrix, "
+                             f"got {'a sparse' if is_sparse(adj) else 'a dense'} tensor of shape "
+                             f"{tuple(adj.size())}")
+        if isinstance(adj, Tensor) and adj.dtype != h.dtype:
+            adj = adj.to(h.dtype)
+        with warnings.catch_warnings():  # torch's one-time notice that CSR is "beta"
+            warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+            # numerator and total weight per group in one product
+            total = spmm(adj, torch.cat([h, torch.ones_like(h[..., :1])], dim=-1), reduce="sum")
+        return _from_totals(total, x.size(-1), manifold)
     if weights is None:
         weights = torch.ones_like(h[..., 0])
     weights = weights.to(h.dtype).unsqueeze(-1)
@@ -63,8 +88,13 @@ def einstein_midpoint(
         total = scatter(stacked, index, dim=0, dim_size=dim_size, reduce="sum")
     else:
         total = stacked.sum(dim=-2)
+    return _from_totals(total, x.size(-1), manifold)
+
+
+def _from_totals(total: Tensor, dim: int, manifold: Manifold) -> Tensor:
+    # total = [sum w h, sum w] per group -> the midpoint, or the origin if empty
     h_sum, w_sum = total[..., :-1], total[..., -1]
-    origin = manifold.origin(*h_sum.shape[:-1], x.size(-1), dtype=h_sum.dtype, device=h_sum.device)
+    origin = manifold.origin(*h_sum.shape[:-1], dim, dtype=h_sum.dtype, device=h_sum.device)
     # Empty groups (or zero total weight) get the origin. Feed them the
     # origin's own homogeneous coordinates rather than h = 0, which some
     # models map through 0/0 (Klein): a NaN in the unused branch of

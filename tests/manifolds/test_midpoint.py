@@ -139,3 +139,50 @@ def test_frechet_mean_minimises_sum_of_squared_distances(hyperbolic):
 def test_frechet_mean_rejects_bad_iterations():
     with pytest.raises(ValueError, match="max_iter"):
         frechet_mean(torch.zeros(2, 3), manifold=Euclidean(), max_iter=0)
+
+
+def _adjacency(index, weights, num_groups, layout):
+    adj = torch.sparse_coo_tensor(torch.stack([index, torch.arange(index.numel())]), weights,
+                                  (num_groups, index.numel()), check_invariants=True).coalesce()
+    return adj.to_sparse_csr() if layout == "csr" else adj
+
+
+@pytest.mark.filterwarnings("ignore:Converting sparse tensor to CSR")
+@pytest.mark.parametrize("layout", ["coo", "csr"])
+def test_sparse_adjacency_equals_grouped(manifold, layout):
+    # adj[g, i] = w_i for the group of point i: the same midpoints as index=,
+    # including the empty groups 2 and 4, which get the origin
+    x = points(manifold, n=10)
+    w = torch.rand(10, dtype=torch.float64) + 0.1
+    index = torch.tensor([3, 0, 0, 3, 1, 3, 0, 1, 1, 3])
+    expected = einstein_midpoint(x, w, manifold=manifold, index=index, dim_size=5)
+    got = einstein_midpoint(x, manifold=manifold, adj=_adjacency(index, w, 5, layout))
+    torch.testing.assert_close(got, expected, atol=1e-10, rtol=1e-10)
+
+
+def test_sparse_adjacency_counts_repeated_columns(manifold):
+    # a row that holds point 0 with value 2 is the midpoint of {x0, x0, x1}
+    x = points(manifold, n=2)
+    adj = torch.tensor([[2.0, 1.0]], dtype=torch.float64).to_sparse_csr()
+    expected = einstein_midpoint(x[[0, 0, 1]], manifold=manifold)
+    torch.testing.assert_close(einstein_midpoint(x, manifold=manifold, adj=adj)[0], expected,
+                               atol=1e-10, rtol=1e-10)
+
+
+def test_sparse_adjacency_gradcheck(hyperbolic):
+    x = points(hyperbolic, n=6, dim=3).requires_grad_()
+    index = torch.tensor([0, 1, 1, 0, 2, 1])
+    adj = _adjacency(index, torch.rand(6, dtype=torch.float64) + 0.1, 3, "csr")
+    assert torch.autograd.gradcheck(lambda y: einstein_midpoint(y, manifold=hyperbolic, adj=adj), (x,))
+
+
+def test_sparse_adjacency_rejects_bad_input():
+    M = Lorentz()
+    x = points(M, n=4)
+    adj = torch.ones(2, 4, dtype=torch.float64).to_sparse_csr()
+    with pytest.raises(ValueError, match="do not also pass weights"):
+        einstein_midpoint(x, torch.ones(4), manifold=M, adj=adj)
+    with pytest.raises(ValueError, match=r"sparse \[G, 4\] matrix, got a dense"):
+        einstein_midpoint(x, manifold=M, adj=torch.ones(2, 4))
+    with pytest.raises(ValueError, match=r"sparse \[G, 4\] matrix, got a sparse tensor of shape \(2, 3\)"):
+        einstein_midpoint(x, manifold=M, adj=torch.ones(2, 3).to_sparse_csr())

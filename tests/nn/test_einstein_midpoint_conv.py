@@ -213,3 +213,42 @@ def test_gradient_reaches_exactly_the_items_with_an_edge(manifold, attention):
     grad_norm = items.grad.norm(dim=-1)
     assert (grad_norm[has_edge] > 1e-6).all(), grad_norm
     assert torch.equal(items.grad[~has_edge], torch.zeros_like(items.grad[~has_edge]))
+
+
+def _adj_t(ei, weight=None):
+    # (user, item) sparse CSR, the transposed adjacency PyG layers accept
+    w = torch.ones(ei.size(1), dtype=torch.float64) if weight is None else weight
+    adj = torch.sparse_coo_tensor(ei.flip(0), w, (NUM_USERS, NUM_ITEMS), check_invariants=True)
+    return adj.coalesce().to_sparse_csr()
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_sparse_adjacency_equals_edge_index(manifold, weighted):
+    # without attention the sparse form is one sparse-dense product
+    x, ei = embed(manifold, ITEMS), edge_index()
+    w = f64(EDGE_WEIGHT) if weighted else None
+    conv = EinsteinMidpointConv(manifold)
+    expected = conv((x, None), ei, edge_weight=w, size=SIZE)
+    out = conv((x, None), _adj_t(ei, w))
+    torch.testing.assert_close(out, expected, **F64)
+    out, adj = conv((x, None), _adj_t(ei, w), return_attention_weights=True)
+    assert adj.layout == torch.sparse_csr
+
+
+def test_sparse_adjacency_with_attention_equals_edge_index(manifold):
+    x_src, x_dst, ei = embed(manifold, ITEMS), embed(manifold, USERS), edge_index()
+    conv = attention_conv(manifold, x_src.size(1))
+    expected = conv((x_src, x_dst), ei)
+    torch.testing.assert_close(conv((x_src, x_dst), _adj_t(ei)), expected, **F64)
+
+
+def test_sparse_adjacency_gradcheck(one_per_model):
+    x, adj = req(embed(one_per_model, ITEMS)), _adj_t(edge_index(), f64(EDGE_WEIGHT))
+    conv = EinsteinMidpointConv(one_per_model)
+    assert gradcheck(lambda y: conv((y, None), adj), (x,))
+
+
+def test_sparse_adjacency_rejects_edge_weight():
+    x, ei = embed(Lorentz(), ITEMS), edge_index()
+    with pytest.raises(ValueError, match="edge weights are its values"):
+        EinsteinMidpointConv(Lorentz())((x, None), _adj_t(ei), edge_weight=f64(EDGE_WEIGHT))

@@ -9,9 +9,9 @@ from torch import Tensor
 from torch.nn import Parameter
 from torch_geometric.nn.conv import MessagePassing
 from torch_geometric.typing import Adj, OptPairTensor, OptTensor, Size
-from torch_geometric.utils import softmax
+from torch_geometric.utils import is_sparse, softmax, to_edge_index
 
-from ...manifolds import Manifold
+from ...manifolds import Manifold, einstein_midpoint
 from ..aggr import EinsteinMidpointAggregation
 
 __all__ = ["EinsteinMidpointConv"]
@@ -51,6 +51,14 @@ class EinsteinMidpointConv(MessagePassing):
           be ``None``), edge indices :math:`(2, |\mathcal{E}|)`, optional edge
           weights :math:`(|\mathcal{E}|)`
         - **output:** destination points :math:`(|\mathcal{V}_d|, D)`
+
+    Instead of :obj:`edge_index`, a sparse ``adj_t`` of shape
+    :math:`(|\mathcal{V}_d|, |\mathcal{V}_s|)` (``torch.sparse`` CSR/COO or a
+    ``SparseTensor``, values = edge weights) may be given, as with any PyG
+    layer. Without attention the midpoints are then one sparse-dense product
+    (:func:`~hypgraph.manifolds.einstein_midpoint` with ``adj=``), which avoids
+    materialising one message per edge and is several times faster for long
+    histories; with attention the edges are read out of it.
     """
 
     def __init__(self, manifold: Manifold, channels: Optional[int] = None,
@@ -91,18 +99,34 @@ class EinsteinMidpointConv(MessagePassing):
             if size is None:  # one node set, as for any PyG layer given a single tensor
                 size = (x[0].size(0), x[0].size(0))
         x_src, x_dst = x
+        # PyG fuses message and aggregation only for its own string
+        # aggregations, so the fused midpoint is called here directly
+        fused = (is_sparse(edge_index) and not self.attention
+                 and isinstance(self.aggr_module, EinsteinMidpointAggregation))
+        if is_sparse(edge_index):
+            if edge_weight is not None:
+                raise ValueError("EinsteinMidpointConv: with a sparse adjacency the edge weights "
+                                 "are its values; do not also pass edge_weight")
+            size = (edge_index.size(1), edge_index.size(0))
+            if not fused:  # attention scores each edge: read the edges out of adj_t
+                edge_index, edge_weight = to_edge_index(edge_index)
+                edge_index = edge_index.flip(0)  # adj_t is (destination, source)
         if size is None and x_dst is None:
             raise ValueError("EinsteinMidpointConv needs size=(num_src, num_dst) "
                              "when no destination points are given")
-        weight = torch.ones(edge_index.size(1), dtype=x_src.dtype, device=x_src.device)
-        if edge_weight is not None:
-            weight = edge_weight.to(x_src.dtype)
-        if self.attention:
-            alpha = self._attention(x_src, x_dst, edge_index, size)
-            weight = weight * alpha
-        out = self.propagate(edge_index, x=(x_src, x_dst), weight=weight, size=size)
+        weight: OptTensor = None
+        if not fused:
+            weight = torch.ones(edge_index.size(1), dtype=x_src.dtype, device=x_src.device)
+            if edge_weight is not None:
+                weight = edge_weight.to(x_src.dtype)
+            if self.attention:
+                weight = weight * self._attention(x_src, x_dst, edge_index, size)
+        if fused:  # one sparse-dense product
+            out = self.message_and_aggregate(edge_index, (x_src, x_dst))
+        else:
+            out = self.propagate(edge_index, x=(x_src, x_dst), weight=weight, size=size)
         if return_attention_weights:
-            return out, (edge_index, weight)
+            return out, (edge_index if fused else (edge_index, weight))
         return out
 
     def _attention(self, x_src: Tensor, x_dst: Optional[Tensor], edge_index: Tensor, size: Size) -> Tensor:
@@ -113,6 +137,10 @@ class EinsteinMidpointConv(MessagePassing):
         num_dst = x_dst.size(0) if x_dst is not None else size[1]
         score = F.leaky_relu(score, self.negative_slope)
         return softmax(score, dst, num_nodes=num_dst)
+
+    def message_and_aggregate(self, adj_t: Adj, x: OptPairTensor) -> Tensor:
+        # Chamberlain 2019, Eq. 24-25 as one sparse-dense product
+        return einstein_midpoint(x[0], manifold=self.manifold, adj=adj_t)
 
     def message(self, x_j: Tensor, weight: Tensor) -> Tensor:
         # the weighted midpoint aggregation reads the weight from the last channel

@@ -123,10 +123,10 @@ class HyperbolicRecommender(nn.Module):
         # a batch of interactions repeats its most active users, whose histories
         # are the longest: aggregate each distinct user once
         unique, inverse = torch.unique(users, return_inverse=True)
-        local, items = history.rows(unique)
-        edge_index = torch.stack([items, local])  # item -> position of the user in `unique`
-        points = self.encoder((self.item, None), edge_index, size=(self.num_items, unique.numel()))
-        return points[inverse]
+        # [distinct users, items] counts: without attention the midpoints are
+        # one sparse-dense product, never a copy of an item per history entry
+        adj_t = history.adjacency(unique, self.num_items, dtype=self.item.dtype)
+        return self.encoder((self.item, None), adj_t)[inverse]
 
     def score(self, user_points: Tensor, items: Tensor) -> Tensor:
         """Scores of ``[B]`` users against ``[B]`` or ``[B, k]`` items."""
@@ -164,9 +164,11 @@ class HyperbolicRecommender(nn.Module):
 
     def forward(self, users: Tensor, pos_items: Tensor, neg_items: Tensor,
                 history: Optional[InteractionCSR] = None) -> Tuple[Tensor, Tensor]:
-        """Scores of positives ``[B]`` and negatives ``[B, k]`` for a batch."""
+        """Scores of positives ``[B]`` and negatives ``[B]`` or ``[B, k]`` for a batch."""
         u = self.user_points(users, history)
-        return self.score(u, pos_items), self.score(u, neg_items)
+        # positives and negatives scored in one call: half the kernel launches
+        both = self.score(u, torch.cat([pos_items.unsqueeze(-1), neg_items.view(neg_items.size(0), -1)], -1))
+        return both[:, 0], both[:, 1:].view_as(neg_items)
 
     @torch.no_grad()
     def recommend(self, users: Tensor, k: int, history: Optional[InteractionCSR] = None,
