@@ -78,7 +78,8 @@ class Manifold(nn.Module, ABC):
 
     @abstractmethod
     def expmap(self, x: Tensor, u: Tensor) -> Tensor:
-        ...
+        """Exponential map at :obj:`x`; the result is re-projected with
+        :meth:`projx`, so optimisers need not project again."""
 
     @abstractmethod
     def expmap0(self, u: Tensor) -> Tensor:

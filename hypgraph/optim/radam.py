@@ -55,7 +55,7 @@ class RiemannianAdam(RiemannianOptimizer):
     ``manifold.transp``, the second moment one scalar per point, the squared
     Riemannian norm ``manifold.norm(x, g) ** 2`` (state ``exp_avg_sq`` of
     shape ``(..., 1)``), and the
-    step is ``manifold.expmap`` followed by ``manifold.projx``. With
+    step is ``manifold.expmap`` (which re-projects with ``projx``). With
     ``amsgrad=True`` the running maximum of :math:`v_t` is used (RAMSGRAD).
 
     **Euclidean parameters.** Plain tensors, and parameters whose manifold is
@@ -161,7 +161,7 @@ class RiemannianAdam(RiemannianOptimizer):
             else:
                 new_x = torch.addcdiv(x, exp_avg * step_size, denom, value=-1)
         else:
-            new_x = manifold.projx(manifold.expmap(x, exp_avg / denom * -step_size))
+            new_x = manifold.expmap(x, exp_avg / denom * -step_size)  # re-projected
             exp_avg = manifold.transp(x, new_x, exp_avg)
         R.write(param, index, new_x)
         R.write(state["exp_avg"], index, exp_avg)

@@ -41,7 +41,8 @@ class RiemannianSGD(RiemannianOptimizer):
 
     i.e. ``manifold.egrad2rgrad`` (Eq. 20-21), optional clipping of
     :math:`h_t` to a Riemannian norm of at most ``max_grad_norm`` per point
-    (§5.3), then ``manifold.expmap`` and ``manifold.projx`` (Eq. 22).
+    (§5.3), then ``manifold.expmap`` (Eq. 22), whose result every manifold
+    re-projects with ``projx``.
 
     With momentum :math:`\mu` the buffer lives in the tangent space and is
     parallel-transported to the new point after every step:
@@ -95,7 +96,7 @@ class RiemannianSGD(RiemannianOptimizer):
             ``proju``, removing any normal component that transport or
             rounding left (hypgraph's transports already land in the tangent
             space, so there this only trims rounding). Points are
-            re-projected with ``projx`` at every step (default: ``None``).
+            re-projected by ``expmap`` at every step (default: ``None``).
 
     Example:
         >>> from hypgraph.manifolds import Lorentz
@@ -141,7 +142,7 @@ class RiemannianSGD(RiemannianOptimizer):
         if manifold is None:
             new_x = x.add(d_p, alpha=-lr)
         else:
-            new_x = manifold.projx(manifold.expmap(x, d_p * -lr))  # Chamberlain 2019, Eq. 22
+            new_x = manifold.expmap(x, d_p * -lr)  # Chamberlain 2019, Eq. 22 (re-projected)
             if buf is not None:
                 buf = self._transport(manifold, x, new_x, buf, count, group["stabilize"])
         R.write(param, index, new_x)

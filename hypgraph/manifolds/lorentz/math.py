@@ -6,6 +6,7 @@ the time coordinate. Every function takes the curvature keyword-only.
 """
 from __future__ import annotations
 
+import math
 from typing import Union
 
 import torch
@@ -67,14 +68,13 @@ def tangent_norm(x: Tensor, u: Tensor, *, k: Curv = 1.0, dim: int = -1, keepdim:
     a sum of non-negative terms, accurate however far :math:`x` is from the origin.
     """
     xs, us = _space(x, dim), _space(u, dim)
-    # x_hat must be a unit vector or 0 (x at the origin, where u_0 = 0):
-    # a clamped norm would give a shorter x_hat and break the identity.
-    floor = nx.min_norm(x.dtype) ** 2
-    at_origin = nx.sq_norm(xs, dim=dim, keepdim=True) <= floor
-    xhat = (xs / nx.norm(xs, dim=dim, keepdim=True)).masked_fill(at_origin, 0.0)
-    a = (xhat * us).sum(dim=dim, keepdim=True)
+    # a x_hat = (<x_s, u_s> / |x_s|^2) x_s; at the origin x_s = 0 and u_0 = 0,
+    # where the clamped denominator gives a = 0 and the identity still holds
+    xx = nx.sq_norm(xs, dim=dim, keepdim=True)
+    xu = (xs * us).sum(dim=dim, keepdim=True)
+    coeff = xu / xx.clamp_min(nx.min_norm(x.dtype) ** 2)
     x0 = _time(x, dim)
-    sq = nx.sq_norm(us - a * xhat, dim=dim, keepdim=True) + a * a / (k * x0 * x0)
+    sq = nx.sq_norm(us - coeff * xs, dim=dim, keepdim=True) + xu * coeff / (k * x0 * x0)
     out = sq.clamp_min(nx.min_norm(u.dtype) ** 2).sqrt()
     return out if keepdim else out.squeeze(dim)
 
@@ -160,14 +160,23 @@ def projx(x: Tensor, *, k: Curv = 1.0, dim: int = -1) -> Tensor:
     radially to that distance (the norm is measured overflow-safely).
     """
     space = _space(x, dim)
-    limit = nx.sinh(torch.tensor(nx.max_cosh_arg(x.dtype), dtype=x.dtype)) / k ** 0.5
-    scale = space.abs().amax(dim=dim, keepdim=True).clamp_min(nx.min_norm(x.dtype))
-    length = scale * nx.norm(space / scale, dim=dim, keepdim=True)
-    # limit / max(length, limit): the gradient of a clamped ratio would be
-    # 0 * inf for tiny lengths
-    space = space * (limit / torch.maximum(length, limit))
-    time = (1.0 / k + nx.sq_norm(space, dim=dim, keepdim=True)).sqrt()
-    return torch.cat([time, space], dim=dim)
+    sq = nx.sq_norm(space, dim=dim, keepdim=True)
+    if not bool((sq <= _max_sq_space(x.dtype, k)).all()):  # far out, overflowed or NaN
+        limit = nx.sinh(torch.tensor(nx.max_cosh_arg(x.dtype), dtype=x.dtype)) / k ** 0.5
+        scale = space.abs().amax(dim=dim, keepdim=True).clamp_min(nx.min_norm(x.dtype))
+        length = scale * nx.norm(space / scale, dim=dim, keepdim=True)
+        # limit / max(length, limit): the gradient of a clamped ratio would be
+        # 0 * inf for tiny lengths
+        space = space * (limit / torch.maximum(length, limit))
+        sq = nx.sq_norm(space, dim=dim, keepdim=True)
+    return torch.cat([(1.0 / k + sq).sqrt(), space], dim=dim)
+
+
+def _max_sq_space(dtype: torch.dtype, k: Curv) -> float:
+    # |x_{1:}|^2 below which projx needs no radial cap: sinh(MAX_COSH_ARG)^2 / k,
+    # or the largest finite number where that overflows
+    limit = math.sinh(nx.max_cosh_arg(dtype)) ** 2 / float(k)
+    return min(limit, torch.finfo(dtype).max)
 
 
 def proju(x: Tensor, u: Tensor, *, k: Curv = 1.0, dim: int = -1) -> Tensor:
@@ -180,8 +189,11 @@ def egrad2rgrad(x: Tensor, grad: Tensor, *, k: Curv = 1.0, dim: int = -1) -> Ten
     r"""Euclidean gradient to Riemannian gradient: apply the inverse Minkowski
     metric (flip the time coordinate), then project onto :math:`T_x`."""
     # Chamberlain 2019, Eq. 20-21
-    minkowski = torch.cat([-_time(grad, dim), _space(grad, dim)], dim=dim)
-    return proju(x, minkowski, k=k, dim=dim)
+    # the inverse metric flips the time coordinate, and <x, g^{-1} grad>_L is
+    # the plain dot product of x and grad: rgrad = g^{-1} grad + k (x . grad) x
+    minkowski = grad.clone()
+    _time(minkowski, dim).neg_()
+    return torch.addcmul(minkowski, x, k * (x * grad).sum(dim=dim, keepdim=True))
 
 
 def expmap(x: Tensor, u: Tensor, *, k: Curv = 1.0, dim: int = -1) -> Tensor:
@@ -195,7 +207,7 @@ def expmap(x: Tensor, u: Tensor, *, k: Curv = 1.0, dim: int = -1) -> Tensor:
     sk = k ** 0.5
     theta = sk * tangent_norm(x, u, k=k, dim=dim, keepdim=True)
     step = theta.clamp_max(nx.max_cosh_arg(x.dtype))
-    out = nx.cosh(step) * x + nx.sinh(step) / theta * u
+    out = torch.addcmul(nx.cosh(step) * x, u, nx.sinh(step) / theta)
     return projx(out, k=k, dim=dim)
 
 
