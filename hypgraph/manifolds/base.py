@@ -109,6 +109,14 @@ class Manifold(nn.Module, ABC):
     def transp(self, x: Tensor, y: Tensor, v: Tensor) -> Tensor:
         ...
 
+    def expmap_transp(self, x: Tensor, u: Tensor, v: Tensor) -> Tuple[Tensor, Tensor]:
+        r"""``(y, w)``: :math:`y = \operatorname{Exp}_x(u)` and the parallel
+        transport :math:`w` of :math:`v \in T_x` to :math:`T_y` along that
+        geodesic, the pair every momentum optimiser needs per step. Models
+        override it where the two share work."""
+        y = self.expmap(x, u)
+        return y, self.transp(x, y, v)
+
     @abstractmethod
     def origin(self, *size: int, dtype=None, device=None) -> Tensor:
         ...

@@ -60,6 +60,15 @@ def write(tensor: Tensor, index: Optional[Tensor], rows: Tensor) -> None:
         tensor.index_copy_(0, index, rows)
 
 
+def store(state: dict, key: str, index: Optional[Tensor], rows: Tensor) -> None:
+    """Put updated optimiser state back: the new tensor itself after a dense
+    update (no copy), its rows otherwise."""
+    if index is None:
+        state[key] = rows
+    else:
+        state[key].index_copy_(0, index, rows)
+
+
 def _scalar_dtype() -> torch.dtype:
     # torch.optim keeps `step` in float32 unless the default dtype is float64
     return torch.float64 if torch.get_default_dtype() == torch.float64 else torch.float32

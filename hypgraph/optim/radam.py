@@ -151,7 +151,7 @@ class RiemannianAdam(RiemannianOptimizer):
         second = exp_avg_sq
         if amsgrad:
             second = torch.maximum(R.read(state["max_exp_avg_sq"], index), exp_avg_sq)
-            R.write(state["max_exp_avg_sq"], index, second)
+            R.store(state, "max_exp_avg_sq", index, second)
 
         step_size = lr / _bias_correction(beta1, count, x.dtype)
         denom = (second.sqrt() / _bias_correction(beta2, count, x.dtype) ** 0.5).add_(eps)
@@ -161,8 +161,8 @@ class RiemannianAdam(RiemannianOptimizer):
             else:
                 new_x = torch.addcdiv(x, exp_avg * step_size, denom, value=-1)
         else:
-            new_x = manifold.expmap(x, exp_avg / denom * -step_size)  # re-projected
-            exp_avg = manifold.transp(x, new_x, exp_avg)
+            # step along the geodesic and carry the first moment with it
+            new_x, exp_avg = manifold.expmap_transp(x, exp_avg / denom * -step_size, exp_avg)
         R.write(param, index, new_x)
-        R.write(state["exp_avg"], index, exp_avg)
-        R.write(state["exp_avg_sq"], index, exp_avg_sq)
+        R.store(state, "exp_avg", index, exp_avg)
+        R.store(state, "exp_avg_sq", index, exp_avg_sq)

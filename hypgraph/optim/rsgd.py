@@ -142,12 +142,14 @@ class RiemannianSGD(RiemannianOptimizer):
         if manifold is None:
             new_x = x.add(d_p, alpha=-lr)
         else:
-            new_x = manifold.expmap(x, d_p * -lr)  # Chamberlain 2019, Eq. 22 (re-projected)
-            if buf is not None:
-                buf = self._transport(manifold, x, new_x, buf, count, group["stabilize"])
+            if buf is None:
+                new_x = manifold.expmap(x, d_p * -lr)  # Chamberlain 2019, Eq. 22 (re-projected)
+            else:
+                new_x, buf = manifold.expmap_transp(x, d_p * -lr, buf)
+                buf = self._stabilize(manifold, new_x, buf, count, group["stabilize"])
         R.write(param, index, new_x)
         if buf is not None:
-            R.write(state["momentum_buffer"], index, buf)
+            R.store(state, "momentum_buffer", index, buf)
 
     @staticmethod
     def _momentum(state: dict, param: Tensor, index: Optional[Tensor], d_p: Tensor,
@@ -165,9 +167,8 @@ class RiemannianSGD(RiemannianOptimizer):
         return torch.where(count == 1, d_p, old)  # a row's first buffer is its gradient
 
     @staticmethod
-    def _transport(manifold, x: Tensor, new_x: Tensor, buf: Tensor, count: R.Count,
+    def _stabilize(manifold, new_x: Tensor, buf: Tensor, count: R.Count,
                    stabilize: Optional[int]) -> Tensor:
-        buf = manifold.transp(x, new_x, buf)
         if stabilize is None:
             return buf
         due = count % stabilize == 0

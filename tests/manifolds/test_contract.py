@@ -259,3 +259,15 @@ def test_lorentz_pairwise_dist_keeps_the_margin():
     m = Lorentz(margin=1e-6)
     x = points(m, n=4)
     torch.testing.assert_close(m.pairwise_dist(x, x).diagonal(), m.dist(x, x), atol=1e-9, rtol=1e-6)
+
+
+def test_expmap_transp_equals_expmap_then_transp(manifold, dtype):
+    # the fused step (closed-form inner products on the hyperboloid) against
+    # the two separate calls, including a v that is not parallel to u
+    x = points(manifold, n=16, dtype=dtype)
+    u = tangent(manifold, x, seed=3).to(dtype)
+    v = tangent(manifold, x, seed=4).to(dtype)
+    y, w = manifold.expmap_transp(x, u, v)
+    atol, rtol = TOL[dtype]
+    torch.testing.assert_close(y, manifold.expmap(x, u), atol=atol, rtol=rtol)
+    torch.testing.assert_close(w, manifold.transp(x, manifold.expmap(x, u), v), atol=atol, rtol=rtol)

@@ -159,6 +159,9 @@ class _LorentzWithoutTransport(Lorentz):
     def transp(self, x, y, v):
         return v
 
+    def expmap_transp(self, x, u, v):
+        return self.expmap(x, u), v
+
 
 @pytest.mark.parametrize("sparse", [False, True])
 def test_stabilize_reprojects_the_buffer_every_n_updates(sparse):

@@ -1,7 +1,7 @@
 r"""The hyperboloid model as a module that owns its curvature."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, Tuple
 
 from torch import Tensor
 
@@ -93,6 +93,9 @@ class Lorentz(Manifold):
 
     def transp(self, x: Tensor, y: Tensor, v: Tensor) -> Tensor:
         return L.transp(x, y, v, k=self._like(x))
+
+    def expmap_transp(self, x: Tensor, u: Tensor, v: Tensor) -> Tuple[Tensor, Tensor]:
+        return L.expmap_transp(x, u, v, k=self._like(x))
 
     def origin(self, *size: int, dtype=None, device=None) -> Tensor:
         return L.origin(*size, k=self.k, dtype=dtype, device=device)

@@ -18,7 +18,7 @@ Curv = Union[float, Tensor]
 
 __all__ = [
     "inner", "pairwise_inner", "sq_dist", "dist", "dist0", "norm", "tangent_norm", "projx", "proju", "egrad2rgrad",
-    "expmap", "expmap0", "logmap", "logmap0", "transp", "origin",
+    "expmap", "expmap_transp", "expmap0", "logmap", "logmap0", "transp", "origin",
 ]
 
 
@@ -70,11 +70,13 @@ def tangent_norm(x: Tensor, u: Tensor, *, k: Curv = 1.0, dim: int = -1, keepdim:
     xs, us = _space(x, dim), _space(u, dim)
     # a x_hat = (<x_s, u_s> / |x_s|^2) x_s; at the origin x_s = 0 and u_0 = 0,
     # where the clamped denominator gives a = 0 and the identity still holds
-    xx = nx.sq_norm(xs, dim=dim, keepdim=True)
+    # (fused kernels: this runs twice per point in every Adam step)
+    xx = torch.linalg.vector_norm(xs, dim=dim, keepdim=True).square()
     xu = (xs * us).sum(dim=dim, keepdim=True)
     coeff = xu / xx.clamp_min(nx.min_norm(x.dtype) ** 2)
     x0 = _time(x, dim)
-    sq = nx.sq_norm(us - coeff * xs, dim=dim, keepdim=True) + xu * coeff / (k * x0 * x0)
+    perp = torch.linalg.vector_norm(torch.addcmul(us, xs, coeff, value=-1), dim=dim, keepdim=True)
+    sq = perp.square() + xu * coeff / (k * x0 * x0)
     out = sq.clamp_min(nx.min_norm(u.dtype) ** 2).sqrt()
     return out if keepdim else out.squeeze(dim)
 
@@ -160,7 +162,7 @@ def projx(x: Tensor, *, k: Curv = 1.0, dim: int = -1) -> Tensor:
     radially to that distance (the norm is measured overflow-safely).
     """
     space = _space(x, dim)
-    sq = nx.sq_norm(space, dim=dim, keepdim=True)
+    sq = torch.linalg.vector_norm(space, dim=dim, keepdim=True).square()
     if not bool((sq <= _max_sq_space(x.dtype, k)).all()):  # far out, overflowed or NaN
         limit = nx.sinh(torch.tensor(nx.max_cosh_arg(x.dtype), dtype=x.dtype)) / k ** 0.5
         scale = space.abs().amax(dim=dim, keepdim=True).clamp_min(nx.min_norm(x.dtype))
@@ -191,9 +193,10 @@ def egrad2rgrad(x: Tensor, grad: Tensor, *, k: Curv = 1.0, dim: int = -1) -> Ten
     # Chamberlain 2019, Eq. 20-21
     # the inverse metric flips the time coordinate, and <x, g^{-1} grad>_L is
     # the plain dot product of x and grad: rgrad = g^{-1} grad + k (x . grad) x
-    minkowski = grad.clone()
-    _time(minkowski, dim).neg_()
-    return torch.addcmul(minkowski, x, k * (x * grad).sum(dim=dim, keepdim=True))
+    coeff = k * (x * grad).sum(dim=dim, keepdim=True)
+    out = torch.addcmul(grad, x, coeff)
+    _time(out, dim).sub_(_time(grad, dim), alpha=2)  # time coordinate: -grad_0, not +grad_0
+    return out
 
 
 def expmap(x: Tensor, u: Tensor, *, k: Curv = 1.0, dim: int = -1) -> Tensor:
@@ -203,12 +206,34 @@ def expmap(x: Tensor, u: Tensor, *, k: Curv = 1.0, dim: int = -1) -> Tensor:
     keeps it inside the representable region, so a wild tangent vector cannot
     produce ``inf``.
     """
-    # Chamberlain 2019, Eq. 12
-    sk = k ** 0.5
-    theta = sk * tangent_norm(x, u, k=k, dim=dim, keepdim=True)
+    return projx(_geodesic(x, u, k, dim)[0], k=k, dim=dim)
+
+
+def _geodesic(x: Tensor, u: Tensor, k: Curv, dim: int):
+    # Chamberlain 2019, Eq. 12, before re-projection, with cosh(theta) and sinh(theta)/theta
+    theta = k ** 0.5 * tangent_norm(x, u, k=k, dim=dim, keepdim=True)
     step = theta.clamp_max(nx.max_cosh_arg(x.dtype))
-    out = torch.addcmul(nx.cosh(step) * x, u, nx.sinh(step) / theta)
-    return projx(out, k=k, dim=dim)
+    cosh, sinhc = nx.cosh(step), nx.sinh(step) / theta
+    return torch.addcmul(cosh * x, u, sinhc), cosh, sinhc
+
+
+def expmap_transp(x: Tensor, u: Tensor, v: Tensor, *, k: Curv = 1.0, dim: int = -1):
+    r"""``(y, w)``: :math:`y = \operatorname{Exp}_x(u)` and the parallel
+    transport of :math:`v \in T_x` to :math:`T_y`, sharing their work.
+
+    On the geodesic :math:`y = \cosh\theta\,x + \frac{\sinh\theta}{\theta}u`
+    (:math:`\theta = \sqrt k\lVert u\rVert`) the inner products of
+    :func:`transp` are known in closed form,
+    :math:`k\langle x, y\rangle_{\mathcal L} = -\cosh\theta` and
+    :math:`\langle y, v\rangle_{\mathcal L} = \frac{\sinh\theta}{\theta}\langle u, v\rangle_{\mathcal L}`, so
+
+    .. math::
+        w = v + \frac{k\,\sinh\theta\,\langle u, v\rangle_{\mathcal L}}{\theta\,(1 + \cosh\theta)}\,(x + y)
+    """
+    y, cosh, sinhc = _geodesic(x, u, k, dim)
+    coeff = k * sinhc * inner(u, v, dim=dim, keepdim=True) / (1 + cosh)
+    y = projx(y, k=k, dim=dim)
+    return y, torch.addcmul(v, x + y, coeff)
 
 
 def expmap0(u: Tensor, *, k: Curv = 1.0, dim: int = -1) -> Tensor:
