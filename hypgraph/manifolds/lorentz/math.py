@@ -177,7 +177,7 @@ def projx(x: Tensor, *, k: Curv = 1.0, dim: int = -1) -> Tensor:
 def _max_sq_space(dtype: torch.dtype, k: Curv) -> float:
     # |x_{1:}|^2 below which projx needs no radial cap: sinh(MAX_COSH_ARG)^2 / k,
     # or the largest finite number where that overflows
-    limit = math.sinh(nx.max_cosh_arg(dtype)) ** 2 / float(k)
+    limit = math.sinh(nx.max_cosh_arg(dtype)) ** 2 / float(k.detach() if isinstance(k, Tensor) else k)
     return min(limit, torch.finfo(dtype).max)
 
 
