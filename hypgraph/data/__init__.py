@@ -10,6 +10,7 @@ from .readers import (READERS, SafeUnpickler, detect_format, read, read_hgcf, re
 from .preprocess import compact, dedupe, implicit_feedback, min_user_interactions, prepare
 from .split import given_split, leave_last_out, random_split
 from .negative import sample_eval_negatives, sample_negatives
+from .kg import KGNeighbourhoods
 from .synthetic import RELATIONS as SYNTHETIC_RELATIONS, default_dataset, make_synthetic
 from .datasets import KGAT, KGCN, AmazonCD, MovieLens100K, RawFilesMissingError, RecBoleDataset
 
@@ -23,4 +24,5 @@ __all__ = [
     "leave_last_out", "random_split", "given_split", "sample_negatives", "sample_eval_negatives",
     "make_synthetic", "default_dataset", "SYNTHETIC_RELATIONS",
     "MovieLens100K", "KGAT", "KGCN", "RecBoleDataset", "AmazonCD", "RawFilesMissingError",
+    "KGNeighbourhoods",
 ]

@@ -40,9 +40,12 @@ class Trainer:
 
     Every epoch shuffles the training interactions, draws ``num_negatives``
     unseen items per positive (:func:`~hypgraph.data.sample_negatives`), takes
-    one optimiser step per mini-batch on BPR ([Chamberlain 2019] Eq. 13) or
-    WMRB (Eq. 15-16), then ranks all items for the validation users
-    (full ranking, chunked) and keeps the best state by ``metric``; training
+    one optimiser step per mini-batch (:meth:`_step`) on BPR ([Chamberlain 2019]
+    Eq. 13) or WMRB (Eq. 15-16), plus the model's ``auxiliary_loss(users, pos,
+    neg, generator=...)`` where it has one (e.g. the KG regulariser of
+    :class:`~hypgraph.nn.models.HyperKnow`, Hyper-Know Eq. 8), then ranks all
+    items for the validation users (full ranking, chunked) and keeps the best
+    state by ``metric``; training
     stops after ``patience`` epochs without improvement and the best state is
     loaded back.
 
@@ -86,6 +89,7 @@ class Trainer:
         self.k = int(metric.split("@")[1]) if "@" in metric else 10
         self.log_path = None if log_path is None else Path(log_path)
         self.checkpoint_path = None if checkpoint_path is None else Path(checkpoint_path)
+        self._epoch_number = 0
 
     # --- training -------------------------------------------------------
     def fit(self, train_data: HeteroData, val_data: HeteroData, *, resume: bool = False) -> FitResult:
@@ -134,6 +138,7 @@ class Trainer:
     def _epoch(self, edge_index: Tensor, num_items: int, history: InteractionCSR,
                generator: torch.Generator, epoch: int) -> float:
         self.model.train()
+        self._epoch_number = epoch
         known = PositiveSet(edge_index, num_items, history.num_users)  # sorted once per epoch
         order = torch.randperm(edge_index.size(1), generator=generator)
         batches = order.split(self.batch_size)
@@ -142,20 +147,42 @@ class Trainer:
         for batch in bar:
             pos = edge_index[:, batch]
             neg = sample_negatives(pos, num_items, self.num_negatives, generator=generator, exclude=known)
-            pos_score, neg_score = self.model(pos[0], pos[1], neg, history)
-            if self.loss == "bpr":
-                loss = bpr_loss(pos_score, neg_score)
-            else:
-                loss = wmrb_loss(pos_score, neg_score, margin=self.wmrb_margin)
-            if not torch.isfinite(loss):
-                raise FloatingPointError(f"non-finite loss {float(loss)} in epoch {epoch}")
-            self.optimizer.zero_grad()
-            loss.backward()
-            self.optimizer.step()
-            total += float(loss.detach()) * batch.numel()
+            value = self._step(pos[0], pos[1], neg, history, generator)
+            total += value * batch.numel()
             count += batch.numel()
             bar.set_postfix(loss=f"{total / count:.4f}")
         return total / count
+
+    def _step(self, users: Tensor, pos: Tensor, neg: Tensor, history: InteractionCSR,
+              generator: torch.Generator) -> float:
+        """One optimiser step on a batch of ``[B]`` users, ``[B]`` positives and
+        ``[B, k]`` negatives; returns the batch loss. Subclasses override it
+        (:class:`~hypgraph.train.BilevelTrainer`)."""
+        loss = self._loss(users, pos, neg, history, generator)
+        self._check_finite(loss)
+        self.optimizer.zero_grad()
+        loss.backward()
+        self.optimizer.step()
+        return float(loss.detach())
+
+    def _loss(self, users: Tensor, pos: Tensor, neg: Tensor, history: InteractionCSR,
+              generator: Optional[torch.Generator], auxiliary: bool = True) -> Tensor:
+        """The ranking loss of the batch plus, when the model defines
+        ``auxiliary_loss(users, pos, neg, generator=...)`` (e.g. a KG regulariser)
+        and :obj:`auxiliary` is set, that term."""
+        pos_score, neg_score = self.model(users, pos, neg, history)
+        if self.loss == "bpr":
+            loss = bpr_loss(pos_score, neg_score)
+        else:
+            loss = wmrb_loss(pos_score, neg_score, margin=self.wmrb_margin)
+        extra = getattr(self.model, "auxiliary_loss", None)
+        if auxiliary and callable(extra):
+            loss = loss + extra(users, pos, neg, generator=generator)
+        return loss
+
+    def _check_finite(self, loss: Tensor) -> None:
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"non-finite loss {float(loss)} in epoch {self._epoch_number}")
 
     @torch.no_grad()
     def evaluate_split(self, train_edge_index: Tensor, eval_edges: Tensor, num_users: int, num_items: int,
@@ -179,7 +206,7 @@ class Trainer:
                     best_state=None, history=[], generator=None)
 
     def _save(self, state: dict, path: Path) -> None:
-        payload = {"state": state, "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict()}
+        payload = {"state": state, **self._state_dicts()}
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".tmp")
         torch.save(payload, tmp)
@@ -187,9 +214,16 @@ class Trainer:
 
     def _load(self, path: Path) -> dict:
         payload = torch.load(path, weights_only=True)
+        self._load_state_dicts(payload)
+        return payload["state"]
+
+    def _state_dicts(self) -> dict:
+        """What a checkpoint holds besides the loop state (subclasses add to it)."""
+        return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict()}
+
+    def _load_state_dicts(self, payload: dict) -> None:
         self.model.load_state_dict(payload["model"])
         self.optimizer.load_state_dict(payload["optimizer"])
-        return payload["state"]
 
     def _log(self, record: Dict[str, float]) -> None:
         if self.log_path is None:
