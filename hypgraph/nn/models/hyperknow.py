@@ -12,13 +12,11 @@ from torch_geometric.data import HeteroData
 from ...data.hetero import RELATES
 from ...data.history import InteractionCSR
 from ...data.kg import KGNeighbourhoods
-from ...manifolds import Euclidean, Lorentz, Manifold, PoincareBall
-from ...manifolds.conversions import poincare_to_lorentz
-from ...manifolds.lorentz import math as L
+from ...manifolds import Euclidean, Manifold, PoincareBall
 from ...optim import ManifoldParameter
 from ..conv import HyperbolicKGAttention
 from ..losses import l2_penalty
-from .ranking import top_k
+from .base import PointRecommender
 
 __all__ = ["HyperKnow", "ABLATIONS", "FIXED_BETA"]
 
@@ -39,7 +37,7 @@ ABLATIONS: Dict[str, dict] = {
 }
 
 
-class HyperKnow(nn.Module):
+class HyperKnow(PointRecommender):
     r"""Hyper-Know from `"Knowledge-Enhanced Top-K Recommendation in Poincaré
     Ball" <https://arxiv.org/abs/2101.04852>`_ (Ma et al., AAAI 2021).
 
@@ -238,50 +236,6 @@ class HyperKnow(nn.Module):
     def user_points(self, users: Tensor, history: Optional[InteractionCSR] = None) -> Tensor:
         """Points of :obj:`users` ``[B]`` (their own embeddings; the history is unused)."""
         return self.user[users]
-
-    def score(self, user_points: Tensor, items: Tensor) -> Tensor:
-        """Scores :math:`-d(u, v)` of ``[B]`` users against ``[B]`` or ``[B, k]`` items."""
-        if items.dim() == user_points.dim():
-            user_points = user_points.unsqueeze(-2)
-        elif items.dim() != user_points.dim() - 1:
-            raise ValueError(f"items must be [B] or [B, k], got {tuple(items.shape)}")
-        return -self.manifold.dist(user_points, self.item[items])  # Hyper-Know Eq. 1
-
-    def score_all(self, user_points: Tensor) -> Tensor:
-        """:math:`-d(u, v)` against every item, ``[B, num_items]``."""
-        return -self.manifold.pairwise_dist(user_points, self.item)
-
-    def rank_scores(self, user_points: Tensor) -> Tensor:
-        r"""``[B, num_items]`` values that order items as :meth:`score_all`
-        does, from one matrix product. The Poincaré distance equals the
-        hyperboloid distance of the mapped points,
-        :math:`\tfrac{1}{\sqrt c}\operatorname{arcosh}(-c\langle x, y\rangle_{\mathcal L})`,
-        a decreasing function of the Minkowski inner product; in Euclidean
-        space :math:`-\lVert u-v\rVert^2 = 2\langle u,v\rangle - \lVert v\rVert^2 - \lVert u\rVert^2`."""
-        if isinstance(self.manifold, PoincareBall):
-            c = self.manifold.c.to(user_points.dtype)
-            users, items = poincare_to_lorentz(user_points, k=c), poincare_to_lorentz(self.item, k=c)
-            return L.pairwise_inner(users, items)
-        if isinstance(self.manifold, Lorentz):
-            return L.pairwise_inner(user_points, self.item)
-        if isinstance(self.manifold, Euclidean):
-            return 2 * user_points @ self.item.t() - self.item.pow(2).sum(-1)
-        return self.score_all(user_points)
-
-    def forward(self, users: Tensor, pos_items: Tensor, neg_items: Tensor,
-                history: Optional[InteractionCSR] = None) -> Tuple[Tensor, Tensor]:
-        """Scores of positives ``[B]`` and negatives ``[B, k]`` for a batch."""
-        u = self.user_points(users, history)
-        return self.score(u, pos_items), self.score(u, neg_items)
-
-    @torch.no_grad()
-    def recommend(self, users: Tensor, k: int, history: Optional[InteractionCSR] = None,
-                  exclude_seen: bool = True) -> Tuple[Tensor, Tensor]:
-        """Top-:obj:`k` items and scores for each of :obj:`users`, excluding
-        items in their history unless ``exclude_seen=False``."""
-        points = self.user_points(users, history)
-        items, _ = top_k(self.rank_scores(points), users, k, history, exclude_seen)
-        return items, self.score(points, items)
 
     # --- knowledge graph (Eq. 4-9, 13) --------------------------------------
     def _batch_graph(self, items: Tensor, generator: Optional[torch.Generator]):

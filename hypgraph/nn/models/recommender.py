@@ -3,24 +3,22 @@ r"""The hyperbolic recommender of [Chamberlain 2019]; with
 from __future__ import annotations
 
 import math
-from typing import Optional, Tuple
+from typing import Optional
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from ...data.history import InteractionCSR
-from .ranking import top_k
+from .base import SCORES, PointRecommender
 from ...manifolds import Euclidean, Lorentz, Manifold
-from ...manifolds.lorentz import math as L
 from ...optim import ManifoldParameter
 from ..conv import EinsteinMidpointConv
 
 __all__ = ["HyperbolicRecommender"]
 
-SCORES = ("distance", "inner")
 
 
-class HyperbolicRecommender(nn.Module):
+class HyperbolicRecommender(PointRecommender):
     r"""User–item scoring in hyperbolic space, from `"Scalable Hyperbolic
     Recommender Systems" <https://arxiv.org/abs/1902.08648>`_ (§5).
 
@@ -127,57 +125,6 @@ class HyperbolicRecommender(nn.Module):
         # one sparse-dense product, never a copy of an item per history entry
         adj_t = history.adjacency(unique, self.num_items, dtype=self.item.dtype)
         return self.encoder((self.item, None), adj_t)[inverse]
-
-    def score(self, user_points: Tensor, items: Tensor) -> Tensor:
-        """Scores of ``[B]`` users against ``[B]`` or ``[B, k]`` items."""
-        item_points = self.item[items]
-        if items.dim() == user_points.dim():
-            user_points = user_points.unsqueeze(-2)
-        elif items.dim() != user_points.dim() - 1:
-            raise ValueError(f"items must be [B] or [B, k], got {tuple(items.shape)}")
-        if self.score_kind == "distance":
-            return -self.manifold.dist(user_points, item_points)
-        if isinstance(self.manifold, Lorentz):
-            return L.inner(user_points, item_points)
-        return (user_points * item_points).sum(-1)
-
-    def score_all(self, user_points: Tensor) -> Tensor:
-        """Scores of ``[B]`` users against every item, ``[B, num_items]``, by one matmul."""
-        if self.score_kind == "distance":
-            return -self.manifold.pairwise_dist(user_points, self.item)
-        return self.rank_scores(user_points)
-
-    def rank_scores(self, user_points: Tensor) -> Tensor:
-        r"""``[B, num_items]`` values that order items exactly as :meth:`score_all`
-        does, from one matrix product: the hyperboloid distance is a decreasing
-        function of the Minkowski inner product (§5.2), and
-        :math:`-\lVert u - v\rVert^2` differs from :math:`2\langle u, v\rangle - \lVert v\rVert^2`
-        by a per-user constant. Evaluation ranks with these."""
-        if isinstance(self.manifold, Lorentz):
-            return L.pairwise_inner(user_points, self.item)
-        if isinstance(self.manifold, Euclidean):
-            dot = user_points @ self.item.t()
-            if self.score_kind == "inner":
-                return dot
-            return 2 * dot - self.item.pow(2).sum(-1)
-        return self.score_all(user_points)
-
-    def forward(self, users: Tensor, pos_items: Tensor, neg_items: Tensor,
-                history: Optional[InteractionCSR] = None) -> Tuple[Tensor, Tensor]:
-        """Scores of positives ``[B]`` and negatives ``[B]`` or ``[B, k]`` for a batch."""
-        u = self.user_points(users, history)
-        # positives and negatives scored in one call: half the kernel launches
-        both = self.score(u, torch.cat([pos_items.unsqueeze(-1), neg_items.view(neg_items.size(0), -1)], -1))
-        return both[:, 0], both[:, 1:].view_as(neg_items)
-
-    @torch.no_grad()
-    def recommend(self, users: Tensor, k: int, history: Optional[InteractionCSR] = None,
-                  exclude_seen: bool = True) -> Tuple[Tensor, Tensor]:
-        """Top-:obj:`k` items and scores for each of :obj:`users`, excluding
-        items in their history unless ``exclude_seen=False``."""
-        points = self.user_points(users, history)
-        items, _ = top_k(self.rank_scores(points), users, k, history, exclude_seen)
-        return items, self.score(points, items)
 
     def extra_repr(self) -> str:
         users = "midpoint" if self.asymmetric else self.num_users
