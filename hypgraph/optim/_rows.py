@@ -141,6 +141,21 @@ def clip(manifold: Optional[Manifold], x: Tensor, u: Tensor,
     return u * (max_norm / norm).clamp(max=1.0)
 
 
+def restart_overflowed(moment: Tensor) -> Tensor:
+    r"""Zero the rows of a transported moment that overflowed.
+
+    A point held at :func:`projx`'s radial cap (float32: distance 40 from
+    the origin, coordinates ~1e17) has tangent vectors of enormous ambient
+    size; transporting a large moment there can overflow to ``inf``, and the
+    next step would turn the point into NaN. Such a row restarts its
+    momentum instead. One reduction per step; the mask is built only when
+    something overflowed."""
+    finite = torch.isfinite(moment.sum(dim=-1, keepdim=True))
+    if bool(finite.all()):
+        return moment
+    return moment.masked_fill(~finite, 0.0)
+
+
 def check_common(group: dict) -> None:
     r"""Validation shared by both optimisers, with torch.optim's messages."""
     lr, weight_decay = group["lr"], group["weight_decay"]

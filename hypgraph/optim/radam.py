@@ -163,6 +163,7 @@ class RiemannianAdam(RiemannianOptimizer):
         else:
             # step along the geodesic and carry the first moment with it
             new_x, exp_avg = manifold.expmap_transp(x, exp_avg / denom * -step_size, exp_avg)
+            exp_avg = R.restart_overflowed(exp_avg)
         R.write(param, index, new_x)
         R.store(state, "exp_avg", index, exp_avg)
         R.store(state, "exp_avg_sq", index, exp_avg_sq)

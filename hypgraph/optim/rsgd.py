@@ -146,6 +146,7 @@ class RiemannianSGD(RiemannianOptimizer):
                 new_x = manifold.expmap(x, d_p * -lr)  # Chamberlain 2019, Eq. 22 (re-projected)
             else:
                 new_x, buf = manifold.expmap_transp(x, d_p * -lr, buf)
+                buf = R.restart_overflowed(buf)
                 buf = self._stabilize(manifold, new_x, buf, count, group["stabilize"])
         R.write(param, index, new_x)
         if buf is not None:

@@ -356,3 +356,23 @@ def test_sparse_gradient_must_be_sparse_along_rows_only():
                                          check_invariants=True)
     with pytest.raises(ValueError, match="sparse_dim=2"):
         RiemannianSGD([param], lr=0.1).step()
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
+def test_points_pushed_to_the_cap_stay_finite(optimizer):
+    # a loss that pushes float32 points away from the origin for ever, as BPR
+    # does to items that are only ever negatives: they reach projx's radial
+    # cap (distance 40, coordinates ~1e17), where a transported moment can
+    # overflow; the optimiser must restart it rather than produce NaN
+    manifold = Lorentz()
+    g = torch.Generator().manual_seed(0)
+    param = ManifoldParameter(manifold.expmap0(torch.randn(8, 17, generator=g) * 0.1), manifold)
+    opt = (RiemannianAdam([param], lr=0.5) if optimizer == "adam"
+           else RiemannianSGD([param], lr=0.5, momentum=0.9))
+    key = "exp_avg" if optimizer == "adam" else "momentum_buffer"
+    for _ in range(150):
+        opt.zero_grad()
+        (-manifold.dist0(param).sum()).backward()
+        opt.step()
+        assert torch.isfinite(param).all() and torch.isfinite(opt.state[param][key]).all()
+    assert float(manifold.dist0(param.detach()).min()) > 30  # they did reach the far region
