@@ -1,4 +1,6 @@
 # The two commands of the README: `make demo` and `make test`.
+# `make demo` also runs the `quick` benchmark suite (about 2 minutes on 2 cores) into
+# demo_output/quick/, leaving the committed benchmarks/results/quick/ alone.
 # Both create .venv when missing and install torch *first*, pinned, because a
 # bare `torch` requirement pulls a multi-GB CUDA build.
 PYTHON     ?= python3
@@ -20,6 +22,7 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(VENV)/bin/hypgraph-stats --no-progress --plot demo_output
+	$(PY) -m benchmarks run quick --out demo_output/quick
 	$(PY) -m hypgraph.demo
 
 test: $(STAMP)

@@ -16,46 +16,24 @@ import argparse
 import json
 import platform
 import statistics
-import subprocess
+import sys
 import time
 from pathlib import Path
 
 import torch
 
+if __package__ in (None, ""):  # run as a script: python benchmarks/recommender_speed.py
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.timing import epoch_seconds, eval_seconds, git_commit
 from hypgraph.data import make_synthetic
 from hypgraph.data.hetero import INTERACTS
 from hypgraph.data.history import InteractionCSR
-from hypgraph.data.negative import PositiveSet, sample_negatives
 from hypgraph.manifolds import Euclidean, Lorentz
-from hypgraph.nn.losses import bpr_loss
 from hypgraph.nn.models import HyperbolicRecommender
 from hypgraph.optim import RiemannianAdam
-from hypgraph.train.metrics import full_ranking_metrics
 
 RESULTS = Path(__file__).resolve().parent / "results" / "recommender_speed.json"
-
-
-def epoch_seconds(model, opt, edge_index, num_items, history, batch_size, max_batches, seed):
-    g = torch.Generator().manual_seed(seed)
-    batches = torch.randperm(edge_index.size(1), generator=g).split(batch_size)[:max_batches]
-    start = time.perf_counter()
-    known = PositiveSet(edge_index, num_items, history.num_users)
-    for batch in batches:
-        pos = edge_index[:, batch]
-        neg = sample_negatives(pos, num_items, 1, generator=g, exclude=known)
-        p, n = model(pos[0], pos[1], neg, history)
-        loss = bpr_loss(p, n)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    per_batch = (time.perf_counter() - start) / len(batches)
-    return per_batch * -(-edge_index.size(1) // batch_size)  # extrapolated to a full epoch
-
-
-def eval_seconds(score_fn, edge_index, test, num_users, num_items, users):
-    start = time.perf_counter()
-    full_ranking_metrics(score_fn, edge_index, test, num_users, num_items, ks=(20,), chunk_size=2048)
-    return time.perf_counter() - start
 
 
 def main() -> None:
@@ -109,8 +87,7 @@ def main() -> None:
     result.update(eval_users=int(torch.unique(test[0]).numel()), dot_product_eval_seconds=round(baseline, 2),
                   hyperbolic_eval_seconds=round(hyper, 2), eval_ratio=round(hyper / baseline, 3),
                   targets={"epoch_ratio": 1.3, "eval_ratio": 1.5},
-                  commit=subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                                        text=True).stdout.strip(),
+                  commit=git_commit(),
                   machine=f"{platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")

@@ -1,0 +1,310 @@
+r"""``results.json``, ``results.md`` and plots of a suite run.
+
+Each table shows, per model, every metric as mean ± sample standard
+deviation over seeds; a hyperbolic model's cell carries ``*`` when Welch's
+t-test (:func:`scipy.stats.ttest_ind` with ``equal_var=False``, two-sided)
+against its Euclidean counterpart gives p < 0.05. Under each table a note
+names every metric on which a hyperbolic model does *not* beat its
+counterpart (worse on average, or better but not significantly).
+"""
+from __future__ import annotations
+
+import json
+import math
+import re
+import warnings
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+__all__ = ["welch", "summarise", "compare", "markdown", "plot_dataset", "write", "value", "ALPHA"]
+
+ALPHA = 0.05
+
+COLUMN_LABELS = {
+    "seconds_per_epoch": ("s/epoch", ".3g"),
+    "epochs": ("epochs", ".1f"),
+    "peak_rss_delta_mib": ("peak MiB", ".0f"),
+    "peak_rss_mib": ("RSS MiB", ".0f"),
+    "parameters": ("parameters", ",.0f"),
+    "fit_seconds": ("fit s", ".3g"),
+}
+
+
+def welch(a: Sequence[float], b: Sequence[float]) -> Tuple[float, float]:
+    r"""Welch's t statistic and two-sided p-value of samples :obj:`a` and
+    :obj:`b` (:func:`scipy.stats.ttest_ind`, ``equal_var=False``); ``nan``
+    when either has fewer than two values or the test is undefined (both
+    constant)."""
+    from scipy import stats
+
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.size < 2 or b.size < 2:
+        return math.nan, math.nan
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        result = stats.ttest_ind(a, b, equal_var=False)
+    return float(result.statistic), float(result.pvalue)
+
+
+def value(run: dict, key: str) -> Optional[float]:
+    """A metric of a run record, else a field of it (e.g. ``seconds_per_epoch``)."""
+    v = run["metrics"].get(key, run.get(key))
+    return None if v is None else float(v)
+
+
+def _values(runs: List[dict], dataset: str, model: str, key: str) -> List[float]:
+    out = [value(r, key) for r in runs if r["dataset"] == dataset and r["model"] == model]
+    return [v for v in out if v is not None and math.isfinite(v)]
+
+
+def summarise(values: Sequence[float]) -> Tuple[float, float, int]:
+    """Mean, sample standard deviation (0 for one value) and count."""
+    if not values:
+        return math.nan, math.nan, 0
+    arr = np.asarray(values, dtype=float)
+    return float(arr.mean()), float(arr.std(ddof=1)) if arr.size > 1 else 0.0, int(arr.size)
+
+
+def compare(results: Dict[str, Any], metrics: Sequence) -> List[dict]:
+    r"""One record per (dataset, hyperbolic model, metric): both means, Welch's
+    t and p, whether p < :data:`ALPHA`, and whether the hyperbolic model is
+    better on average (in the metric's direction)."""
+    runs, out = results["runs"], []
+    for ds in results["datasets"]:
+        for model in results["models"]:
+            twin = model["counterpart"]
+            if model["geometry"] != "hyperbolic" or twin is None:
+                continue
+            for metric in metrics:
+                hyp = _values(runs, ds["name"], model["name"], metric.key)
+                euc = _values(runs, ds["name"], twin, metric.key)
+                if not hyp or not euc:
+                    continue
+                t, p = welch(hyp, euc)
+                mh, me = float(np.mean(hyp)), float(np.mean(euc))
+                better = mh > me if metric.higher_is_better else mh < me
+                out.append({"dataset": ds["name"], "model": model["name"], "counterpart": twin,
+                            "metric": metric.key, "hyperbolic_mean": mh, "euclidean_mean": me,
+                            "t": t, "p": p, "significant": bool(p < ALPHA), "better": better})
+    return out
+
+
+def _fmt(x: float, spec: str) -> str:
+    return "—" if x is None or not math.isfinite(x) else format(x, spec)
+
+
+def _cell(values: Sequence[float], spec: str, expected: int = 0) -> str:
+    mean, std, n = summarise(values)
+    if n == 0:
+        return "—"
+    text = _fmt(mean, spec) if n == 1 else f"{_fmt(mean, spec)} ± {_fmt(std, spec)}"
+    return text + (f" (n={n})" if n < expected else "")
+
+
+def _config(config: dict) -> str:
+    return ", ".join(f"{k}={v}" for k, v in config.items()) or "—"
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_") or "dataset"
+
+
+def _table(results: Dict[str, Any], suite, dataset: str, comparisons: List[dict]) -> List[str]:
+    runs = results["runs"]
+    metric_cols = [(m.key, m.label, m.fmt) for m in suite.metrics]
+    cost_cols = [(c, *COLUMN_LABELS.get(c, (c, ".3g"))) for c in suite.cost_columns]
+    head = ["model", "vs"] + [label for _, label, _ in metric_cols] + [label for _, label, _ in cost_cols] + ["config"]
+    lines = ["| " + " | ".join(head) + " |",
+             "|" + "|".join([":---", ":---"] + ["---:"] * (len(metric_cols) + len(cost_cols)) + [":---"]) + "|"]
+    marks = {(c["model"], c["metric"]) for c in comparisons if c["dataset"] == dataset and c["significant"]}
+    for model in results["models"]:
+        mine = [r for r in runs if r["dataset"] == dataset and r["model"] == model["name"]]
+        if not mine:
+            continue
+        cells = [model["name"], model["counterpart"] or ""]
+        for key, _, spec in metric_cols:
+            cell = _cell(_values(runs, dataset, model["name"], key), spec, expected=len(results["seeds"]))
+            cells.append(cell + ("\\*" if (model["name"], key) in marks else ""))
+        for key, _, spec in cost_cols:
+            values = _values(runs, dataset, model["name"], key)
+            if key == "parameters":  # the same for every seed
+                values = sorted(set(values))[-1:]
+            cells.append(_cell(values, spec))
+        configs = {json.dumps(r["config"], sort_keys=True) for r in mine}
+        cells.append("; ".join(_config(json.loads(c)) for c in sorted(configs)))
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def _notes(suite, dataset: str, comparisons: List[dict]) -> List[str]:
+    labels = {m.key: (m.label, m.fmt) for m in suite.metrics}
+    mine = [c for c in comparisons if c["dataset"] == dataset]
+    if not mine:
+        return []
+    lines = []
+    pairs = sorted({(c["model"], c["counterpart"]) for c in mine}, key=lambda p: [c["model"] for c in mine].index(p[0]))
+    for model, twin in pairs:
+        rows = [c for c in mine if c["model"] == model]
+        pvals = ", ".join(f"{labels[c['metric']][0]} p = {_fmt(c['p'], '.3g')}" for c in rows)
+        lines.append(f"- {model} vs {twin}: {pvals}")
+    failures = []
+    for model, twin in pairs:
+        bad = [c for c in mine if c["model"] == model and not (c["better"] and c["significant"])]
+        if not bad:
+            continue
+        parts = []
+        for c in bad:
+            label, spec = labels[c["metric"]]
+            if c["better"]:
+                how = "better on average but not significantly"
+            elif c["hyperbolic_mean"] == c["euclidean_mean"]:
+                how = "equal on average"
+            else:
+                how = "worse on average"
+            parts.append(f"{label} ({_fmt(c['hyperbolic_mean'], spec)} vs {_fmt(c['euclidean_mean'], spec)}, "
+                         f"{how}, p = {_fmt(c['p'], '.3g')})")
+        failures.append(f"**Note: {model} does not beat {twin}** on " + "; ".join(parts) + ".")
+    return ["Welch t-tests (two-sided) of each hyperbolic model against its Euclidean counterpart "
+            f"(`vs`) over seeds; `*` marks p < {ALPHA}:", "", *lines, "", *failures]
+
+
+def _baseline_notes(results: Dict[str, Any], suite, dataset: str) -> List[str]:
+    r"""Metrics on which a baseline (e.g. popularity) beats every hyperbolic
+    model on average: [Chamberlain 2019] §5.1's first bar to clear."""
+    runs, out = results["runs"], []
+    hyperbolic = [m["name"] for m in results["models"] if m["geometry"] == "hyperbolic"]
+    for base in (m["name"] for m in results["models"] if m["geometry"] == "baseline"):
+        beaten = []
+        for metric in suite.metrics:
+            mine = _values(runs, dataset, base, metric.key)
+            theirs = [_values(runs, dataset, h, metric.key) for h in hyperbolic]
+            if not mine or not theirs or not all(theirs):
+                continue
+            sign = 1 if metric.higher_is_better else -1
+            if all(sign * np.mean(mine) > sign * np.mean(t) for t in theirs):
+                beaten.append(metric.label)
+        if beaten:
+            out.append(f"**Note: the baseline {base} beats every hyperbolic model** on average on "
+                       + ", ".join(beaten) + ".")
+    return out
+
+
+def markdown(results: Dict[str, Any], suite, plots: Dict[str, str]) -> str:
+    r"""The ``results.md`` text."""
+    comparisons = compare(results, suite.metrics)
+    grid = ", ".join(f"{k} ∈ {{{', '.join(map(str, v))}}}" for k, v in results["grid"].items()) or "none"
+    fixed = ", ".join(f"{k}={v}" for k, v in results["fixed"].items()) or "—"
+    methods = sorted({r["memory_method"] for r in results["runs"] if "memory_method" in r})
+    out = [f"# Benchmark suite `{results['suite']}`", "", results["description"], "",
+           f"- command: `{results['command']}`",
+           f"- commit: `{results['commit']}`; started {results['started']}; wall time {results['seconds']} s",
+           f"- machine: {results['machine']}",
+           f"- seeds: {', '.join(map(str, results['seeds']))} (cells are mean ± sample std over seeds)",
+           f"- searched grid (the same for every tuned model): {grid}; chosen on validation "
+           f"`{results['selection_metric'] or '—'}` with seed {results['seeds'][0]}, then run for every "
+           "seed and evaluated on test",
+           f"- fixed: {fixed}",
+           f"- peak MiB: resident memory at the run's peak minus at its start ({', '.join(methods) or '—'}; "
+           "see `benchmarks/timing.py`)", ""]
+    if results["skipped"]:
+        out += ["Skipped (files missing):", ""]
+        out += [f"- {s['dataset']}: {s['reason']}" for s in results["skipped"]]
+        out.append("")
+    for ds in results["datasets"]:
+        title = ds["name"] + (f" — {ds['summary']}" if ds.get("summary") else "")
+        out += [f"## {title}", ""]
+        if ds.get("description"):
+            out += [ds["description"], ""]
+        out += _table(results, suite, ds["name"], comparisons)
+        out.append("")
+        failed = [r for r in results["runs"] if r["dataset"] == ds["name"] and r.get("failed")]
+        if failed:
+            out += ["Failed runs (left out of the cells above): "
+                    + "; ".join(f"{r['model']} {_config(r['config'])} seed {r['seed']}: {r['failed']}" for r in failed),
+                    ""]
+        notes = _notes(suite, ds["name"], comparisons)
+        if suite.baseline_notes:
+            notes += _baseline_notes(results, suite, ds["name"])
+        if notes:
+            out += notes + [""]
+        if ds["name"] in plots:
+            out += [f"![{ds['name']}]({plots[ds['name']]})", ""]
+    extra = suite.report(results)
+    if extra:
+        out += [extra.rstrip(), ""]
+    for name in plots.get("_extra", []):
+        out += [f"![{name}]({name})", ""]
+    return "\n".join(out)
+
+
+COLOURS = {"hyperbolic": "tab:red", "euclidean": "tab:blue", "baseline": "tab:gray"}
+
+
+def plot_dataset(results: Dict[str, Any], suite, dataset: str, path: Path) -> Optional[Path]:
+    r"""Bar chart of each metric per model, error bars one standard deviation."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    runs = results["runs"]
+    models = [m for m in results["models"]
+              if any(r["dataset"] == dataset and r["model"] == m["name"] for r in runs)]
+    metrics = [m for m in suite.metrics if any(_values(runs, dataset, x["name"], m.key) for x in models)]
+    if not models or not metrics:
+        return None
+    fig, axes = plt.subplots(1, len(metrics), figsize=(3.2 * len(metrics), 3.6), squeeze=False)
+    for ax, metric in zip(axes[0], metrics):
+        stats = [summarise(_values(runs, dataset, m["name"], metric.key)) for m in models]
+        ax.bar(range(len(models)), [s[0] for s in stats], yerr=[s[1] for s in stats], capsize=3,
+               color=[COLOURS[m["geometry"]] for m in models])
+        ax.set_xticks(range(len(models)), [m["name"] for m in models], rotation=45, ha="right", fontsize=8)
+        ax.set_title(metric.label + ("" if metric.higher_is_better else " (lower is better)"), fontsize=9)
+    fig.suptitle(f"{results['suite']}: {dataset} (mean ± std over {len(results['seeds'])} seeds)", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def write(results: Dict[str, Any], suite, out_dir: Path) -> Dict[str, Path]:
+    r"""Write ``results.json``, the plots and ``results.md`` into :obj:`out_dir`."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    results["comparisons"] = compare(results, suite.metrics)
+    plots: Dict[str, Any] = {}
+    if suite.bar_plots:
+        for ds in results["datasets"]:
+            path = plot_dataset(results, suite, ds["name"], out_dir / f"{_slug(ds['name'])}.png")
+            if path is not None:
+                plots[ds["name"]] = path.name
+    extra = [Path(p) for p in suite.plots(results, out_dir)]
+    plots["_extra"] = [p.name for p in extra]
+    results["plots"] = sorted([v for k, v in plots.items() if k != "_extra"] + plots["_extra"])
+    paths = {"json": out_dir / "results.json", "md": out_dir / "results.md"}
+    paths["json"].write_text(json.dumps(_finite(results), indent=1, default=_json_default, allow_nan=False)
+                             + "\n", encoding="utf-8")
+    paths["md"].write_text(markdown(results, suite, plots), encoding="utf-8")
+    return paths
+
+
+def _finite(obj):
+    # strict JSON has no NaN: an undefined p-value is written as null
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, set)):
+        return [_finite(v) for v in obj]
+    return obj
+
+
+def _json_default(obj):
+    if isinstance(obj, (np.floating, np.integer)):
+        return obj.item()
+    if isinstance(obj, (set, tuple)):
+        return list(obj)
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")

@@ -1,0 +1,344 @@
+r"""``python -m benchmarks``: run a suite, choose hyper-parameters on
+validation, run the chosen configuration for every seed, and write
+``results.json``, ``results.md`` and PNG plots.
+
+::
+
+    python -m benchmarks --list
+    python -m benchmarks run SUITE [--data-root DIR] [--seeds N] [--epochs E] [--out DIR]
+                                   [--datasets A,B] [--models A,B] [--threads T] [--no-progress]
+
+Protocol, for every dataset of the suite and every model:
+
+1. *Selection* (only where the grid has more than one configuration): every
+   configuration is trained with the first seed and scored on validation by
+   the suite's ``selection_metric``; the best is chosen. Hyperbolic models
+   and their Euclidean counterparts get the same grid (the runner checks).
+2. *Test*: the chosen configuration is trained with every seed (the
+   selection run is reused for the first) and only then evaluated on test.
+   Seeds 2.. run model after model within each seed, so slow drifts of the
+   machine's load hit every model alike.
+
+A dataset whose files are missing is reported on one line and skipped.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import gc
+import math
+import os
+import shlex
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import torch
+from tqdm.auto import tqdm
+
+from hypgraph.data import ENV_VAR, data_root as resolve_data_root
+
+from . import report
+from .suites import DatasetMissing, ModelSpec, RunContext, Suite, Trial, available, get
+from .timing import REPO, PeakMemory, git_commit, machine_description
+
+__all__ = ["main", "run_suite", "default_data_root", "default_out", "UsageError"]
+
+# RawFilesMissingError of hypgraph's dataset classes also means "not here"
+try:
+    from hypgraph.data import RawFilesMissingError as _RawMissing
+except ImportError:  # pragma: no cover
+    _RawMissing = DatasetMissing
+MISSING = (DatasetMissing, _RawMissing)
+
+
+class UsageError(ValueError):
+    r"""A bad request (unknown dataset or model name): one line, exit status 2."""
+
+
+def default_data_root(explicit: Optional[str] = None) -> Path:
+    r"""``--data-root``, else ``$HYPGRAPH_DATA``, else ``../shared/data`` beside the repository."""
+    return resolve_data_root(explicit or os.environ.get(ENV_VAR) or REPO.parent / "shared" / "data")
+
+
+def default_out(suite: str) -> Path:
+    return REPO / "benchmarks" / "results" / suite
+
+
+def _check_budgets(suite: Suite, models: Sequence[ModelSpec]) -> None:
+    names = {m.name for m in models}
+    for m in models:
+        if m.counterpart is None or m.counterpart not in names:
+            continue
+        mine, theirs = suite.configs(m), suite.configs(suite.model(m.counterpart))
+        if len(mine) != len(theirs):
+            raise ValueError(f"suite {suite.name!r}: {m.name} has {len(mine)} configurations but its "
+                             f"counterpart {m.counterpart} has {len(theirs)}; the search budget must match")
+
+
+def _jobs_per_dataset(suite: Suite, models: Sequence[ModelSpec], n_seeds: int) -> int:
+    total = 0
+    for m in models:
+        c = len(suite.configs(m))
+        total += c + n_seeds - 1 if c > 1 else n_seeds
+    return total
+
+
+@dataclass
+class _Fitted:
+    trial: Optional[Trial]
+    memory: PeakMemory
+    seconds: float
+    error: Optional[str] = None  # a diverged run (non-finite loss): recorded, not fatal
+
+
+def _fit(suite, data, dataset, model, config, seed, ctx) -> _Fitted:
+    error, trial = None, None
+    with PeakMemory() as memory:
+        start = time.perf_counter()
+        try:
+            trial = suite.fit(data, dataset, model, dict(config), seed, ctx)
+        except FloatingPointError as err:
+            error = f"{type(err).__name__}: {err}"
+        seconds = time.perf_counter() - start
+    if error is None and not isinstance(trial, Trial):
+        raise TypeError(f"{type(suite).__name__}.fit must return a Trial, got {type(trial).__name__}")
+    return _Fitted(trial, memory, seconds, error)
+
+
+def _finish(fitted: _Fitted, *, dataset, model: ModelSpec, config, seed, provenance) -> dict:
+    record = {"dataset": dataset.name, "model": model.name, "geometry": model.geometry,
+              "counterpart": model.counterpart, "config": dict(config), "seed": seed}
+    if fitted.error is not None:
+        return {**record, "failed": fitted.error, "metrics": {}, "validation": {},
+                "fit_seconds": round(fitted.seconds, 4), **provenance}
+    trial, fit_memory = fitted.trial, fitted.memory
+    with PeakMemory() as memory:
+        start = time.perf_counter()
+        metrics = trial.evaluate()
+        eval_seconds = time.perf_counter() - start
+    return {
+        **record,
+        "metrics": {k: float(v) for k, v in metrics.items()},
+        "validation": {k: float(v) for k, v in trial.validation.items()},
+        "seconds_per_epoch": trial.seconds_per_epoch, "epochs": trial.epochs,
+        "parameters": trial.parameters,
+        "fit_seconds": round(fitted.seconds, 4), "eval_seconds": round(eval_seconds, 4),
+        "peak_rss_mib": round(max(fit_memory.peak_mib, memory.peak_mib), 1),
+        "peak_rss_delta_mib": round(max(fit_memory.delta_mib, memory.delta_mib), 1),
+        "fit_peak_rss_delta_mib": round(fit_memory.delta_mib, 1),
+        "eval_peak_rss_delta_mib": round(memory.delta_mib, 1),
+        "memory_method": fit_memory.method,
+        "extra": trial.extra,
+        **provenance,
+    }
+
+
+def _selection_value(suite: Suite, trial: Trial, model: ModelSpec, config) -> float:
+    try:
+        return float(trial.validation[suite.selection_metric])
+    except KeyError:
+        raise KeyError(f"suite {suite.name!r}: {model.name} {config} reported no validation "
+                       f"{suite.selection_metric!r} (got {sorted(trial.validation)})") from None
+
+
+def _select(suite, data, dataset, model, configs, seed, ctx, log, bar) -> Tuple[dict, _Fitted, dict]:
+    r"""Train every configuration with :obj:`seed`; the best on validation wins
+    (the first among equals; a diverged one never). Test data is not touched."""
+    best, candidates = None, []
+    for config in configs:
+        bar.set_postfix_str(f"{dataset.name} {model.name} {config} (selection)")
+        fitted = _fit(suite, data, dataset, model, config, seed, ctx)
+        if fitted.error is None:
+            value = _selection_value(suite, fitted.trial, model, config)
+            candidates.append({"config": dict(config), "validation": fitted.trial.validation,
+                               "seconds_per_epoch": fitted.trial.seconds_per_epoch, "epochs": fitted.trial.epochs})
+        else:
+            value = -math.inf
+            candidates.append({"config": dict(config), "failed": fitted.error})
+            tqdm.write(f"{dataset.name} {model.name} {config} seed {seed}: {fitted.error}", file=log)
+        if best is None or value > best[0]:
+            best = (value, config, fitted)
+        bar.update(1)
+    _, config, fitted = best
+    record = {"dataset": dataset.name, "model": model.name, "seed": seed, "metric": suite.selection_metric,
+              "chosen": dict(config), "candidates": candidates}
+    return config, fitted, record
+
+
+def _run_dataset(suite, data, dataset, models, seeds, ctx, results, provenance, log, bar) -> List[dict]:
+    runs: List[dict] = []
+    chosen: Dict[str, dict] = {}
+    for model in models:
+        configs = suite.configs(model)
+        if len(configs) == 1:
+            chosen[model.name] = configs[0]
+            continue
+        config, fitted, record = _select(suite, data, dataset, model, configs, seeds[0], ctx, log, bar)
+        results["selection"].append(record)
+        chosen[model.name] = config
+        # the selection run of the chosen configuration is its first seed's run
+        runs.append(_finish(fitted, dataset=dataset, model=model, config=config, seed=seeds[0],
+                            provenance=provenance))
+    for seed in seeds:  # model after model within a seed: load drifts hit all alike
+        for model in models:
+            if seed == seeds[0] and len(suite.configs(model)) > 1:
+                continue
+            config = chosen[model.name]
+            bar.set_postfix_str(f"{dataset.name} {model.name} seed {seed}")
+            fitted = _fit(suite, data, dataset, model, config, seed, ctx)
+            if fitted.error is not None:
+                tqdm.write(f"{dataset.name} {model.name} {config} seed {seed}: {fitted.error}", file=log)
+            runs.append(_finish(fitted, dataset=dataset, model=model, config=config, seed=seed,
+                                provenance=provenance))
+            bar.update(1)
+    return runs
+
+
+def _run_datasets(suite, datasets, models, seeds, ctx, results, provenance, log) -> List[dict]:
+    per_dataset = _jobs_per_dataset(suite, models, len(seeds))
+    bar = tqdm(total=per_dataset * len(datasets), desc=suite.name, unit="job", disable=not ctx.progress,
+               file=sys.stderr)
+    runs: List[dict] = []
+    for dataset in datasets:
+        bar.set_postfix_str(f"{dataset.name}: loading")
+        start = time.perf_counter()
+        try:
+            data = dataset.load(ctx.data_root)
+        except MISSING as err:
+            tqdm.write(f"skip {suite.name}/{dataset.name}: {err}", file=log)
+            results["skipped"].append({"dataset": dataset.name, "reason": str(err)})
+            bar.update(per_dataset)
+            continue
+        results["datasets"].append({"name": dataset.name, "description": dataset.description,
+                                    "summary": suite.describe(data),
+                                    "load_seconds": round(time.perf_counter() - start, 2)})
+        runs += _run_dataset(suite, data, dataset, models, seeds, ctx, results, provenance, log, bar)
+        del data
+    bar.close()
+    return runs
+
+
+def run_suite(suite: Suite, *, data_root: Path, seeds: Sequence[int], out_dir: Path,
+              epochs: Optional[int] = None, progress: bool = True,
+              datasets: Optional[Sequence[str]] = None, models: Optional[Sequence[str]] = None,
+              command: str = "", log=None) -> Dict[str, Any]:
+    r"""Run :obj:`suite` and write its results into :obj:`out_dir`; returns
+    what ``results.json`` holds. :obj:`datasets` / :obj:`models` restrict the
+    run to those names. Messages (skips) go to :obj:`log` (default: stderr)."""
+    log = log or sys.stderr
+    seeds = list(seeds)
+    if not seeds:
+        raise ValueError("need at least one seed")
+    chosen_datasets = [d for d in suite.datasets if datasets is None or d.name in datasets]
+    chosen_models = [m for m in suite.models if models is None or m.name in models]
+    for kind, wanted, have in (("dataset", datasets, suite.datasets), ("model", models, suite.models)):
+        unknown = sorted(set(wanted or ()) - {x.name for x in have})
+        if unknown:
+            raise UsageError(f"suite {suite.name!r} has no {kind} {', '.join(unknown)}; "
+                             f"known: {', '.join(x.name for x in have)}")
+    _check_budgets(suite, chosen_models)
+    ctx = RunContext(data_root=Path(data_root), epochs=epochs, progress=progress)
+    provenance = {"commit": git_commit(), "machine": machine_description(), "command": command}
+    started = time.perf_counter()
+    results: Dict[str, Any] = {
+        "suite": suite.name, "description": suite.description, **provenance,
+        "started": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "data_root": str(data_root), "seeds": seeds, "epochs": epochs,
+        "grid": {k: list(v) for k, v in suite.grid.items()}, "fixed": dict(suite.fixed),
+        "selection_metric": suite.selection_metric,
+        "metrics": [{"key": m.key, "label": m.label, "higher_is_better": m.higher_is_better}
+                    for m in suite.metrics],
+        "models": [{"name": m.name, "geometry": m.geometry, "counterpart": m.counterpart,
+                    "tuned": m.tuned, "options": dict(m.options)} for m in chosen_models],
+        "datasets": [], "skipped": [], "selection": [], "runs": [],
+    }
+    # PeakMemory collects garbage before every measurement; with the long-lived
+    # objects of torch & co. frozen out of the collector that takes milliseconds
+    gc.collect()
+    gc.freeze()
+    try:
+        runs = _run_datasets(suite, chosen_datasets, chosen_models, seeds, ctx, results, provenance, log)
+    finally:
+        gc.unfreeze()
+    order = {m.name: i for i, m in enumerate(chosen_models)}
+    dataset_order = {d.name: i for i, d in enumerate(chosen_datasets)}
+    runs.sort(key=lambda r: (dataset_order[r["dataset"]], order[r["model"]], r["seed"]))
+    results["runs"] = runs
+    results["seconds"] = round(time.perf_counter() - started, 1)
+    report.write(results, suite, Path(out_dir))
+    return results
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks",
+        description="Hyperbolic vs Euclidean benchmark suites of hypgraph.",
+        epilog="Results go to benchmarks/results/SUITE/ unless --out is given.")
+    parser.add_argument("--list", action="store_true", help="list the suites and exit")
+    sub = parser.add_subparsers(dest="command")
+    run = sub.add_parser("run", help="run one suite")
+    run.add_argument("suite", help="suite name (see --list)")
+    run.add_argument("--data-root", default=None,
+                     help=f"folder holding the real datasets (default: ${ENV_VAR}, else ../shared/data)")
+    run.add_argument("--seeds", type=int, default=None,
+                     help="number of seeds 0..N-1 (default: the suite's, usually 3)")
+    run.add_argument("--epochs", type=int, default=None,
+                     help="maximum training epochs per run (default: the suite's)")
+    run.add_argument("--out", default=None, help="output folder (default: benchmarks/results/SUITE/)")
+    run.add_argument("--datasets", default=None, help="comma-separated subset of the suite's datasets")
+    run.add_argument("--models", default=None, help="comma-separated subset of the suite's models")
+    run.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    run.add_argument("--no-progress", action="store_true", help="no tqdm progress bars")
+    return parser
+
+
+def _list(out) -> None:
+    for name, suite in available().items():
+        datasets = ", ".join(d.name for d in suite.datasets)
+        models = ", ".join(m.name for m in suite.models)
+        print(f"{name:<12} {suite.description}", file=out)
+        print(f"{'':<12} datasets: {datasets}; models: {models}", file=out)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.list:
+        _list(sys.stdout)
+        return 0
+    if args.command != "run":
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        suite = get(args.suite)
+    except KeyError as err:
+        print(f"error: {err.args[0]}", file=sys.stderr)
+        return 2
+    if args.seeds is not None and args.seeds < 1:
+        print(f"error: --seeds must be >= 1, got {args.seeds}", file=sys.stderr)
+        return 2
+    if args.epochs is not None and args.epochs < 1:
+        print(f"error: --epochs must be >= 1, got {args.epochs}", file=sys.stderr)
+        return 2
+    if args.epochs is not None and not suite.uses_epochs:
+        print(f"note: suite {suite.name!r} does not train by epochs; --epochs is ignored", file=sys.stderr)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    out = Path(args.out) if args.out else default_out(suite.name)
+    split = (lambda s: [x.strip() for x in s.split(",") if x.strip()] if s else None)
+    try:
+        results = run_suite(suite, data_root=default_data_root(args.data_root),
+                            seeds=range(args.seeds or suite.default_seeds), out_dir=out,
+                            epochs=args.epochs, progress=not args.no_progress,
+                            datasets=split(args.datasets), models=split(args.models),
+                            command=shlex.join(["python", "-m", "benchmarks", *argv]))
+    except UsageError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print((out / "results.md").read_text(encoding="utf-8"))
+    print(f"{len(results['runs'])} runs in {results['seconds']} s; results in {out}", file=sys.stderr)
+    return 0

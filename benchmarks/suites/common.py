@@ -1,0 +1,110 @@
+r"""Pieces shared by the recommender suites: training a model with
+:class:`~hypgraph.train.Trainer` into a :class:`~benchmarks.suites.Trial`,
+the popularity baseline, and the test metrics of both protocols."""
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, Mapping, Sequence, Tuple
+
+import torch
+from torch_geometric.data import HeteroData
+
+from hypgraph.data.hetero import INTERACTS
+from hypgraph.manifolds import Euclidean, Lorentz
+from hypgraph.nn.models import HyperbolicRecommender, PopularityRecommender
+from hypgraph.optim import RiemannianAdam
+from hypgraph.train import Trainer, evaluate_full, evaluate_sampled
+
+from ..timing import record_epoch_seconds
+from . import RunContext, Trial
+
+__all__ = ["Split", "split_summary", "count_parameters", "test_metrics", "train_trial", "popularity_trial",
+           "hyperbolic_recommender", "MANIFOLDS"]
+
+Split = Tuple[HeteroData, HeteroData, HeteroData]
+
+#: ``ModelSpec.options['manifold']`` -> manifold factory
+MANIFOLDS: Dict[str, Callable[[], Any]] = {"lorentz": lambda: Lorentz(margin=1e-6), "euclidean": Euclidean}
+
+
+def split_summary(split: Split, protocol: str) -> str:
+    train, val, test = split
+    n_train = train[INTERACTS].edge_index.size(1)
+    n_val = val[INTERACTS].edge_label_index.size(1)
+    n_test = test[INTERACTS].edge_label_index.size(1)
+    return (f"{train['user'].num_nodes:,} users, {train['item'].num_nodes:,} items, "
+            f"{n_train + n_val + n_test:,} interactions ({n_train:,} train / {n_val:,} validation / "
+            f"{n_test:,} test, {protocol})")
+
+
+def count_parameters(model: torch.nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def test_metrics(model: torch.nn.Module, test: HeteroData, seed: int, *, sampled: bool = True,
+                 full_ks: Sequence[int] = (20,), num_negatives: int = 100, k: int = 10) -> Dict[str, float]:
+    r"""Sampled HR@k/NDCG@k against :obj:`num_negatives` unseen items
+    ([Chamberlain 2019] §8.1; keys ``sampled_hr@k``, ``sampled_ndcg@k``; the
+    negatives depend on :obj:`seed` only, so every model of a seed sees the
+    same ones) and full-ranking Recall/Precision/NDCG@K ([Hyper-Know]; keys
+    ``recall@K`` ..., KGAT's NDCG labelled ``ndcg_kgat@K``)."""
+    out: Dict[str, float] = {}
+    if sampled:
+        s = evaluate_sampled(model, test, generator=torch.Generator().manual_seed(10_000 + seed),
+                             num_negatives=num_negatives, k=k)
+        out.update({f"sampled_{name}": v for name, v in s.items()})
+    if full_ks:
+        full = evaluate_full(model, test, ks=tuple(full_ks))
+        out.update({name: v for name, v in full.items() if name != "users"})
+    return out
+
+
+def hyperbolic_recommender(options: Mapping[str, Any], train: HeteroData, dim: int, seed: int,
+                           **kwargs) -> HyperbolicRecommender:
+    r""":class:`~hypgraph.nn.models.HyperbolicRecommender` from a model's
+    options (``manifold``: a key of :data:`MANIFOLDS`, ``asymmetric``,
+    ``score``), seeded, with the §5.3 initialisation (radius ∝ 1/log of the
+    item's training frequency)."""
+    num_users, num_items = train["user"].num_nodes, train["item"].num_nodes
+    torch.manual_seed(seed)
+    model = HyperbolicRecommender(num_items, num_users, dim=dim, manifold=MANIFOLDS[options["manifold"]](),
+                                  asymmetric=options.get("asymmetric", True),
+                                  score=options.get("score", "distance"), **kwargs)
+    frequency = torch.bincount(train[INTERACTS].edge_index[1], minlength=num_items)
+    model.reset_parameters(frequency, generator=torch.Generator().manual_seed(seed))
+    return model
+
+
+def train_trial(model: torch.nn.Module, split: Split, *, lr: float, seed: int, ctx: RunContext,
+                max_epochs: int, evaluate: Callable[[torch.nn.Module], Dict[str, float]],
+                optimizer: Callable = RiemannianAdam, **trainer_kwargs) -> Trial:
+    r"""Train :obj:`model` on ``split[0]`` with early stopping on ``split[1]``
+    (best state restored) and return the :class:`Trial`; ``evaluate(model)``
+    gives the test metrics when the runner asks. ``ctx.epochs`` overrides
+    :obj:`max_epochs`."""
+    train, val, _ = split
+    trainer = Trainer(model, optimizer(model.parameters(), lr=lr), max_epochs=ctx.epochs or max_epochs,
+                      seed=seed, progress=ctx.progress, **trainer_kwargs)
+    seconds = record_epoch_seconds(trainer)
+    result = trainer.fit(train, val)
+    validation = {k: v for k, v in result.best_metrics.items() if k not in ("epoch", "seconds", "loss")}
+    return Trial(validation=validation, evaluate=lambda: evaluate(model), epochs=len(result.history),
+                 seconds_per_epoch=sum(seconds) / len(seconds), parameters=count_parameters(model),
+                 extra={"best_epoch": result.best_epoch,
+                        "validation_seconds_per_epoch": sum(r["seconds"] for r in result.history)
+                        / len(result.history) - sum(seconds) / len(seconds)})
+
+
+def popularity_trial(split: Split, seed: int, *, validation_ks: Sequence[int],
+                     evaluate: Callable[[torch.nn.Module], Dict[str, float]]) -> Trial:
+    r"""The popularity baseline: item counts of the training part for
+    validation, of ``edge_index`` of the test part (train + validation, the
+    history every model sees at test time) for the test."""
+    train, val, test = split
+    num_items = train["item"].num_nodes
+    model = PopularityRecommender(num_items).fit(train[INTERACTS].edge_index)
+    validation = evaluate_full(model, val, ks=tuple(validation_ks))
+
+    def test_eval() -> Dict[str, float]:
+        return evaluate(PopularityRecommender(num_items).fit(test[INTERACTS].edge_index))
+
+    return Trial(validation=validation, evaluate=test_eval, epochs=0, parameters=0)

@@ -1,0 +1,243 @@
+r"""Measuring helpers shared by the benchmark scripts and suites: training
+time extrapolated from a fixed number of batches, full-ranking evaluation
+time, training-only epoch time inside a :class:`~hypgraph.train.Trainer`,
+peak resident memory of a block, and the commit and machine a result came
+from."""
+from __future__ import annotations
+
+import gc
+import os
+import platform
+import resource
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Callable, List, Optional
+
+import torch
+from torch import Tensor
+
+from hypgraph.data.history import InteractionCSR
+from hypgraph.data.negative import PositiveSet, sample_negatives
+from hypgraph.nn.losses import bpr_loss
+from hypgraph.train.metrics import full_ranking_metrics
+
+__all__ = ["epoch_seconds", "eval_seconds", "record_epoch_seconds", "PeakMemory", "git_commit",
+           "machine_description", "REPO"]
+
+REPO = Path(__file__).resolve().parents[1]
+MIB = 2 ** 20
+
+
+# --- time ---------------------------------------------------------------------
+
+def epoch_seconds(model, opt, edge_index: Tensor, num_items: int, history: InteractionCSR,
+                  batch_size: int, max_batches: int, seed: int, warmup: int = 0) -> float:
+    r"""Seconds of one BPR training epoch over :obj:`edge_index`, extrapolated
+    from :obj:`max_batches` timed batches (after :obj:`warmup` untimed ones,
+    which absorb one-off allocations), so that large graphs stay affordable.
+    The timed work is what :class:`~hypgraph.train.Trainer` does in an epoch:
+    sorting the known positives once, then per batch negative sampling,
+    forward, backward and the optimiser step."""
+    g = torch.Generator().manual_seed(seed)
+    batches = torch.randperm(edge_index.size(1), generator=g).split(batch_size)
+    start = time.perf_counter()
+    known = PositiveSet(edge_index, num_items, history.num_users)  # once per epoch, as in Trainer
+    once = time.perf_counter() - start
+
+    def step(batch: Tensor) -> None:
+        pos = edge_index[:, batch]
+        neg = sample_negatives(pos, num_items, 1, generator=g, exclude=known)
+        p, n = model(pos[0], pos[1], neg, history)
+        loss = bpr_loss(p, n)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    for batch in batches[:warmup]:
+        step(batch)
+    timed = batches[warmup:warmup + max_batches] or batches[:max_batches]
+    start = time.perf_counter()
+    for batch in timed:
+        step(batch)
+    per_batch = (time.perf_counter() - start) / len(timed)
+    return once + per_batch * len(batches)  # extrapolated to a full epoch
+
+
+def eval_seconds(score_fn: Callable[[Tensor], Tensor], edge_index: Tensor, test: Tensor,
+                 num_users: int, num_items: int, users: Optional[Tensor] = None,
+                 chunk_size: int = 2048) -> float:
+    r"""Seconds to rank every item for the users of :obj:`test` (full ranking,
+    training items removed, top-20 metrics) with :obj:`score_fn`."""
+    start = time.perf_counter()
+    full_ranking_metrics(score_fn, edge_index, test, num_users, num_items, ks=(20,), chunk_size=chunk_size)
+    return time.perf_counter() - start
+
+
+def record_epoch_seconds(trainer) -> List[float]:
+    r"""Make :obj:`trainer` (a :class:`~hypgraph.train.Trainer` or subclass)
+    append the seconds of each training epoch, *without* its validation
+    ranking, to the returned list. ``FitResult.history[i]['seconds']`` includes
+    validation, which would blur a comparison of training cost."""
+    seconds: List[float] = []
+    epoch = trainer._epoch  # the loop's per-epoch training pass (bound method)
+
+    def timed_epoch(*args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return epoch(*args, **kwargs)
+        finally:
+            seconds.append(time.perf_counter() - start)
+
+    trainer._epoch = timed_epoch
+    return seconds
+
+
+# --- memory -------------------------------------------------------------------
+
+def _rss_mib() -> Optional[float]:
+    try:
+        with open("/proc/self/statm", encoding="ascii") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / MIB
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _reset_high_water_mark() -> bool:
+    # Linux >= 4.0: writing 5 resets VmHWM, the kernel's exact RSS peak, to the current RSS
+    try:
+        with open("/proc/self/clear_refs", "w", encoding="ascii") as f:
+            f.write("5")
+        return _high_water_mark_mib() is not None
+    except OSError:
+        return False
+
+
+def _high_water_mark_mib() -> Optional[float]:
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024  # kB
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def _release_free_heap() -> None:
+    # glibc keeps freed memory mapped for reuse, so a block running after a larger
+    # one would add nothing to the RSS; malloc_trim hands the free pages back first
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
+def _maxrss_mib() -> float:
+    scale = 1 if sys.platform == "darwin" else 1024  # Linux reports kB, macOS bytes
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale / MIB
+
+
+class PeakMemory:
+    r"""Peak resident memory (RSS) of this process while a block runs::
+
+        with PeakMemory() as mem:
+            work()
+        mem.peak_mib, mem.delta_mib, mem.method
+
+    ``delta_mib`` is the peak minus the RSS at entry: the memory the block
+    added on top of what was already live. At entry, garbage is collected and
+    (glibc) ``malloc_trim(0)`` returns freed heap pages to the system, so that
+    memory freed by an earlier block and reused by this one still counts.
+    Methods, best first:
+
+    - ``'VmHWM'``: Linux's exact high-water mark, reset at entry through
+      ``/proc/self/clear_refs``;
+    - ``'sampled'``: ``/proc/self/statm`` read every :obj:`interval` seconds
+      by a thread (can miss spikes shorter than the interval);
+    - ``'ru_maxrss'``: the process-lifetime peak (no /proc, e.g. macOS), an
+      upper bound of the block's peak.
+
+    Blocks must not be nested (there is one high-water mark per process).
+    """
+
+    def __init__(self, interval: float = 0.005) -> None:
+        self.interval = interval
+        self.start_mib = self.peak_mib = self.delta_mib = 0.0
+        self.method = ""
+        self._thread: Optional[threading.Thread] = None
+        self._stop = threading.Event()
+        self._sampled = 0.0
+
+    def __enter__(self) -> "PeakMemory":
+        gc.collect()
+        _release_free_heap()
+        current = _rss_mib()
+        if current is None:
+            self.method, self.start_mib = "ru_maxrss", _maxrss_mib()
+        elif _reset_high_water_mark():
+            self.method, self.start_mib = "VmHWM", current
+        else:
+            self.method, self.start_mib, self._sampled = "sampled", current, current
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._sample, daemon=True)
+            self._thread.start()
+        return self
+
+    def _sample(self) -> None:
+        while not self._stop.wait(self.interval):
+            self._sampled = max(self._sampled, _rss_mib() or 0.0)
+
+    def __exit__(self, *exc) -> None:
+        if self.method == "VmHWM":
+            self.peak_mib = _high_water_mark_mib() or self.start_mib
+        elif self.method == "sampled":
+            self._stop.set()
+            self._thread.join()
+            self.peak_mib = max(self._sampled, _rss_mib() or 0.0)
+        else:
+            self.peak_mib = _maxrss_mib()
+        self.delta_mib = max(0.0, self.peak_mib - self.start_mib)
+
+
+# --- provenance ---------------------------------------------------------------
+
+def git_commit(short: bool = True) -> str:
+    """``git rev-parse --short HEAD`` of the repository, with ``+dirty`` when
+    tracked files differ from it; ``'unknown'`` outside a checkout."""
+    try:
+        args = ["git", "rev-parse", "--short", "HEAD"] if short else ["git", "rev-parse", "HEAD"]
+        commit = subprocess.run(args, capture_output=True, text=True, cwd=REPO, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
+                               text=True, cwd=REPO).stdout.strip()
+        return commit + ("+dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine_description() -> str:
+    """CPU, cores, torch threads and versions, in one line."""
+    total_mib = None
+    try:
+        total_mib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / MIB
+    except (ValueError, OSError, AttributeError):
+        pass
+    memory = f", {total_mib / 1024:.0f} GiB RAM" if total_mib else ""
+    return (f"{_cpu_model()}, {os.cpu_count()} cores{memory}, {torch.get_num_threads()} torch threads, "
+            f"{platform.system()} {platform.machine()}, Python {platform.python_version()}, "
+            f"torch {torch.__version__}")

@@ -1,0 +1,265 @@
+"""The benchmark runner's plumbing, on tiny suites registered only here: files
+and fields written, Welch t-test and its marks, missing datasets skipped,
+selection on validation only, equal search budgets, diverged runs recorded."""
+import json
+import math
+import re
+import runpy
+import sys
+
+import numpy as np
+import pytest
+import torch
+from scipy import stats
+
+from benchmarks import report
+from benchmarks.runner import main, run_suite
+from benchmarks.suites import (DatasetMissing, DatasetSpec, Metric, ModelSpec, Suite, Trial, available,
+                               register, require, unregister)
+from benchmarks.timing import PeakMemory
+
+from ..conftest import REPO
+
+# per model, per seed: test metric values; 'a' separates hyp from euc clearly, 'b' does not
+TEST_VALUES = {
+    "hyp": {"a": [0.90, 0.91, 0.92], "b": [0.50, 0.60, 0.70]},
+    "euc": {"a": [0.10, 0.11, 0.12], "b": [0.55, 0.65, 0.45]},
+    "pop": {"a": [0.30, 0.30, 0.30], "b": [0.40, 0.40, 0.40]},
+}
+
+
+class Tiny(Suite):
+    r"""Deterministic fake models: no training, metrics from :data:`TEST_VALUES`.
+    Configuration ``lr=1`` wins on validation, ``lr=2`` would win on test
+    (its test metrics are shifted up by 0.05)."""
+    name = "tiny-test"
+    description = "fake suite of the runner tests"
+    models = (ModelSpec("hyp", "hyperbolic", "euc"), ModelSpec("euc", "euclidean"),
+              ModelSpec("pop", "baseline", tuned=False))
+    grid = {"lr": (1, 2)}
+    fixed = {"dim": 4}
+    metrics = (Metric("a", "A"), Metric("b", "B"))
+    selection_metric = "val"
+
+    def __init__(self, datasets=None, fail=()):
+        self.datasets = datasets or (DatasetSpec("toy", lambda root: {"size": 3}),)
+        self.fail = set(fail)
+        self.evaluated = []
+
+    def describe(self, data):
+        return f"{data['size']} things"
+
+    def fit(self, data, dataset, model, config, seed, ctx):
+        if (model.name, seed) in self.fail:
+            raise FloatingPointError("non-finite loss nan in epoch 2")
+        lr = config.get("lr")
+        validation = {"val": 0.8 if lr in (1, None) else 0.2}
+        shift = 0.05 if lr == 2 else 0.0
+        test = {k: v[seed] + shift for k, v in TEST_VALUES[model.name].items()}
+
+        def evaluate():
+            self.evaluated.append((dataset.name, model.name, lr, seed))
+            return test
+
+        return Trial(validation, evaluate, epochs=2, seconds_per_epoch=0.01, parameters=10,
+                     extra={"note": "fake"})
+
+
+@pytest.fixture
+def registered():
+    names = []
+
+    def add(suite):
+        register(suite)
+        names.append(suite.name)
+        return suite
+
+    yield add
+    for name in names:
+        unregister(name)
+
+
+def run(suite, registered, tmp_path, *extra):
+    registered(suite)
+    out = tmp_path / "out"
+    rc = main(["run", suite.name, "--out", str(out), "--no-progress", "--data-root", str(tmp_path), *extra])
+    return rc, out
+
+
+def test_list_prints_every_suite(registered, capsys):
+    registered(Tiny())
+    assert main(["--list"]) == 0
+    printed = capsys.readouterr().out
+    for name in ("quick", "scale", "tiny-test"):
+        assert re.search(rf"^{name}\s", printed, re.M), printed
+    assert "fake suite of the runner tests" in printed
+
+
+def test_unknown_suite_is_one_line_and_status_2(capsys):
+    assert main(["run", "no-such-suite"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: unknown suite 'no-such-suite'") and "\n" not in err
+
+
+def test_run_writes_json_markdown_and_png_with_the_documented_fields(registered, tmp_path):
+    rc, out = run(Tiny(), registered, tmp_path)
+    assert rc == 0
+    results = json.loads((out / "results.json").read_text())
+    assert results["suite"] == "tiny-test" and results["seeds"] == [0, 1, 2]
+    assert results["grid"] == {"lr": [1, 2]} and results["fixed"] == {"dim": 4}
+    assert results["command"].startswith("python -m benchmarks run tiny-test --out")
+    assert len(results["runs"]) == 9  # 3 models x 3 seeds
+    for r in results["runs"]:
+        for field in ("dataset", "model", "config", "seed", "metrics", "seconds_per_epoch", "epochs",
+                      "peak_rss_mib", "peak_rss_delta_mib", "memory_method", "parameters", "commit",
+                      "machine", "command"):
+            assert field in r, field
+        assert r["command"] == results["command"] and r["commit"] and r["machine"]
+    md = (out / "results.md").read_text()
+    assert "## toy — 3 things" in md and "| hyp | euc |" in md and "±" in md
+    assert "lr ∈ {1, 2}" in md and results["command"] in md
+    png = out / "toy.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and "toy.png" in md
+
+
+def test_welch_equals_scipy_on_known_inputs():
+    a, b = [1.0, 2.0, 3.0, 4.0], [2.0, 4.0, 6.0, 8.0, 10.0]
+    t, p = report.welch(a, b)
+    expected = stats.ttest_ind(a, b, equal_var=False)
+    assert t == pytest.approx(expected.statistic) and p == pytest.approx(expected.pvalue)
+    # by hand: Welch's t with unequal variances
+    va, vb = np.var(a, ddof=1) / 4, np.var(b, ddof=1) / 5
+    assert t == pytest.approx((np.mean(a) - np.mean(b)) / math.sqrt(va + vb))
+    assert all(math.isnan(x) for x in report.welch([1.0], [2.0, 3.0]))
+
+
+def test_star_marks_exactly_the_hyperbolic_cells_with_p_below_5_percent(registered, tmp_path):
+    rc, out = run(Tiny(), registered, tmp_path)
+    assert rc == 0
+    p_a = stats.ttest_ind(TEST_VALUES["hyp"]["a"], TEST_VALUES["euc"]["a"], equal_var=False).pvalue
+    p_b = stats.ttest_ind(TEST_VALUES["hyp"]["b"], TEST_VALUES["euc"]["b"], equal_var=False).pvalue
+    assert p_a < 0.05 < p_b
+    md = (out / "results.md").read_text()
+    rows = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[3:5]]
+            for line in md.splitlines() if re.match(r"\| (hyp|euc|pop) \|", line)}
+    assert rows["hyp"][0].endswith("\\*") and not rows["hyp"][1].endswith("\\*")
+    assert not any(c.endswith("\\*") for c in rows["euc"] + rows["pop"])
+    assert "**Note: hyp does not beat euc** on B" in md
+    comparisons = json.loads((out / "results.json").read_text())["comparisons"]
+    by_metric = {c["metric"]: c for c in comparisons}
+    assert by_metric["a"]["p"] == pytest.approx(p_a) and by_metric["a"]["significant"]
+    assert by_metric["b"]["p"] == pytest.approx(p_b) and not by_metric["b"]["significant"]
+
+
+def test_selection_uses_validation_not_test(registered, tmp_path):
+    suite = Tiny()
+    rc, out = run(suite, registered, tmp_path)
+    assert rc == 0
+    results = json.loads((out / "results.json").read_text())
+    chosen = {s["model"]: s["chosen"] for s in results["selection"]}
+    assert chosen == {"hyp": {"lr": 1}, "euc": {"lr": 1}}  # lr=2 would score higher on test
+    assert {(r["model"], r["config"].get("lr")) for r in results["runs"]} == {
+        ("hyp", 1), ("euc", 1), ("pop", None)}
+    # test metrics are computed only for the chosen configuration, once per seed
+    assert sorted(suite.evaluated) == sorted(
+        [("toy", m, 1, s) for m in ("hyp", "euc") for s in range(3)] + [("toy", "pop", None, s) for s in range(3)])
+    candidates = {(s["model"], c["config"]["lr"]): c["validation"]["val"]
+                  for s in results["selection"] for c in s["candidates"]}
+    assert candidates == {("hyp", 1): 0.8, ("hyp", 2): 0.2, ("euc", 1): 0.8, ("euc", 2): 0.2}
+
+
+def test_missing_dataset_is_skipped_with_one_line_and_the_run_succeeds(registered, tmp_path, capsys):
+    datasets = (DatasetSpec("absent", lambda root: require(root, "nowhere/train.txt")),
+                DatasetSpec("toy", lambda root: {"size": 3}))
+    rc, out = run(Tiny(datasets=datasets), registered, tmp_path, "--seeds", "2")
+    assert rc == 0
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    skips = [line for line in err if line.startswith("skip ")]
+    assert len(skips) == 1 and skips[0].startswith("skip tiny-test/absent: missing ")
+    assert "nowhere/train.txt" in skips[0]
+    results = json.loads((out / "results.json").read_text())
+    assert [s["dataset"] for s in results["skipped"]] == ["absent"]
+    assert {r["dataset"] for r in results["runs"]} == {"toy"}
+    assert "absent: missing" in (out / "results.md").read_text()
+
+
+def test_a_suite_with_every_dataset_missing_still_succeeds(registered, tmp_path):
+    def missing(root):
+        raise DatasetMissing(f"missing {root}/kgat/amazon-book/train.txt")
+
+    rc, out = run(Tiny(datasets=(DatasetSpec("amazon-book", missing),)), registered, tmp_path)
+    assert rc == 0
+    results = json.loads((out / "results.json").read_text())
+    assert results["runs"] == [] and results["skipped"][0]["dataset"] == "amazon-book"
+
+
+def test_unequal_search_budgets_are_refused(tmp_path):
+    suite = Tiny()
+    suite.models = (ModelSpec("hyp", "hyperbolic", "euc", tuned=False), ModelSpec("euc", "euclidean"))
+    with pytest.raises(ValueError, match="search budget must match"):
+        run_suite(suite, data_root=tmp_path, seeds=[0], out_dir=tmp_path / "out", progress=False)
+
+
+def test_diverged_runs_are_recorded_and_left_out(registered, tmp_path):
+    rc, out = run(Tiny(fail={("euc", 2)}), registered, tmp_path)
+    assert rc == 0
+    results = json.loads((out / "results.json").read_text())
+    failed = [r for r in results["runs"] if r.get("failed")]
+    assert [(r["model"], r["seed"]) for r in failed] == [("euc", 2)]
+    assert "FloatingPointError" in failed[0]["failed"]
+    assert "Failed runs" in (out / "results.md").read_text()
+
+
+def test_peak_memory_sees_an_allocation():
+    with PeakMemory() as memory:
+        block = torch.ones(64 * 2**20 // 4)  # 64 MiB, touched
+        del block
+    assert memory.delta_mib > 50 and memory.peak_mib >= memory.start_mib + memory.delta_mib - 1e-6
+    assert memory.method in ("VmHWM", "sampled", "ru_maxrss")
+
+
+def test_builtin_suites_declare_counterparts_and_equal_budgets():
+    for suite in available().values():
+        names = {m.name for m in suite.models}
+        for m in suite.models:
+            if m.geometry == "hyperbolic":
+                assert m.counterpart in names
+                assert len(suite.configs(m)) == len(suite.configs(suite.model(m.counterpart)))
+
+
+def test_quick_suite_runs_end_to_end_on_a_small_budget(tmp_path):
+    from benchmarks.suites.quick import Quick
+
+    results = run_suite(Quick(), data_root=tmp_path, seeds=[0, 1], out_dir=tmp_path, epochs=1, progress=False,
+                        datasets=["synthetic"], models=["hyperbolic-sym", "euclidean-sym", "popularity"])
+    metrics = {"sampled_hr@10", "sampled_ndcg@10", "recall@20", "ndcg@20"}
+    assert len(results["runs"]) == 6
+    for r in results["runs"]:
+        assert metrics <= set(r["metrics"]) and all(0 <= r["metrics"][k] <= 1 for k in metrics)
+    assert {s["model"] for s in results["selection"]} == {"hyperbolic-sym", "euclidean-sym"}
+
+
+def test_scale_suite_runs_on_a_tiny_graph(tmp_path, monkeypatch):
+    from benchmarks.suites import scale
+
+    monkeypatch.setitem(scale.BASE, "users", 300)
+    monkeypatch.setitem(scale.BASE, "items", 60)
+    monkeypatch.setitem(scale.BASE, "degree", 5.0)
+    suite = scale.Scale()
+    suite.fixed = {**suite.fixed, "timed_batches": 2, "warmup_batches": 1, "batch_size": 64, "dim": 8}
+    results = run_suite(suite, data_root=tmp_path, seeds=[0, 1], out_dir=tmp_path, progress=False, datasets=["1x"])
+    by_model = {r["model"]: r for r in results["runs"]}
+    assert by_model["hyperbolic-asym"]["seconds_per_epoch"] > 0 and by_model["dot-product"]["seconds_per_epoch"] is None
+    assert all(r["metrics"]["ranking_seconds"] > 0 for r in results["runs"])
+    md = (tmp_path / "results.md").read_text()
+    assert "## Cost against size" in md and (tmp_path / "cost_vs_size.png").exists()
+
+
+def test_recommender_speed_still_runs_as_a_script(monkeypatch, capsys):
+    # as `python benchmarks/recommender_speed.py --help` does, without a new interpreter
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    monkeypatch.setattr(sys, "argv", ["recommender_speed.py", "--help"])
+    with pytest.raises(SystemExit) as exited:
+        runpy.run_path(str(REPO / "benchmarks" / "recommender_speed.py"), run_name="__main__")
+    assert exited.value.code == 0
+    assert "--max-batches" in capsys.readouterr().out
