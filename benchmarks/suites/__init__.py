@@ -40,7 +40,7 @@ __all__ = ["Suite", "DatasetSpec", "ModelSpec", "Metric", "Trial", "RunContext",
            "require", "register", "unregister", "get", "available", "BUILTIN", "GEOMETRIES"]
 
 #: Modules of ``benchmarks.suites`` that define the built-in suites.
-BUILTIN = ("quick", "scale", "hyperknow")
+BUILTIN = ("quick", "scale", "hyperknow", "chamberlain")
 GEOMETRIES = ("hyperbolic", "euclidean", "baseline")
 
 _REGISTRY: Dict[str, "Suite"] = {}
