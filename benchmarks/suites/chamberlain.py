@@ -20,7 +20,6 @@ NDCG@10 (full ranking).
 """
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 import torch
@@ -30,7 +29,7 @@ from hypgraph.data.hetero import INTERACTS
 from hypgraph.nn.models import LightGCNRecommender
 
 from . import DatasetSpec, Metric, ModelSpec, Suite, register, require
-from .common import hyperbolic_recommender, popularity_trial, split_summary, test_metrics, train_trial
+from .common import read_dataset, recommender_trial, split_summary
 
 __all__ = ["Chamberlain"]
 
@@ -43,25 +42,19 @@ METRICS = (
 )
 
 
-def _read(dataset_class, root: Path, **kwargs):
-    # the shared data folder is read-only: the processed cache is temporary
-    with tempfile.TemporaryDirectory(prefix="hypgraph-bench-") as processed:
-        return dataset_class(root=root, processed_dir=processed, log=False, **kwargs)[0]
-
-
 def _ml100k(root: Path):
     require(root, "ml-100k/u.data")
-    return leave_last_out(prepare(_read(MovieLens100K, root), min_rating=4))
+    return leave_last_out(prepare(read_dataset(MovieLens100K, root), min_rating=4))
 
 
 def _amazon_book(root: Path):
     require(root, "kgat/amazon-book/train.txt", "kgat/amazon-book/test.txt")
-    return given_split(_read(KGAT, root, name="amazon-book"), val_ratio=0.1, seed=0)
+    return given_split(read_dataset(KGAT, root, name="amazon-book"), val_ratio=0.1, seed=0)
 
 
 def _amazon_cd(root: Path):
     require(root, "amazon-cd-hgcf/train.pkl", "amazon-cd-hgcf/test.pkl")
-    return given_split(_read(AmazonCD, root), val_ratio=0.1, seed=0)
+    return given_split(read_dataset(AmazonCD, root), val_ratio=0.1, seed=0)
 
 
 def _pair(asymmetric: bool, loss: str):
@@ -99,24 +92,14 @@ class Chamberlain(Suite):
         return split_summary(split, "given split, 10% of train as validation" if given else "leave-last-out")
 
     def fit(self, split, dataset, model, config, seed, ctx):
-        test = split[2]
-
-        def evaluate(fitted):
-            return test_metrics(fitted, test, seed)
-
-        if model.name == "popularity":
-            return popularity_trial(split, seed, validation_ks=(10, 20), evaluate=evaluate)
-        f = self.fixed
-        common = dict(lr=config["lr"], seed=seed, ctx=ctx, max_epochs=f["max_epochs"], evaluate=evaluate,
-                      batch_size=f["batch_size"], patience=f["patience"], metric=self.selection_metric)
+        net = None
         if model.name == "lightgcn":
             torch.manual_seed(seed)
             train = split[0]
             net = LightGCNRecommender(train["user"].num_nodes, train["item"].num_nodes,
                                       dim=model.options["dim"], num_layers=model.options["num_layers"])
-            return train_trial(net, split, loss="bpr", **common)
-        net = hyperbolic_recommender(model.options, split[0], dim=f["dim"], seed=seed)
-        return train_trial(net, split, loss=model.options["loss"], **common)
+        return recommender_trial(self, split, model, config, seed, ctx, loss=model.options.get("loss", "bpr"),
+                                 net=net)
 
 
 register(Chamberlain())

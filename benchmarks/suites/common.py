@@ -3,6 +3,8 @@ r"""Pieces shared by the recommender suites: training a model with
 the popularity baseline, and the test metrics of both protocols."""
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
 from typing import Any, Callable, Dict, Mapping, Sequence, Tuple
 
 import torch
@@ -18,7 +20,7 @@ from ..timing import record_epoch_seconds
 from . import RunContext, Trial
 
 __all__ = ["Split", "split_summary", "count_parameters", "test_metrics", "train_trial", "popularity_trial",
-           "hyperbolic_recommender", "MANIFOLDS"]
+           "hyperbolic_recommender", "recommender_trial", "read_dataset", "MANIFOLDS"]
 
 Split = Tuple[HeteroData, HeteroData, HeteroData]
 
@@ -108,3 +110,31 @@ def popularity_trial(split: Split, seed: int, *, validation_ks: Sequence[int],
         return evaluate(PopularityRecommender(num_items).fit(test[INTERACTS].edge_index))
 
     return Trial(validation=validation, evaluate=test_eval, epochs=0, parameters=0)
+
+
+def read_dataset(dataset_class, root: Path, **kwargs) -> HeteroData:
+    r"""Read a :mod:`hypgraph.data` dataset from the (read-only) data root; the
+    processed cache lives in a temporary folder for as long as the read takes."""
+    with tempfile.TemporaryDirectory(prefix="hypgraph-bench-") as processed:
+        return dataset_class(root=root, processed_dir=processed, log=False, **kwargs)[0]
+
+
+def recommender_trial(suite, split: Split, model, config: Mapping[str, Any], seed: int, ctx: RunContext, *,
+                      loss: str, net: torch.nn.Module = None) -> Trial:
+    r"""The :class:`Trial` of a popularity model (``model.name == 'popularity'``)
+    or of :obj:`net` (default: :func:`hyperbolic_recommender` from the model's
+    options) trained with ``suite.fixed``'s dim, epochs, batch size and
+    patience, early-stopped on ``suite.selection_metric``; test metrics of
+    both protocols."""
+    test = split[2]
+
+    def evaluate(fitted):
+        return test_metrics(fitted, test, seed)
+
+    if model.name == "popularity":
+        return popularity_trial(split, seed, validation_ks=(10, 20), evaluate=evaluate)
+    f = suite.fixed
+    net = net if net is not None else hyperbolic_recommender(model.options, split[0], dim=f["dim"], seed=seed)
+    return train_trial(net, split, lr=config["lr"], seed=seed, ctx=ctx, max_epochs=f["max_epochs"],
+                       evaluate=evaluate, loss=loss, batch_size=f["batch_size"], patience=f["patience"],
+                       metric=suite.selection_metric)

@@ -20,7 +20,6 @@ variant (labelled), and seconds per epoch (the Table 4 analogue).
 """
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 import torch
@@ -32,7 +31,7 @@ from hypgraph.train import BilevelTrainer, Trainer
 
 from ..timing import record_epoch_seconds
 from . import DatasetSpec, Metric, ModelSpec, Suite, Trial, register, require
-from .common import count_parameters, split_summary, test_metrics
+from .common import count_parameters, read_dataset, split_summary, test_metrics
 
 __all__ = ["HyperKnowSuite"]
 
@@ -43,17 +42,10 @@ METRICS = (
 )
 
 
-def _read(dataset_class, root: Path, name: str):
-    # the shared data folder is read-only: the processed cache lives in a
-    # temporary folder for as long as the read takes
-    with tempfile.TemporaryDirectory(prefix="hypgraph-bench-") as processed:
-        return dataset_class(root=root, name=name, processed_dir=processed, log=False)[0]
-
-
 def _kgcn(name: str, folder: str, files):
     def load(root: Path):
         require(root, *(f"{folder}/{f}" for f in files))
-        data = _read(KGCN, root, name)
+        data = read_dataset(KGCN, root, name=name)
         return random_split(data, seed=0)
     return load
 
@@ -61,7 +53,7 @@ def _kgcn(name: str, folder: str, files):
 def _ml100k_kg(root: Path):
     require(root, "ml-100k-kg-recbole/ml-100k.inter", "ml-100k-kg-recbole/ml-100k.kg",
             "ml-100k-kg-recbole/ml-100k.link")
-    data = _read(RecBoleDataset, root, "ml-100k")
+    data = read_dataset(RecBoleDataset, root, name="ml-100k")
     return random_split(prepare(data, min_rating=4), seed=0)
 
 

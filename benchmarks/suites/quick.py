@@ -20,7 +20,7 @@ from pathlib import Path
 from hypgraph.data import default_dataset, leave_last_out, make_synthetic
 
 from . import DatasetSpec, Metric, ModelSpec, Suite, register
-from .common import hyperbolic_recommender, popularity_trial, split_summary, test_metrics, train_trial
+from .common import recommender_trial, split_summary
 
 __all__ = ["Quick"]
 
@@ -76,18 +76,7 @@ class Quick(Suite):
         return split_summary(split, "leave-last-out")
 
     def fit(self, split, dataset, model, config, seed, ctx):
-        test = split[2]
-
-        def evaluate(fitted):
-            return test_metrics(fitted, test, seed)
-
-        if model.geometry == "baseline":
-            return popularity_trial(split, seed, validation_ks=(10, 20), evaluate=evaluate)
-        f = self.fixed
-        recommender = hyperbolic_recommender(model.options, split[0], dim=f["dim"], seed=seed)
-        return train_trial(recommender, split, lr=config["lr"], seed=seed, ctx=ctx, max_epochs=f["max_epochs"],
-                           evaluate=evaluate, loss=f["loss"], batch_size=f["batch_size"],
-                           patience=f["patience"], metric=self.selection_metric)
+        return recommender_trial(self, split, model, config, seed, ctx, loss=self.fixed["loss"])
 
 
 register(Quick())
