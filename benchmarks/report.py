@@ -111,6 +111,22 @@ def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_") or "dataset"
 
 
+def _dataset(results: Dict[str, Any], dataset: str) -> dict:
+    return next((d for d in results["datasets"] if d["name"] == dataset), {})
+
+
+def _seeds(results: Dict[str, Any], dataset: str) -> List[int]:
+    r"""The seeds :obj:`dataset` ran with (a merged results file may differ per dataset)."""
+    return list(_dataset(results, dataset).get("seeds") or results["seeds"])
+
+
+def _provenance(results: Dict[str, Any]) -> List[Tuple[str, str]]:
+    r"""The distinct (command, commit) pairs behind the datasets of :obj:`results`."""
+    pairs = [(d.get("command", results["command"]), d.get("commit", results["commit"]))
+             for d in results["datasets"]] or [(results["command"], results["commit"])]
+    return list(dict.fromkeys(pairs))
+
+
 def _table(results: Dict[str, Any], suite, dataset: str, comparisons: List[dict]) -> List[str]:
     runs = results["runs"]
     metric_cols = [(m.key, m.label, m.fmt) for m in suite.metrics]
@@ -125,7 +141,7 @@ def _table(results: Dict[str, Any], suite, dataset: str, comparisons: List[dict]
             continue
         cells = [model["name"], model["counterpart"] or ""]
         for key, _, spec in metric_cols:
-            cell = _cell(_values(runs, dataset, model["name"], key), spec, expected=len(results["seeds"]))
+            cell = _cell(_values(runs, dataset, model["name"], key), spec, expected=len(_seeds(results, dataset)))
             cells.append(cell + ("\\*" if (model["name"], key) in marks else ""))
         for key, _, spec in cost_cols:
             values = _values(runs, dataset, model["name"], key)
@@ -197,12 +213,20 @@ def markdown(results: Dict[str, Any], suite, plots: Dict[str, str]) -> str:
     grid = ", ".join(f"{k} ∈ {{{', '.join(map(str, v))}}}" for k, v in results["grid"].items()) or "none"
     fixed = ", ".join(f"{k}={v}" for k, v in results["fixed"].items()) or "—"
     methods = sorted({r["memory_method"] for r in results["runs"] if "memory_method" in r})
-    out = [f"# Benchmark suite `{results['suite']}`", "", results["description"], "",
-           f"- command: `{results['command']}`",
-           f"- commit: `{results['commit']}`; started {results['started']}; wall time {results['seconds']} s",
-           f"- machine: {results['machine']}",
-           f"- seeds: {', '.join(map(str, results['seeds']))} (cells are mean ± sample std over seeds)",
-           f"- searched grid (the same for every tuned model): {grid}; chosen on validation "
+    merged = len(_provenance(results)) > 1
+    if merged:
+        runs_by = ["- merged from separate runs, one or more datasets each (command, commit, machine and seeds "
+                   "under each dataset's heading)"]
+        seeds = sorted({s for d in results["datasets"] for s in d.get("seeds") or results["seeds"]})
+    else:
+        runs_by = [f"- command: `{results['command']}`",
+                   f"- commit: `{results['commit']}`; started {results['started']}; "
+                   f"wall time {results['seconds']} s",
+                   f"- machine: {results['machine']}"]
+        seeds = results["seeds"]
+    out = [f"# Benchmark suite `{results['suite']}`", "", results["description"], "", *runs_by,
+           f"- seeds: {', '.join(map(str, seeds))} (cells are mean ± sample std over seeds)",
+           f"- searched grid ({results.get('grid_note') or 'the same for every tuned model'}): {grid}; chosen on validation "
            f"`{results['selection_metric'] or '—'}` with seed {results['seeds'][0]}, then run for every "
            "seed and evaluated on test",
            f"- fixed: {fixed}",
@@ -217,6 +241,11 @@ def markdown(results: Dict[str, Any], suite, plots: Dict[str, str]) -> str:
         out += [f"## {title}", ""]
         if ds.get("description"):
             out += [ds["description"], ""]
+        if merged:
+            out += [f"- command: `{ds.get('command')}`",
+                    f"- commit: `{ds.get('commit')}`; started {ds.get('started')}; "
+                    f"wall time {ds.get('wall_seconds', '—')} s; seeds {', '.join(map(str, _seeds(results, ds['name'])))}",
+                    f"- machine: {ds.get('machine')}", ""]
         out += _table(results, suite, ds["name"], comparisons)
         out.append("")
         failed = [r for r in results["runs"] if r["dataset"] == ds["name"] and r.get("failed")]
@@ -262,7 +291,8 @@ def plot_dataset(results: Dict[str, Any], suite, dataset: str, path: Path) -> Op
                color=[COLOURS[m["geometry"]] for m in models])
         ax.set_xticks(range(len(models)), [m["name"] for m in models], rotation=45, ha="right", fontsize=8)
         ax.set_title(metric.label + ("" if metric.higher_is_better else " (lower is better)"), fontsize=9)
-    fig.suptitle(f"{results['suite']}: {dataset} (mean ± std over {len(results['seeds'])} seeds)", fontsize=10)
+    fig.suptitle(f"{results['suite']}: {dataset} (mean ± std over {len(_seeds(results, dataset))} seeds)",
+                 fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -7,6 +7,7 @@ validation, run the chosen configuration for every seed, and write
     python -m benchmarks --list
     python -m benchmarks run SUITE [--data-root DIR] [--seeds N] [--epochs E] [--out DIR]
                                    [--datasets A,B] [--models A,B] [--threads T] [--no-progress]
+                                   [--merge]
 
 Protocol, for every dataset of the suite and every model:
 
@@ -20,12 +21,19 @@ Protocol, for every dataset of the suite and every model:
    machine's load hit every model alike.
 
 A dataset whose files are missing is reported on one line and skipped.
+``results.json`` and ``results.md`` are rewritten after every dataset, so an
+interrupted run keeps the datasets it finished. With ``--merge`` the datasets
+of this run replace those of the same name in the existing ``results.json``
+of ``--out`` and the others are kept (each dataset records the command,
+commit, machine and seeds that produced it); a suite whose grid or fixed
+settings changed since is refused rather than mixed.
 """
 from __future__ import annotations
 
 import argparse
 import datetime as _dt
 import gc
+import json
 import math
 import os
 import shlex
@@ -197,11 +205,11 @@ def _run_dataset(suite, data, dataset, models, seeds, ctx, results, provenance, 
     return runs
 
 
-def _run_datasets(suite, datasets, models, seeds, ctx, results, provenance, log) -> List[dict]:
+def _run_datasets(suite, datasets, models, seeds, ctx, results, provenance, log, checkpoint) -> None:
+    r"""Run every dataset, appending to :obj:`results`; ``checkpoint()`` after each."""
     per_dataset = _jobs_per_dataset(suite, models, len(seeds))
     bar = tqdm(total=per_dataset * len(datasets), desc=suite.name, unit="job", disable=not ctx.progress,
                file=sys.stderr)
-    runs: List[dict] = []
     for dataset in datasets:
         bar.set_postfix_str(f"{dataset.name}: loading")
         start = time.perf_counter()
@@ -212,22 +220,57 @@ def _run_datasets(suite, datasets, models, seeds, ctx, results, provenance, log)
             results["skipped"].append({"dataset": dataset.name, "reason": str(err)})
             bar.update(per_dataset)
             continue
-        results["datasets"].append({"name": dataset.name, "description": dataset.description,
-                                    "summary": suite.describe(data),
-                                    "load_seconds": round(time.perf_counter() - start, 2)})
-        runs += _run_dataset(suite, data, dataset, models, seeds, ctx, results, provenance, log, bar)
+        record = {"name": dataset.name, "description": dataset.description, "summary": suite.describe(data),
+                  "load_seconds": round(time.perf_counter() - start, 2), **provenance,
+                  "seeds": list(seeds), "epochs": ctx.epochs}
+        results["runs"] += _run_dataset(suite, data, dataset, models, seeds, ctx, results, provenance, log, bar)
+        record["wall_seconds"] = round(time.perf_counter() - start, 1)
+        results["datasets"].append(record)
         del data
+        checkpoint()
     bar.close()
-    return runs
+
+
+#: what must agree between a results.json and a run merged into it
+_MERGE_KEYS = ("grid", "grid_note", "fixed", "selection_metric", "metrics")
+
+
+def _merge_prior(results: Dict[str, Any], out_dir: Path, datasets: Sequence[str]) -> None:
+    r"""Keep the datasets of ``out_dir/results.json`` that this run does not
+    redo: their records, runs, selections and skips move into :obj:`results`."""
+    path = Path(out_dir) / "results.json"
+    if not path.exists():
+        return
+    prior = json.loads(path.read_text(encoding="utf-8"))
+    if prior.get("suite") != results["suite"]:
+        raise UsageError(f"cannot merge into {path}: it holds suite {prior.get('suite')!r}, "
+                         f"not {results['suite']!r}")
+    for key in _MERGE_KEYS:
+        # through JSON (tuples become lists); a field an older runner did not write counts as empty
+        if json.loads(json.dumps(prior.get(key) or None, default=list)) != json.loads(
+                json.dumps(results[key] or None, default=list)):
+            raise UsageError(f"cannot merge into {path}: its {key} differs from the suite's now "
+                             "(rerun every dataset instead of mixing settings)")
+    redo = set(datasets)
+    keep = lambda rec, field="dataset": rec[field] not in redo  # noqa: E731
+    top = {k: prior.get(k) for k in ("command", "commit", "machine", "started", "seeds", "epochs")}
+    for ds in prior["datasets"]:
+        if keep(ds, "name"):
+            results["datasets"].append({**top, **ds})
+    for field in ("skipped", "selection", "runs"):
+        results[field] += [r for r in prior.get(field, []) if keep(r)]
+    names = {m["name"] for m in results["models"]}
+    results["models"] += [m for m in prior["models"] if m["name"] not in names]
 
 
 def run_suite(suite: Suite, *, data_root: Path, seeds: Sequence[int], out_dir: Path,
               epochs: Optional[int] = None, progress: bool = True,
               datasets: Optional[Sequence[str]] = None, models: Optional[Sequence[str]] = None,
-              command: str = "", log=None) -> Dict[str, Any]:
+              command: str = "", log=None, merge: bool = False) -> Dict[str, Any]:
     r"""Run :obj:`suite` and write its results into :obj:`out_dir`; returns
     what ``results.json`` holds. :obj:`datasets` / :obj:`models` restrict the
-    run to those names. Messages (skips) go to :obj:`log` (default: stderr)."""
+    run to those names; :obj:`merge` keeps the other datasets of an existing
+    ``results.json`` there. Messages (skips) go to :obj:`log` (default: stderr)."""
     log = log or sys.stderr
     seeds = list(seeds)
     if not seeds:
@@ -247,7 +290,8 @@ def run_suite(suite: Suite, *, data_root: Path, seeds: Sequence[int], out_dir: P
         "suite": suite.name, "description": suite.description, **provenance,
         "started": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "data_root": str(data_root), "seeds": seeds, "epochs": epochs,
-        "grid": {k: list(v) for k, v in suite.grid.items()}, "fixed": dict(suite.fixed),
+        "grid": {k: list(v) for k, v in suite.grid.items()}, "grid_note": suite.grid_note,
+        "fixed": dict(suite.fixed),
         "selection_metric": suite.selection_metric,
         "metrics": [{"key": m.key, "label": m.label, "higher_is_better": m.higher_is_better}
                     for m in suite.metrics],
@@ -255,20 +299,28 @@ def run_suite(suite: Suite, *, data_root: Path, seeds: Sequence[int], out_dir: P
                     "tuned": m.tuned, "options": dict(m.options)} for m in chosen_models],
         "datasets": [], "skipped": [], "selection": [], "runs": [],
     }
+    if merge:
+        _merge_prior(results, Path(out_dir), [d.name for d in chosen_datasets])
+    model_order = {m.name: i for i, m in enumerate(suite.models)}
+    dataset_order = {d.name: i for i, d in enumerate(suite.datasets)}
+
+    def checkpoint() -> None:
+        results["datasets"].sort(key=lambda d: dataset_order.get(d["name"], len(dataset_order)))
+        results["models"].sort(key=lambda m: model_order.get(m["name"], len(model_order)))
+        results["runs"].sort(key=lambda r: (dataset_order.get(r["dataset"], len(dataset_order)),
+                                            model_order.get(r["model"], len(model_order)), r["seed"]))
+        results["seconds"] = round(time.perf_counter() - started, 1)
+        report.write(results, suite, Path(out_dir))
+
     # PeakMemory collects garbage before every measurement; with the long-lived
     # objects of torch & co. frozen out of the collector that takes milliseconds
     gc.collect()
     gc.freeze()
     try:
-        runs = _run_datasets(suite, chosen_datasets, chosen_models, seeds, ctx, results, provenance, log)
+        _run_datasets(suite, chosen_datasets, chosen_models, seeds, ctx, results, provenance, log, checkpoint)
     finally:
         gc.unfreeze()
-    order = {m.name: i for i, m in enumerate(chosen_models)}
-    dataset_order = {d.name: i for i, d in enumerate(chosen_datasets)}
-    runs.sort(key=lambda r: (dataset_order[r["dataset"]], order[r["model"]], r["seed"]))
-    results["runs"] = runs
-    results["seconds"] = round(time.perf_counter() - started, 1)
-    report.write(results, suite, Path(out_dir))
+    checkpoint()
     return results
 
 
@@ -292,6 +344,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--models", default=None, help="comma-separated subset of the suite's models")
     run.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     run.add_argument("--no-progress", action="store_true", help="no tqdm progress bars")
+    run.add_argument("--merge", action="store_true",
+                     help="keep the other datasets of an existing results.json in --out (same suite settings)")
     return parser
 
 
@@ -335,7 +389,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                             seeds=range(args.seeds or suite.default_seeds), out_dir=out,
                             epochs=args.epochs, progress=not args.no_progress,
                             datasets=split(args.datasets), models=split(args.models),
-                            command=shlex.join(["python", "-m", "benchmarks", *argv]))
+                            command=shlex.join(["python", "-m", "benchmarks", *argv]), merge=args.merge)
     except UsageError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -143,6 +143,8 @@ class Suite:
     datasets: Sequence[DatasetSpec] = ()
     models: Sequence[ModelSpec] = ()
     grid: Mapping[str, Sequence[Any]] = {}
+    #: How :attr:`grid` applies when :meth:`configs` does not give every model all of it.
+    grid_note: str = ""
     fixed: Mapping[str, Any] = {}
     metrics: Sequence[Metric] = ()
     selection_metric: str = ""

@@ -210,6 +210,71 @@ def test_diverged_runs_are_recorded_and_left_out(registered, tmp_path):
     assert "Failed runs" in (out / "results.md").read_text()
 
 
+def _two_toys(**more):
+    return (DatasetSpec("toy-a", lambda root: {"size": 3}), DatasetSpec("toy-b", lambda root: {"size": 5}),
+            *more.values())
+
+
+def test_merge_keeps_the_other_datasets_and_records_each_command(registered, tmp_path):
+    suite = Tiny(datasets=_two_toys())
+    rc, out = run(suite, registered, tmp_path, "--datasets", "toy-b", "--seeds", "2")
+    assert rc == 0
+    rc = main(["run", suite.name, "--out", str(out), "--no-progress", "--data-root", str(tmp_path),
+               "--datasets", "toy-a", "--merge"])
+    assert rc == 0
+    results = json.loads((out / "results.json").read_text())
+    assert [d["name"] for d in results["datasets"]] == ["toy-a", "toy-b"]  # the suite's order
+    by_name = {d["name"]: d for d in results["datasets"]}
+    assert by_name["toy-a"]["seeds"] == [0, 1, 2] and by_name["toy-b"]["seeds"] == [0, 1]
+    assert "--merge" in by_name["toy-a"]["command"] and "--merge" not in by_name["toy-b"]["command"]
+    counts = {ds: sum(r["dataset"] == ds for r in results["runs"]) for ds in ("toy-a", "toy-b")}
+    assert counts == {"toy-a": 9, "toy-b": 6}
+    assert {c["dataset"] for c in results["comparisons"]} == {"toy-a", "toy-b"}
+    md = (out / "results.md").read_text()
+    assert "merged from separate runs" in md
+    assert by_name["toy-a"]["command"] in md and by_name["toy-b"]["command"] in md
+    assert "(n=2)" not in md  # toy-b's cells are complete for the seeds it ran with
+
+
+def test_merge_replaces_a_rerun_dataset_instead_of_duplicating_it(registered, tmp_path):
+    suite = Tiny(datasets=_two_toys())
+    rc, out = run(suite, registered, tmp_path)
+    assert rc == 0
+    rc = main(["run", suite.name, "--out", str(out), "--no-progress", "--data-root", str(tmp_path),
+               "--datasets", "toy-a", "--seeds", "1", "--merge"])
+    assert rc == 0
+    results = json.loads((out / "results.json").read_text())
+    assert sorted({(r["dataset"], r["seed"]) for r in results["runs"]}) == [
+        ("toy-a", 0), ("toy-b", 0), ("toy-b", 1), ("toy-b", 2)]
+    assert [s["dataset"] for s in results["selection"]].count("toy-a") == 2  # hyp and euc, once each
+
+
+def test_merge_refuses_results_of_other_settings(registered, tmp_path, capsys):
+    suite = Tiny(datasets=_two_toys())
+    rc, out = run(suite, registered, tmp_path, "--datasets", "toy-a")
+    assert rc == 0
+    suite.grid = {"lr": (1, 3)}
+    rc = main(["run", suite.name, "--out", str(out), "--no-progress", "--data-root", str(tmp_path),
+               "--datasets", "toy-b", "--merge"])
+    assert rc == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith("error: cannot merge into") and "grid differs" in err
+
+
+def test_finished_datasets_are_written_before_a_later_one_fails(registered, tmp_path):
+    def broken(root):
+        raise RuntimeError("disk on fire")
+
+    suite = Tiny(datasets=_two_toys(broken=DatasetSpec("broken", broken)))
+    registered(suite)
+    out = tmp_path / "out"
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        run_suite(suite, data_root=tmp_path, seeds=[0, 1], out_dir=out, progress=False)
+    results = json.loads((out / "results.json").read_text())
+    assert [d["name"] for d in results["datasets"]] == ["toy-a", "toy-b"]
+    assert len(results["runs"]) == 12
+
+
 def test_peak_memory_sees_an_allocation():
     with PeakMemory() as memory:
         block = torch.ones(64 * 2**20 // 4)  # 64 MiB, touched
