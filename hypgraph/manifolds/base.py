@@ -34,9 +34,19 @@ class Curvature(nn.Module):
         else:
             self.register_parameter("raw", None)
             self.register_buffer("fixed", torch.tensor(value, dtype=torch.float64))
+        self._unit = not learnable and value == 1.0
 
     def forward(self) -> Tensor:
         return F.softplus(self.raw) if self.learnable else self.fixed
+
+    def is_unit(self) -> bool:
+        """Fixed at exactly 1, where several formulas need no scaling at all
+        (a Python flag, so compiled code does not break on it)."""
+        return self._unit
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+        self._unit = not self.learnable and float(self.fixed) == 1.0
 
     def extra_repr(self) -> str:
         return f"{float(self().detach()):.4g}, learnable={self.learnable}"
@@ -116,6 +126,15 @@ class Manifold(nn.Module, ABC):
         override it where the two share work."""
         y = self.expmap(x, u)
         return y, self.transp(x, y, v)
+
+    def geodesic_step(self, x: Tensor, v: Tensor, t: Union[float, Tensor]) -> Tuple[Tensor, Tensor]:
+        r"""``(y, w)``: :math:`y = \operatorname{Exp}_x(t\,v)` and :math:`v`
+        transported to :math:`T_y` along that geodesic, for a scalar or a
+        per-point step :obj:`t` (shape ``[..., 1]``) — an Adam step, whose
+        direction is its own first moment. Equal to
+        ``expmap_transp(x, t * v, v)``; models override it where the step
+        along :math:`v` shares work with carrying :math:`v`."""
+        return self.expmap_transp(x, v * t, v)
 
     @abstractmethod
     def origin(self, *size: int, dtype=None, device=None) -> Tensor:

@@ -64,11 +64,16 @@ def lorentz_to_klein_homogeneous(x: Tensor, *, k: Curv = 1.0) -> Tensor:
     factor :math:`\gamma = \sqrt k x_0`, so this is :math:`(\sqrt k x_0, x_{1:})`,
     exact even where :math:`\kappa` itself rounds onto the boundary.
 
-    :math:`x_0` is recomputed from :math:`x_{1:}` (as :func:`projx` does), so
-    the result is a smooth function of the space coordinates alone."""
-    space = x[..., 1:]
-    time = (1.0 + k * nx.sq_norm(space, keepdim=True)).sqrt()  # sqrt(k) * x_0
-    return torch.cat([time, space], dim=-1)
+    On the hyperboloid this is :math:`x` itself with the time coordinate
+    scaled by :math:`\sqrt k` (no copy at all for :math:`k = 1`): the
+    midpoint of a table of points reads the table as it is. (The function of
+    the space coordinates :math:`(\sqrt{1 + k\lVert x_{1:}\rVert^2}, x_{1:})`
+    agrees with it on the manifold, so Riemannian gradients are the same.)"""
+    if not isinstance(k, Tensor) and k == 1.0:
+        return x
+    scale = torch.ones(x.size(-1), dtype=x.dtype, device=x.device)
+    scale = torch.cat([scale[:1] * k ** 0.5, scale[1:]])  # differentiable in a learnable k
+    return x * scale
 
 
 def klein_homogeneous_to_lorentz(h: Tensor, weight_sum: Tensor, *, k: Curv = 1.0) -> Tensor:

@@ -72,9 +72,12 @@ def einstein_midpoint(
             adj = adj.to(h.dtype)
         with warnings.catch_warnings():  # torch's one-time notice that CSR is "beta"
             warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
-            # numerator and total weight per group in one product
-            total = spmm(adj, torch.cat([h, torch.ones_like(h[..., :1])], dim=-1), reduce="sum")
-        return _from_totals(total, x.size(-1), manifold)
+            # numerator and total weight per group; the weights' product reads a
+            # column of ones, not a copy of h widened by one (a table's worth of
+            # memory traffic in every forward and backward)
+            h_sum = spmm(adj, h, reduce="sum")
+            w_sum = spmm(adj, torch.ones_like(h[..., :1]), reduce="sum")
+        return _from_totals(torch.cat([h_sum, w_sum], dim=-1), x.size(-1), manifold)
     if weights is None:
         weights = torch.ones_like(h[..., 0])
     weights = weights.to(h.dtype).unsqueeze(-1)

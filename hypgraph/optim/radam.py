@@ -162,7 +162,7 @@ class RiemannianAdam(RiemannianOptimizer):
                 new_x = torch.addcdiv(x, exp_avg * step_size, denom, value=-1)
         else:
             # step along the geodesic and carry the first moment with it
-            new_x, exp_avg = manifold.expmap_transp(x, exp_avg / denom * -step_size, exp_avg)
+            new_x, exp_avg = manifold.geodesic_step(x, exp_avg, -step_size / denom)
             exp_avg = R.restart_overflowed(exp_avg)
         R.write(param, index, new_x)
         R.store(state, "exp_avg", index, exp_avg)

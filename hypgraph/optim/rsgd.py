@@ -145,7 +145,10 @@ class RiemannianSGD(RiemannianOptimizer):
             if buf is None:
                 new_x = manifold.expmap(x, d_p * -lr)  # Chamberlain 2019, Eq. 22 (re-projected)
             else:
-                new_x, buf = manifold.expmap_transp(x, d_p * -lr, buf)
+                if d_p is buf:  # plain momentum: step along the buffer and carry it
+                    new_x, buf = manifold.geodesic_step(x, buf, -lr)
+                else:
+                    new_x, buf = manifold.expmap_transp(x, d_p * -lr, buf)
                 buf = R.restart_overflowed(buf)
                 buf = self._stabilize(manifold, new_x, buf, count, group["stabilize"])
         R.write(param, index, new_x)

@@ -271,3 +271,23 @@ def test_expmap_transp_equals_expmap_then_transp(manifold, dtype):
     atol, rtol = TOL[dtype]
     torch.testing.assert_close(y, manifold.expmap(x, u), atol=atol, rtol=rtol)
     torch.testing.assert_close(w, manifold.transp(x, manifold.expmap(x, u), v), atol=atol, rtol=rtol)
+
+
+@pytest.mark.parametrize("per_point", [False, True])
+def test_geodesic_step_equals_expmap_transp_along_v(manifold, dtype, per_point):
+    # the optimisers' step: move t*v and carry v; closed form on the hyperboloid
+    x = points(manifold, n=16, dtype=dtype)
+    v = tangent(manifold, x, seed=5).to(dtype)
+    t = -0.7
+    if per_point:  # Adam's per-point step, including a zero step
+        t = -torch.rand(16, 1, dtype=dtype, generator=torch.Generator().manual_seed(6)) * 2
+        t[3] = 0.0
+    y, w = manifold.geodesic_step(x, v, t)
+    y_ref = manifold.expmap(x, v * t)
+    w_ref = manifold.transp(x, y_ref, v)
+    atol, rtol = TOL[dtype]
+    torch.testing.assert_close(y, y_ref, atol=atol, rtol=rtol)
+    torch.testing.assert_close(w, w_ref, atol=atol, rtol=rtol)
+    if per_point:
+        torch.testing.assert_close(y[3], x[3], atol=atol, rtol=rtol)
+        torch.testing.assert_close(w[3], v[3], atol=atol, rtol=rtol)

@@ -129,6 +129,8 @@ def test_gradcheck_inputs(manifold):
     conv = hetero(manifold)
 
     def f(items, tags, users):
+        # perturbed along the manifold (see test_gradcheck_einstein_midpoint)
+        items, tags, users = (manifold.projx(t) for t in (items, tags, users))
         out = conv({"item": items, "tag": tags, "user": users}, edge_index_dict, edge_weight_dict=weight_dict)
         return out["item"], out["user"]
 

@@ -162,6 +162,9 @@ class _LorentzWithoutTransport(Lorentz):
     def expmap_transp(self, x, u, v):
         return self.expmap(x, u), v
 
+    def geodesic_step(self, x, v, t):
+        return self.expmap(x, v * t), v
+
 
 @pytest.mark.parametrize("sparse", [False, True])
 def test_stabilize_reprojects_the_buffer_every_n_updates(sparse):

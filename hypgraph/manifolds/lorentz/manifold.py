@@ -97,11 +97,14 @@ class Lorentz(Manifold):
     def expmap_transp(self, x: Tensor, u: Tensor, v: Tensor) -> Tuple[Tensor, Tensor]:
         return L.expmap_transp(x, u, v, k=self._like(x))
 
+    def geodesic_step(self, x: Tensor, v: Tensor, t) -> Tuple[Tensor, Tensor]:
+        return L.geodesic_step(x, v, t, k=self._like(x))
+
     def origin(self, *size: int, dtype=None, device=None) -> Tensor:
         return L.origin(*size, k=self.k, dtype=dtype, device=device)
 
     def to_klein_homogeneous(self, x: Tensor) -> Tensor:
-        return C.lorentz_to_klein_homogeneous(x, k=self._like(x))
+        return C.lorentz_to_klein_homogeneous(x, k=1.0 if self.curvature.is_unit() else self._like(x))
 
     def from_klein_homogeneous(self, h: Tensor, weight_sum: Tensor) -> Tensor:
         return C.klein_homogeneous_to_lorentz(h, weight_sum, k=self._like(h))

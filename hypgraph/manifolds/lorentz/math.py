@@ -18,7 +18,7 @@ Curv = Union[float, Tensor]
 
 __all__ = [
     "inner", "pairwise_inner", "sq_dist", "dist", "dist0", "norm", "tangent_norm", "projx", "proju", "egrad2rgrad",
-    "expmap", "expmap_transp", "expmap0", "logmap", "logmap0", "transp", "origin",
+    "expmap", "expmap_transp", "geodesic_step", "expmap0", "logmap", "logmap0", "transp", "origin",
 ]
 
 
@@ -233,6 +233,34 @@ def expmap_transp(x: Tensor, u: Tensor, v: Tensor, *, k: Curv = 1.0, dim: int = 
     y, cosh, sinhc = _geodesic(x, u, k, dim)
     coeff = k * sinhc * inner(u, v, dim=dim, keepdim=True) / (1 + cosh)
     y = projx(y, k=k, dim=dim)
+    return y, torch.addcmul(v, x + y, coeff)
+
+
+def geodesic_step(x: Tensor, v: Tensor, t, *, k: Curv = 1.0, dim: int = -1):
+    r"""``(y, w)``: :math:`y = \operatorname{Exp}_x(t v)` and :math:`v`
+    transported to :math:`T_y`, for a scalar or per-point (``[..., 1]``) step
+    :obj:`t`.
+
+    :func:`expmap_transp` with :math:`u = t v`, written with the one tangent
+    norm :math:`\lVert v\rVert` it needs: :math:`\theta = \sqrt k\,|t|\,\lVert v\rVert`
+    and :math:`\langle u, v\rangle_{\mathcal L} = t\lVert v\rVert^2`, so
+
+    .. math::
+        y = \cosh\theta\,x + t\,\frac{\sinh\theta}{\theta}\,v,\qquad
+        w = v + \frac{k\,t\,\sinh\theta\,\lVert v\rVert^2}{\theta\,(1 + \cosh\theta)}\,(x + y)
+
+    (no tangent vector :math:`u` is formed and no second norm or inner
+    product taken: the Adam step of a whole embedding table is a few passes
+    over it fewer)."""
+    # Chamberlain 2019, Eq. 12 and the transport of expmap_transp
+    norm_v = tangent_norm(x, v, k=k, dim=dim, keepdim=True)
+    t = torch.as_tensor(t, dtype=x.dtype, device=x.device)
+    theta = (k ** 0.5 * norm_v * t.abs()).clamp_min(nx.min_norm(x.dtype))
+    step = theta.clamp_max(nx.max_cosh_arg(x.dtype))
+    cosh, sinhc = nx.cosh(step), nx.sinh(step) / theta
+    t_sinhc = t * sinhc
+    y = projx(torch.addcmul(x * cosh, v, t_sinhc), k=k, dim=dim)
+    coeff = k * t_sinhc * norm_v.square() / (1 + cosh)
     return y, torch.addcmul(v, x + y, coeff)
 
 
