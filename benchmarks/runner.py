@@ -5,6 +5,7 @@ validation, run the chosen configuration for every seed, and write
 ::
 
     python -m benchmarks --list
+    python -m benchmarks report SUITE [--out DIR]    # re-render results.md and plots
     python -m benchmarks run SUITE [--data-root DIR] [--seeds N] [--epochs E] [--out DIR]
                                    [--datasets A,B] [--models A,B] [--threads T] [--no-progress]
                                    [--merge]
@@ -344,6 +345,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--models", default=None, help="comma-separated subset of the suite's models")
     run.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     run.add_argument("--no-progress", action="store_true", help="no tqdm progress bars")
+    rerender = sub.add_parser("report", help="re-write results.md and the plots from an existing results.json")
+    rerender.add_argument("suite", help="suite name (see --list)")
+    rerender.add_argument("--out", default=None, help="folder holding results.json (default: benchmarks/results/SUITE/)")
     run.add_argument("--merge", action="store_true",
                      help="keep the other datasets of an existing results.json in --out (same suite settings)")
     return parser
@@ -364,7 +368,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.list:
         _list(sys.stdout)
         return 0
-    if args.command != "run":
+    if args.command not in ("run", "report"):
         parser.print_help(sys.stderr)
         return 2
     try:
@@ -372,6 +376,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except KeyError as err:
         print(f"error: {err.args[0]}", file=sys.stderr)
         return 2
+    if args.command == "report":
+        out = Path(args.out) if args.out else default_out(suite.name)
+        path = out / "results.json"
+        if not path.exists():
+            print(f"error: {path} does not exist; run the suite first", file=sys.stderr)
+            return 2
+        results = json.loads(path.read_text(encoding="utf-8"))
+        if results.get("suite") != suite.name:
+            print(f"error: {path} holds suite {results.get('suite')!r}, not {suite.name!r}", file=sys.stderr)
+            return 2
+        report.write(results, suite, out)
+        print((out / "results.md").read_text(encoding="utf-8"))
+        return 0
     if args.seeds is not None and args.seeds < 1:
         print(f"error: --seeds must be >= 1, got {args.seeds}", file=sys.stderr)
         return 2

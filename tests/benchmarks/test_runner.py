@@ -261,6 +261,20 @@ def test_merge_refuses_results_of_other_settings(registered, tmp_path, capsys):
     assert err.startswith("error: cannot merge into") and "grid differs" in err
 
 
+def test_report_rerenders_markdown_from_results_json(registered, tmp_path, capsys):
+    suite = Tiny()
+    rc, out = run(suite, registered, tmp_path)
+    assert rc == 0
+    (out / "results.md").unlink()
+    suite.description = "re-rendered description"
+    assert main(["report", suite.name, "--out", str(out)]) == 0
+    md = (out / "results.md").read_text()
+    assert "fake suite of the runner tests" in md  # what the run recorded, not the suite's new text
+    assert "| hyp | euc |" in md
+    assert main(["report", suite.name, "--out", str(tmp_path / "nowhere")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
 def test_finished_datasets_are_written_before_a_later_one_fails(registered, tmp_path):
     def broken(root):
         raise RuntimeError("disk on fire")
@@ -290,6 +304,29 @@ def test_builtin_suites_declare_counterparts_and_equal_budgets():
             if m.geometry == "hyperbolic":
                 assert m.counterpart in names
                 assert len(suite.configs(m)) == len(suite.configs(suite.model(m.counterpart)))
+
+
+def test_hyperknow_sweep_reports_the_better_lr_per_kg_weight_and_the_no_kg_reference(tmp_path):
+    from benchmarks.suites.hyperknow import HyperKnowSuite
+
+    def cand(lr, value, weight=None):
+        config = {"lr": lr} if weight is None else {"lr": lr, "kg_weight": weight}
+        return {"config": config, "validation": {"ndcg@20": value}}
+
+    selection = [
+        {"dataset": "d", "model": "BPR+H", "candidates": [cand(0.1, 0.20), cand(0.2, 0.25)]},
+        {"dataset": "d", "model": "BPR+Att+H",
+         "candidates": [cand(0.1, 0.30, 0.01), cand(0.2, 0.10, 0.01), cand(0.1, 0.05, 0.5), cand(0.2, 0.07, 0.5)]},
+    ]
+    results = {"selection": selection, "seeds": [0]}
+    suite = HyperKnowSuite()
+    assert suite._sweep(results) == {"d": {"BPR+Att+H": {0.01: 0.30, 0.5: 0.07}}}
+    text = suite.report(results)
+    assert "| BPR+Att+H | 0.2500 | 0.3000 | 0.0700 |" in text
+    assert suite.plots(results, tmp_path)[0].read_bytes()[:4] == b"\x89PNG"
+    # the KG rows search lr x kg_weight, the others lr only: equal budgets per pair
+    names = {m.name: len(suite.configs(m)) for m in suite.models}
+    assert names == {"BPR+H": 2, "BPR+E": 2, "BPR+Att+H": 6, "BPR+Att+E": 6, "BPR+Avg+H": 6, "Hyper-Know": 6}
 
 
 def test_quick_suite_runs_end_to_end_on_a_small_budget(tmp_path):
