@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import warnings
 from pathlib import Path
@@ -313,10 +314,18 @@ def write(results: Dict[str, Any], suite, out_dir: Path) -> Dict[str, Path]:
     plots["_extra"] = [p.name for p in extra]
     results["plots"] = sorted([v for k, v in plots.items() if k != "_extra"] + plots["_extra"])
     paths = {"json": out_dir / "results.json", "md": out_dir / "results.md"}
-    paths["json"].write_text(json.dumps(_finite(results), indent=1, default=_json_default, allow_nan=False)
-                             + "\n", encoding="utf-8")
-    paths["md"].write_text(markdown(results, suite, plots), encoding="utf-8")
+    _atomic_write(paths["json"], json.dumps(_finite(results), indent=1, default=_json_default, allow_nan=False)
+                  + "\n")
+    _atomic_write(paths["md"], markdown(results, suite, plots))
     return paths
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    # temp file + rename: a reader (another run merging into the same folder)
+    # never sees half a file
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
 
 
 def _finite(obj):

@@ -300,18 +300,25 @@ def run_suite(suite: Suite, *, data_root: Path, seeds: Sequence[int], out_dir: P
                     "tuned": m.tuned, "options": dict(m.options)} for m in chosen_models],
         "datasets": [], "skipped": [], "selection": [], "runs": [],
     }
-    if merge:
-        _merge_prior(results, Path(out_dir), [d.name for d in chosen_datasets])
+    mine = [d.name for d in chosen_datasets]
+    if merge:  # refuse an incompatible results file before any work
+        _merge_prior(json.loads(json.dumps(results)), Path(out_dir), mine)
     model_order = {m.name: i for i, m in enumerate(suite.models)}
     dataset_order = {d.name: i for i, d in enumerate(suite.datasets)}
 
-    def checkpoint() -> None:
-        results["datasets"].sort(key=lambda d: dataset_order.get(d["name"], len(dataset_order)))
-        results["models"].sort(key=lambda m: model_order.get(m["name"], len(model_order)))
-        results["runs"].sort(key=lambda r: (dataset_order.get(r["dataset"], len(dataset_order)),
-                                            model_order.get(r["model"], len(model_order)), r["seed"]))
-        results["seconds"] = round(time.perf_counter() - started, 1)
-        report.write(results, suite, Path(out_dir))
+    def checkpoint() -> Dict[str, Any]:
+        # with merge, the other datasets are re-read now: another run merging
+        # other datasets into the same folder at the same time is kept
+        out = json.loads(json.dumps(results, default=list))
+        if merge:
+            _merge_prior(out, Path(out_dir), mine)
+        out["datasets"].sort(key=lambda d: dataset_order.get(d["name"], len(dataset_order)))
+        out["models"].sort(key=lambda m: model_order.get(m["name"], len(model_order)))
+        out["runs"].sort(key=lambda r: (dataset_order.get(r["dataset"], len(dataset_order)),
+                                        model_order.get(r["model"], len(model_order)), r["seed"]))
+        out["seconds"] = round(time.perf_counter() - started, 1)
+        report.write(out, suite, Path(out_dir))
+        return out
 
     # PeakMemory collects garbage before every measurement; with the long-lived
     # objects of torch & co. frozen out of the collector that takes milliseconds
@@ -321,8 +328,7 @@ def run_suite(suite: Suite, *, data_root: Path, seeds: Sequence[int], out_dir: P
         _run_datasets(suite, chosen_datasets, chosen_models, seeds, ctx, results, provenance, log, checkpoint)
     finally:
         gc.unfreeze()
-    checkpoint()
-    return results
+    return checkpoint()
 
 
 def _parser() -> argparse.ArgumentParser:
