@@ -3,6 +3,7 @@ r"""Pieces shared by the recommender suites: training a model with
 the popularity baseline, and the test metrics of both protocols."""
 from __future__ import annotations
 
+import functools
 import tempfile
 from pathlib import Path
 from typing import Any, Callable, Dict, Mapping, Sequence, Tuple
@@ -20,7 +21,8 @@ from ..timing import record_epoch_seconds
 from . import RunContext, Trial
 
 __all__ = ["Split", "split_summary", "count_parameters", "test_metrics", "train_trial", "popularity_trial",
-           "hyperbolic_recommender", "recommender_trial", "read_dataset", "MANIFOLDS"]
+           "hyperbolic_recommender", "recommender_trial", "read_dataset", "MANIFOLDS",
+           "euclidean_factor"]
 
 Split = Tuple[HeteroData, HeteroData, HeteroData]
 
@@ -137,4 +139,13 @@ def recommender_trial(suite, split: Split, model, config: Mapping[str, Any], see
     net = net if net is not None else hyperbolic_recommender(model.options, split[0], dim=f["dim"], seed=seed)
     return train_trial(net, split, lr=config["lr"], seed=seed, ctx=ctx, max_epochs=f["max_epochs"],
                        evaluate=evaluate, loss=loss, batch_size=f["batch_size"], patience=f["patience"],
-                       metric=suite.selection_metric)
+                       metric=suite.selection_metric,
+                       optimizer=functools.partial(RiemannianAdam, euclidean_factor=euclidean_factor(suite, model)))
+
+
+def euclidean_factor(suite, model) -> str:
+    r"""How :class:`~hypgraph.optim.RiemannianAdam` treats a model's Euclidean
+    tables: the model's option ``euclidean_factor``, else the suite's fixed
+    setting, else ``'coordinate'`` (plain Adam). ``'point'`` gives Euclidean
+    twins the optimiser of the hyperbolic tables (one second moment per point)."""
+    return model.options.get("euclidean_factor", suite.fixed.get("euclidean_factor", "coordinate"))

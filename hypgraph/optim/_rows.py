@@ -26,6 +26,15 @@ def manifold_of(param: Tensor) -> Optional[Manifold]:
     return None if manifold is None or isinstance(manifold, Euclidean) else manifold
 
 
+def euclidean_points(param: Tensor) -> Optional[Manifold]:
+    r"""The :class:`Euclidean` manifold of a parameter that holds Euclidean
+    points (a :class:`~hypgraph.optim.ManifoldParameter` on it, at least 2-D),
+    else ``None``: such a table can be optimised as a product of one factor
+    per point, like the tables on other manifolds."""
+    manifold = getattr(param, "manifold", None)
+    return manifold if isinstance(manifold, Euclidean) and param.dim() >= 2 else None
+
+
 def gather(param: Tensor, grad: Tensor, manifold: Optional[Manifold],
            optimizer: str) -> Tuple[Optional[Tensor], Tensor, Tensor]:
     r"""``(index, rows, grad_rows)``: the whole parameter for a dense gradient

@@ -326,7 +326,7 @@ def test_hyperknow_sweep_reports_the_better_lr_per_kg_weight_and_the_no_kg_refer
     assert suite.plots(results, tmp_path)[0].read_bytes()[:4] == b"\x89PNG"
     # the KG rows search lr x kg_weight, the others lr only: equal budgets per pair
     names = {m.name: len(suite.configs(m)) for m in suite.models}
-    assert names == {"BPR+H": 2, "BPR+E": 2, "BPR+Att+H": 4, "BPR+Att+E": 4, "BPR+Avg+H": 4, "Hyper-Know": 4}
+    assert names == {"BPR+H": 2, "BPR+E": 2, "BPR+Att+H": 4, "BPR+Att+E": 4, "BPR+Avg+H": 4, "Hyper-Know": 4, "BPR+E-adam": 2}
 
 
 def test_quick_suite_runs_end_to_end_on_a_small_budget(tmp_path):

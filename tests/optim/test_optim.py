@@ -218,6 +218,40 @@ def test_adam_is_coordinatewise_in_euclidean_space():
                                rtol=1e-6, atol=0)
 
 
+@pytest.mark.parametrize("sparse", [False, True])
+def test_adam_point_factor_in_euclidean_space_is_the_hyperbolic_optimiser(sparse):
+    # euclidean_factor='point': one second moment per row, so every point moves
+    # by lr along its gradient whatever the gradient's scale (as on a manifold),
+    # over several steps equal to a hand-written per-point Adam
+    x = points(Euclidean(), n=8)
+    g = torch.Generator().manual_seed(1)
+    scale = 10.0 ** torch.arange(-3, 5, dtype=x.dtype).unsqueeze(-1)
+    grads = [torch.randn(x.shape, generator=g, dtype=x.dtype) * scale for _ in range(3)]
+    param = ManifoldParameter(x.clone(), Euclidean())
+    opt = RiemannianAdam([param], lr=0.01, euclidean_factor="point")
+    ref, m, v = x.clone(), torch.zeros_like(x), torch.zeros(8, 1, dtype=x.dtype)
+    for t, grad in enumerate(grads, start=1):
+        param.grad = grad.to_sparse(1) if sparse else grad
+        opt.step()
+        m = 0.9 * m + 0.1 * grad
+        v = 0.999 * v + 0.001 * grad.square().sum(-1, keepdim=True)
+        ref = ref - 0.01 / (1 - 0.9 ** t) * m / ((v / (1 - 0.999 ** t)).sqrt() + 1e-8)
+        if t == 1:
+            assert opt.state[param]["exp_avg_sq"].shape == (8, 1)
+            n = grad.norm(dim=-1)
+            torch.testing.assert_close((param.detach() - x).norm(dim=-1), 0.01 * n / (n + 1e-8), rtol=1e-6, atol=0)
+    torch.testing.assert_close(param.detach(), ref, rtol=1e-10, atol=1e-12)
+
+
+def test_adam_point_factor_leaves_plain_tensors_per_coordinate_and_rejects_unknown_values():
+    plain = torch.nn.Parameter(torch.zeros(4, 3, dtype=torch.float64))
+    plain.grad = torch.arange(12, dtype=torch.float64).view(4, 3) + 1
+    RiemannianAdam([plain], lr=0.01, euclidean_factor="point").step()
+    torch.testing.assert_close(plain.detach(), torch.full((4, 3), -0.01, dtype=torch.float64))
+    with pytest.raises(ValueError, match="Invalid euclidean_factor: 'row'"):
+        RiemannianAdam([plain], euclidean_factor="row")
+
+
 # --- clipping (Chamberlain 2019, §5.3) -----------------------------------------
 
 def test_clipping_bounds_the_step(manifold, dtype):

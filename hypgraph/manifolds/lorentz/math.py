@@ -259,9 +259,23 @@ def geodesic_step(x: Tensor, v: Tensor, t, *, k: Curv = 1.0, dim: int = -1):
     step = theta.clamp_max(nx.max_cosh_arg(x.dtype))
     cosh, sinhc = nx.cosh(step), nx.sinh(step) / theta
     t_sinhc = t * sinhc
-    y = projx(torch.addcmul(x * cosh, v, t_sinhc), k=k, dim=dim)
     coeff = k * t_sinhc * norm_v.square() / (1 + cosh)
-    return y, torch.addcmul(v, x + y, coeff)
+    if torch.is_grad_enabled() and any(isinstance(a, Tensor) and a.requires_grad for a in (x, v, t, k)):
+        y = projx(torch.addcmul(x * cosh, v, t_sinhc), k=k, dim=dim)
+        return y, torch.addcmul(v, x + y, coeff)
+    # an optimiser's step over a whole table: the same arithmetic in place on
+    # fresh tensors, two new tables instead of five
+    y = _projx_fresh((x * cosh).addcmul_(v, t_sinhc), k, dim)
+    return y, torch.addcmul(v, x, coeff).addcmul_(y, coeff)
+
+
+def _projx_fresh(y: Tensor, k: Curv, dim: int) -> Tensor:
+    # projx writing the time coordinate into y itself (y is ours, no autograd)
+    sq = torch.linalg.vector_norm(_space(y, dim), dim=dim, keepdim=True).square()
+    if not bool((sq <= _max_sq_space(y.dtype, k)).all()):  # far out: the radial cap of projx
+        return projx(y, k=k, dim=dim)
+    _time(y, dim).copy_((1.0 / k + sq).sqrt())
+    return y
 
 
 def expmap0(u: Tensor, *, k: Curv = 1.0, dim: int = -1) -> Tensor:
