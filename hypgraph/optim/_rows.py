@@ -132,7 +132,26 @@ def riemannian_grad(manifold: Optional[Manifold], x: Tensor, grad: Tensor,
     if weight_decay != 0:
         origin = manifold.origin(*x.shape, dtype=x.dtype, device=x.device)
         rgrad = rgrad.sub(manifold.logmap(x, origin), alpha=weight_decay)
-    return rgrad
+    return hold_overflowed(rgrad, grad)
+
+
+def hold_overflowed(rgrad: Tensor, grad: Tensor) -> Tensor:
+    r"""Zero the rows of a Riemannian gradient that overflowed although the
+    Euclidean gradient is finite.
+
+    On the hyperboloid the ambient coordinates of :math:`g^{-1}
+abla` projected
+    onto :math:`T_x` grow like :math:`x_0^2\lVert
+ablaVert`; for a float32
+    point near :func:`projx`'s cap (coordinates ~1e17) a gradient of 1e3 is
+    already out of range, and the step would turn the point into NaN. Such a
+    point is held where it is for this step. A gradient that is itself not
+    finite (a NaN loss) is left alone, so that it shows. One reduction per
+    step; the mask is built only when something overflowed."""
+    if bool(torch.isfinite(rgrad.sum(dim=-1)).all()):
+        return rgrad
+    overflowed = ~torch.isfinite(rgrad.sum(dim=-1, keepdim=True)) & torch.isfinite(grad.sum(dim=-1, keepdim=True))
+    return rgrad.masked_fill(overflowed, 0.0)
 
 
 def clip(manifold: Optional[Manifold], x: Tensor, u: Tensor,

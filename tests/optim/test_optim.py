@@ -413,3 +413,34 @@ def test_points_pushed_to_the_cap_stay_finite(optimizer):
         opt.step()
         assert torch.isfinite(param).all() and torch.isfinite(opt.state[param][key]).all()
     assert float(manifold.dist0(param.detach()).min()) > 30  # they did reach the far region
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd-momentum"])
+def test_float32_points_at_the_cap_with_huge_gradients_stay_finite(optimizer):
+    # coordinates ~1e17 and gradients of 1e6: the Riemannian gradient's
+    # squares (and for some rows the gradient itself) overflow float32; the
+    # points must stay finite and inside projx's cap (this was NaN)
+    manifold = Lorentz()
+    x = manifold.random(32, 5, std=25.0, generator=torch.Generator().manual_seed(3), dtype=torch.float32)
+    param = ManifoldParameter(x.clone(), manifold)
+    opt = (RiemannianAdam([param], lr=30.0) if optimizer == "adam"
+           else RiemannianSGD([param], lr=1e-3, momentum=0.9))
+    g = torch.Generator().manual_seed(4)
+    for _ in range(3):
+        param.grad = torch.randn(x.shape, generator=g) * 1e6
+        opt.step()
+    assert torch.isfinite(param).all()
+    state = opt.state[param]
+    assert torch.isfinite(state["exp_avg" if optimizer == "adam" else "momentum_buffer"]).all()
+    assert (manifold.dist0(param.detach()) <= 40.0 + 1e-3).all()  # nx.max_cosh_arg(float32)
+
+
+def test_a_nan_gradient_is_not_hidden_by_the_overflow_guard():
+    # hold_overflowed zeroes rows that overflowed from a finite gradient only
+    manifold = Lorentz()
+    param = ManifoldParameter(points(manifold, n=4), manifold)
+    grad = torch.zeros_like(param)
+    grad[1, 2] = float("nan")
+    param.grad = grad
+    RiemannianSGD([param], lr=0.1).step()
+    assert torch.isnan(param[1]).any() and torch.isfinite(param[[0, 2, 3]]).all()

@@ -74,19 +74,35 @@ def tangent_norm(x: Tensor, u: Tensor, *, k: Curv = 1.0, dim: int = -1, keepdim:
         \langle u, u\rangle_{\mathcal L} = \lVert u_{1:} - a\hat x\rVert^2 + \frac{a^2}{k x_0^2}
 
     a sum of non-negative terms, accurate however far :math:`x` is from the origin.
+    Where its squares overflow although the norm does not (float32 points near
+    :func:`projx`'s cap carry tangent vectors with coordinates ~1e28), :math:`u`
+    is divided by its largest coordinate first; compiled code always does so.
     """
     xs, us = _space(x, dim), _space(u, dim)
-    # a x_hat = (<x_s, u_s> / |x_s|^2) x_s; at the origin x_s = 0 and u_0 = 0,
-    # where the clamped denominator gives a = 0 and the identity still holds
-    # (fused kernels: this runs twice per point in every Adam step)
+    floor = nx.min_norm(u.dtype)
+    if not torch.compiler.is_compiling():
+        sq = _tangent_sq(xs, us, _time(x, dim), k, dim)
+        if bool(torch.isfinite(sq).all()):
+            out = sq.clamp_min(floor ** 2).sqrt()
+            return out if keepdim else out.squeeze(dim)
+    scale = us.abs().amax(dim=dim, keepdim=True).clamp_min(floor)
+    scaled = scale * _tangent_sq(xs, us / scale, _time(x, dim), k, dim).clamp_min(0).sqrt()
+    if torch.compiler.is_compiling():
+        out = scaled.clamp_min(floor)
+    else:  # only the rows that overflowed change
+        out = torch.where(torch.isfinite(sq), sq.clamp_min(floor ** 2).sqrt(), scaled.clamp_min(floor))
+    return out if keepdim else out.squeeze(dim)
+
+
+def _tangent_sq(xs: Tensor, us: Tensor, x0: Tensor, k: Curv, dim: int) -> Tensor:
+    # <u, u>_L of tangent_norm, keepdim. a x_hat = (<x_s, u_s> / |x_s|^2) x_s;
+    # at the origin x_s = 0 and u_0 = 0, where the clamped denominator gives
+    # a = 0 and the identity still holds
     xx = torch.linalg.vector_norm(xs, dim=dim, keepdim=True).square()
     xu = _dot(xs, us, dim)
-    coeff = xu / xx.clamp_min(nx.min_norm(x.dtype) ** 2)
-    x0 = _time(x, dim)
+    coeff = xu / xx.clamp_min(nx.min_norm(xs.dtype) ** 2)
     perp = torch.linalg.vector_norm(torch.addcmul(us, xs, coeff, value=-1), dim=dim, keepdim=True)
-    sq = perp.square() + xu * coeff / (k * x0 * x0)
-    out = sq.clamp_min(nx.min_norm(u.dtype) ** 2).sqrt()
-    return out if keepdim else out.squeeze(dim)
+    return perp.square() + xu * coeff / (k * x0 * x0)
 
 
 def sq_dist(x: Tensor, y: Tensor, *, k: Curv = 1.0, dim: int = -1, keepdim: bool = False) -> Tensor:
