@@ -223,7 +223,7 @@ def _run_datasets(suite, datasets, models, seeds, ctx, results, provenance, log,
             continue
         record = {"name": dataset.name, "description": dataset.description, "summary": suite.describe(data),
                   "load_seconds": round(time.perf_counter() - start, 2), **provenance,
-                  "seeds": list(seeds), "epochs": ctx.epochs}
+                  "started": results["started"], "seeds": list(seeds), "epochs": ctx.epochs}
         results["runs"] += _run_dataset(suite, data, dataset, models, seeds, ctx, results, provenance, log, bar)
         record["wall_seconds"] = round(time.perf_counter() - start, 1)
         results["datasets"].append(record)

@@ -226,6 +226,7 @@ def test_merge_keeps_the_other_datasets_and_records_each_command(registered, tmp
     assert [d["name"] for d in results["datasets"]] == ["toy-a", "toy-b"]  # the suite's order
     by_name = {d["name"]: d for d in results["datasets"]}
     assert by_name["toy-a"]["seeds"] == [0, 1, 2] and by_name["toy-b"]["seeds"] == [0, 1]
+    assert all(by_name[d]["started"] and by_name[d]["commit"] for d in by_name)
     assert "--merge" in by_name["toy-a"]["command"] and "--merge" not in by_name["toy-b"]["command"]
     counts = {ds: sum(r["dataset"] == ds for r in results["runs"]) for ds in ("toy-a", "toy-b")}
     assert counts == {"toy-a": 9, "toy-b": 6}
