@@ -124,3 +124,29 @@ def test_lorentz_tangent_norm_does_not_overflow_at_the_cap():
     v = M.egrad2rgrad(small, torch.randn(8, 6, generator=torch.Generator().manual_seed(3)))
     both = M.norm(torch.cat([small, x]), torch.cat([v, u]))
     assert torch.equal(both[:8], M.norm(small, v))
+
+
+@pytest.mark.parametrize("radius", [5.0, 15.0, 39.0])
+def test_lorentz_float32_distance_gradient_far_out_matches_finite_differences(radius):
+    # the closed-form gradient of dist, in float32 far from the origin, against
+    # central differences of the float64 distance along each space coordinate
+    # (autograd through the distance formula itself is off by 2x at radius 39
+    # even in float64: its terms cancel)
+    m = Lorentz(margin=1e-6)
+    g = torch.Generator().manual_seed(0)
+    v = torch.nn.functional.normalize(torch.randn(8, 5, generator=g, dtype=torch.float64), dim=-1) * radius
+    w = v + 0.3 * torch.randn(8, 5, generator=g, dtype=torch.float64)
+    pad = torch.zeros(8, 1, dtype=torch.float64)
+    x64, y64 = m.expmap0(torch.cat([pad, v], -1)), m.expmap0(torch.cat([pad, w], -1))
+    x = x64.float().requires_grad_(True)
+    d = m.dist(x, y64.float())
+    d.sum().backward()
+    assert finite(d, x.grad)
+    assert bool((x.grad[:, 0] == 0).all())  # the time coordinate is recomputed from the space ones
+    numeric = torch.zeros_like(x64)
+    for i in range(1, 6):
+        step = torch.zeros_like(x64)
+        step[:, i] = x64[:, 1:].abs().amax(-1) * 1e-7
+        numeric[:, i] = (L.dist(x64 + step, y64) - L.dist(x64 - step, y64)) / (2 * step[:, i])
+    scale = numeric.norm(dim=-1, keepdim=True)
+    torch.testing.assert_close(x.grad.double() / scale, numeric / scale, rtol=0, atol=1e-3)
