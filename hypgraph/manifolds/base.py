@@ -136,6 +136,15 @@ class Manifold(nn.Module, ABC):
         along :math:`v` shares work with carrying :math:`v`."""
         return self.expmap_transp(x, v * t, v)
 
+    def geodesic_step_(self, x: Tensor, v: Tensor, t: Union[float, Tensor]) -> None:
+        r""":meth:`geodesic_step` in place: :obj:`x` becomes
+        :math:`\operatorname{Exp}_x(t\,v)` and :obj:`v` its transport there.
+        For an optimiser updating tensors it owns (no autograd); models
+        override it where the update needs no temporary tables."""
+        y, w = self.geodesic_step(x, v, t)
+        x.copy_(y)
+        v.copy_(w)
+
     @abstractmethod
     def origin(self, *size: int, dtype=None, device=None) -> Tensor:
         ...

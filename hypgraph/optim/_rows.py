@@ -64,7 +64,8 @@ def read(tensor: Tensor, index: Optional[Tensor]) -> Tensor:
 
 def write(tensor: Tensor, index: Optional[Tensor], rows: Tensor) -> None:
     if index is None:
-        tensor.copy_(rows)
+        if rows is not tensor:  # updated in place already
+            tensor.copy_(rows)
     else:
         tensor.index_copy_(0, index, rows)
 
@@ -142,7 +143,8 @@ def hold_overflowed(rgrad: Tensor, grad: Tensor) -> Tensor:
     On the hyperboloid the ambient coordinates of :math:`g^{-1}
 abla` projected
     onto :math:`T_x` grow like :math:`x_0^2\lVert
-ablaVert`; for a float32
+abla
+Vert`; for a float32
     point near :func:`projx`'s cap (coordinates ~1e17) a gradient of 1e3 is
     already out of range, and the step would turn the point into NaN. Such a
     point is held where it is for this step. A gradient that is itself not
@@ -176,12 +178,12 @@ def restart_overflowed(moment: Tensor) -> Tensor:
     the origin, coordinates ~1e17) has tangent vectors of enormous ambient
     size; transporting a large moment there can overflow to ``inf``, and the
     next step would turn the point into NaN. Such a row restarts its
-    momentum instead. One reduction per step; the mask is built only when
+    momentum instead (in place). One reduction per step; the mask is built only when
     something overflowed."""
     finite = torch.isfinite(moment.sum(dim=-1, keepdim=True))
     if bool(finite.all()):
         return moment
-    return moment.masked_fill(~finite, 0.0)
+    return moment.masked_fill_(~finite, 0.0)
 
 
 def check_common(group: dict) -> None:

@@ -160,8 +160,9 @@ class RiemannianAdam(RiemannianOptimizer):
         rgrad = R.riemannian_grad(manifold, x, grad, group["weight_decay"])
         rgrad = R.clip(manifold, x, rgrad, group["max_grad_norm"])  # Chamberlain 2019, §5.3
 
-        exp_avg = torch.lerp(R.read(state["exp_avg"], index), rgrad, 1 - beta1)
-        exp_avg_sq = R.read(state["exp_avg_sq"], index).mul(beta2)
+        # moments updated in place: the state itself (dense) or its gathered rows
+        exp_avg = R.read(state["exp_avg"], index).lerp_(rgrad, 1 - beta1)
+        exp_avg_sq = R.read(state["exp_avg_sq"], index).mul_(beta2)
         if manifold is None:
             exp_avg_sq.addcmul_(rgrad, rgrad, value=1 - beta2)
         else:
@@ -183,8 +184,10 @@ class RiemannianAdam(RiemannianOptimizer):
             else:
                 new_x = torch.addcdiv(x, exp_avg * step_size, denom, value=-1)
         else:
-            # step along the geodesic and carry the first moment with it
-            new_x, exp_avg = manifold.geodesic_step(x, exp_avg, -step_size / denom)
+            # step along the geodesic and carry the first moment with it, in
+            # place (x is the parameter itself or its gathered rows)
+            manifold.geodesic_step_(x, exp_avg, -step_size / denom)
+            new_x = x
             exp_avg = R.restart_overflowed(exp_avg)
         R.write(param, index, new_x)
         R.store(state, "exp_avg", index, exp_avg)

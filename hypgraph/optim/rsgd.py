@@ -145,8 +145,9 @@ class RiemannianSGD(RiemannianOptimizer):
             if buf is None:
                 new_x = manifold.expmap(x, d_p * -lr)  # Chamberlain 2019, Eq. 22 (re-projected)
             else:
-                if d_p is buf:  # plain momentum: step along the buffer and carry it
-                    new_x, buf = manifold.geodesic_step(x, buf, -lr)
+                if d_p is buf:  # plain momentum: step along the buffer and carry it, in place
+                    manifold.geodesic_step_(x, buf, -lr)
+                    new_x = x
                 else:
                     new_x, buf = manifold.expmap_transp(x, d_p * -lr, buf)
                 buf = R.restart_overflowed(buf)

@@ -291,3 +291,20 @@ def test_geodesic_step_equals_expmap_transp_along_v(manifold, dtype, per_point):
     if per_point:
         torch.testing.assert_close(y[3], x[3], atol=atol, rtol=rtol)
         torch.testing.assert_close(w[3], v[3], atol=atol, rtol=rtol)
+
+
+@pytest.mark.parametrize("per_point", [False, True])
+def test_geodesic_step_in_place_equals_geodesic_step(manifold, dtype, per_point):
+    # what the optimisers call: x and v overwritten with y and w
+    x = points(manifold, n=16, dtype=dtype)
+    v = tangent(manifold, x, seed=5).to(dtype)
+    t = -0.7
+    if per_point:
+        t = -torch.rand(16, 1, dtype=dtype, generator=torch.Generator().manual_seed(6)) * 2
+        t[3] = 0.0
+    y, w = manifold.geodesic_step(x, v, t)
+    x_, v_ = x.clone(), v.clone()
+    assert manifold.geodesic_step_(x_, v_, t) is None
+    atol, rtol = TOL[dtype]
+    torch.testing.assert_close(x_, y, atol=atol, rtol=rtol)
+    torch.testing.assert_close(v_, w, atol=atol, rtol=rtol)

@@ -165,6 +165,9 @@ class _LorentzWithoutTransport(Lorentz):
     def geodesic_step(self, x, v, t):
         return self.expmap(x, v * t), v
 
+    def geodesic_step_(self, x, v, t):
+        x.copy_(self.expmap(x, v * t))
+
 
 @pytest.mark.parametrize("sparse", [False, True])
 def test_stabilize_reprojects_the_buffer_every_n_updates(sparse):

@@ -100,6 +100,9 @@ class Lorentz(Manifold):
     def geodesic_step(self, x: Tensor, v: Tensor, t) -> Tuple[Tensor, Tensor]:
         return L.geodesic_step(x, v, t, k=self._like(x))
 
+    def geodesic_step_(self, x: Tensor, v: Tensor, t) -> None:
+        L.geodesic_step_(x, v, t, k=self._like(x))
+
     def origin(self, *size: int, dtype=None, device=None) -> Tensor:
         return L.origin(*size, k=self.k, dtype=dtype, device=device)
 

@@ -18,7 +18,7 @@ Curv = Union[float, Tensor]
 
 __all__ = [
     "inner", "pairwise_inner", "sq_dist", "dist", "dist0", "norm", "tangent_norm", "projx", "proju", "egrad2rgrad",
-    "expmap", "expmap_transp", "geodesic_step", "expmap0", "logmap", "logmap0", "transp", "origin",
+    "expmap", "expmap_transp", "geodesic_step", "geodesic_step_", "expmap0", "logmap", "logmap0", "transp", "origin",
 ]
 
 
@@ -351,35 +351,72 @@ def geodesic_step(x: Tensor, v: Tensor, t, *, k: Curv = 1.0, dim: int = -1):
 
     .. math::
         y = \cosh\theta\,x + t\,\frac{\sinh\theta}{\theta}\,v,\qquad
-        w = v + \frac{k\,t\,\sinh\theta\,\lVert v\rVert^2}{\theta\,(1 + \cosh\theta)}\,(x + y)
+        w = v + c\,(x + y),\quad c = \frac{k\,t\,\sinh\theta\,\lVert v\rVert^2}{\theta\,(1 + \cosh\theta)}
 
     (no tangent vector :math:`u` is formed and no second norm or inner
-    product taken: the Adam step of a whole embedding table is a few passes
-    over it fewer)."""
+    product taken). :func:`geodesic_step_` does the same in place."""
     # Chamberlain 2019, Eq. 12 and the transport of expmap_transp
-    norm_v = tangent_norm(x, v, k=k, dim=dim, keepdim=True)
-    t = torch.as_tensor(t, dtype=x.dtype, device=x.device)
-    theta = (k ** 0.5 * norm_v * t.abs()).clamp_min(nx.min_norm(x.dtype))
-    step = theta.clamp_max(nx.max_cosh_arg(x.dtype))
-    cosh, sinhc = nx.cosh(step), nx.sinh(step) / theta
-    t_sinhc = t * sinhc
-    coeff = k * t_sinhc * norm_v.square() / (1 + cosh)
+    cosh, t_sinhc, coeff = _step_coefficients(x, v, t, k, dim)
     if torch.is_grad_enabled() and any(isinstance(a, Tensor) and a.requires_grad for a in (x, v, t, k)):
         y = projx(torch.addcmul(x * cosh, v, t_sinhc), k=k, dim=dim)
         return y, torch.addcmul(v, x + y, coeff)
-    # an optimiser's step over a whole table: the same arithmetic in place on
-    # fresh tensors, two new tables instead of five
-    y = _projx_fresh((x * cosh).addcmul_(v, t_sinhc), k, dim)
-    return y, torch.addcmul(v, x, coeff).addcmul_(y, coeff)
+    y, w = x.clone(), v.clone()
+    _geodesic_step_inplace(y, w, cosh, t_sinhc, coeff, k, dim)
+    return y, w
 
 
-def _projx_fresh(y: Tensor, k: Curv, dim: int) -> Tensor:
-    # projx writing the time coordinate into y itself (y is ours, no autograd)
+def geodesic_step_(x: Tensor, v: Tensor, t, *, k: Curv = 1.0, dim: int = -1) -> None:
+    r""":func:`geodesic_step` in place, for an optimiser's own tables (no
+    autograd): :obj:`x` becomes :math:`y` and :obj:`v` becomes :math:`w`.
+
+    Since :math:`t\frac{\sinh\theta}{\theta}c = \frac{\sinh^2\theta}{1 + \cosh\theta}
+    = \cosh\theta - 1`, with :math:`v' = v + c\,x`:
+
+    .. math::
+        y = x + t\,\frac{\sinh\theta}{\theta}\,v', \qquad w = v' + c\,y
+
+    three fused passes over the table and one norm for the re-projection,
+    without temporary tables."""
+    cosh, t_sinhc, coeff = _step_coefficients(x, v, t, k, dim)
+    _geodesic_step_inplace(x, v, cosh, t_sinhc, coeff, k, dim)
+
+
+def _step_coefficients(x: Tensor, v: Tensor, t, k: Curv, dim: int):
+    # per point: cosh(theta), t sinh(theta)/theta and the transport coefficient c
+    # c = k t sinh(theta) |v|^2 / (theta (1 + cosh theta)) = sign(t) sqrt(k) |v| tanh(theta / 2):
+    # |v|^2 itself overflows float32 for moments of points near projx's cap
+    norm_v = tangent_norm(x, v, k=k, dim=dim, keepdim=True)
+    t = torch.as_tensor(t, dtype=x.dtype, device=x.device)
+    sk = k ** 0.5
+    theta = sk * norm_v * t.abs()
+    clamped = theta.clamp_min(nx.min_norm(x.dtype))
+    step = clamped.clamp_max(nx.max_cosh_arg(x.dtype))
+    cosh, sinhc = nx.cosh(step), nx.sinh(step) / clamped
+    return cosh, t * sinhc, t.sign() * sk * norm_v * nx.tanh(theta / 2)
+
+
+def _geodesic_step_inplace(x: Tensor, v: Tensor, cosh: Tensor, t_sinhc: Tensor, coeff: Tensor,
+                           k: Curv, dim: int) -> None:
+    if not bool((coeff.abs() * _time(x, dim) <= torch.finfo(x.dtype).max / 16).all()):
+        # c x would overflow (a large moment near projx's cap): the direct
+        # form keeps y finite; an overflowed w is restarted by the optimiser
+        y = projx(torch.addcmul(x * cosh, v, t_sinhc), k=k, dim=dim)
+        v.addcmul_(x + y, coeff)
+        x.copy_(y)
+        return
+    v.addcmul_(x, coeff)  # v' = v + c x
+    x.addcmul_(v, t_sinhc)  # y = x + t sinhc v', before re-projection
+    _projx_(x, k, dim)
+    v.addcmul_(x, coeff)  # w = v' + c y
+
+
+def _projx_(y: Tensor, k: Curv, dim: int) -> None:
+    # projx in place: the time coordinate recomputed into y itself
     sq = torch.linalg.vector_norm(_space(y, dim), dim=dim, keepdim=True).square()
     if not bool((sq <= _max_sq_space(y.dtype, k)).all()):  # far out: the radial cap of projx
-        return projx(y, k=k, dim=dim)
+        y.copy_(projx(y, k=k, dim=dim))
+        return
     _time(y, dim).copy_((1.0 / k + sq).sqrt())
-    return y
 
 
 def expmap0(u: Tensor, *, k: Curv = 1.0, dim: int = -1) -> Tensor:
