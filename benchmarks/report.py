@@ -116,15 +116,22 @@ def _dataset(results: Dict[str, Any], dataset: str) -> dict:
     return next((d for d in results["datasets"] if d["name"] == dataset), {})
 
 
-def _seeds(results: Dict[str, Any], dataset: str) -> List[int]:
-    r"""The seeds :obj:`dataset` ran with (a merged results file may differ per dataset)."""
-    return list(_dataset(results, dataset).get("seeds") or results["seeds"])
+def _seeds(results: Dict[str, Any], dataset: str, model: Optional[str] = None) -> List[int]:
+    r"""The seeds :obj:`dataset` (and :obj:`model`, where the dataset was
+    merged from parts with different models) ran with; a merged results file
+    may differ per dataset and part."""
+    record = _dataset(results, dataset)
+    for part in (record, *record.get("parts", [])):
+        if model is not None and model in (part.get("models") or ()):
+            return list(part.get("seeds") or results["seeds"])
+    return list(record.get("seeds") or results["seeds"])
 
 
 def _provenance(results: Dict[str, Any]) -> List[Tuple[str, str]]:
     r"""The distinct (command, commit) pairs behind the datasets of :obj:`results`."""
-    pairs = [(d.get("command", results["command"]), d.get("commit", results["commit"]))
-             for d in results["datasets"]] or [(results["command"], results["commit"])]
+    pairs = [(part.get("command", results["command"]), part.get("commit", results["commit"]))
+             for d in results["datasets"] for part in (d, *d.get("parts", []))]
+    pairs = pairs or [(results["command"], results["commit"])]
     return list(dict.fromkeys(pairs))
 
 
@@ -142,7 +149,7 @@ def _table(results: Dict[str, Any], suite, dataset: str, comparisons: List[dict]
             continue
         cells = [model["name"], model["counterpart"] or ""]
         for key, _, spec in metric_cols:
-            cell = _cell(_values(runs, dataset, model["name"], key), spec, expected=len(_seeds(results, dataset)))
+            cell = _cell(_values(runs, dataset, model["name"], key), spec, expected=len(_seeds(results, dataset, model["name"])))
             cells.append(cell + ("\\*" if (model["name"], key) in marks else ""))
         for key, _, spec in cost_cols:
             values = _values(runs, dataset, model["name"], key)
@@ -243,10 +250,13 @@ def markdown(results: Dict[str, Any], suite, plots: Dict[str, str]) -> str:
         if ds.get("description"):
             out += [ds["description"], ""]
         if merged:
-            out += [f"- command: `{ds.get('command')}`",
-                    f"- commit: `{ds.get('commit')}`; started {ds.get('started')}; "
-                    f"wall time {ds.get('wall_seconds', '—')} s; seeds {', '.join(map(str, _seeds(results, ds['name'])))}",
-                    f"- machine: {ds.get('machine')}", ""]
+            for part in (ds, *ds.get("parts", [])):
+                models = f" — models {', '.join(part['models'])}" if ds.get("parts") and part.get("models") else ""
+                out += [f"- command: `{part.get('command')}`{models}",
+                        f"  - commit: `{part.get('commit')}`; started {part.get('started')}; wall time "
+                        f"{part.get('wall_seconds', '—')} s; seeds {', '.join(map(str, part.get('seeds') or results['seeds']))}",
+                        f"  - machine: {part.get('machine')}"]
+            out.append("")
         out += _table(results, suite, ds["name"], comparisons)
         out.append("")
         failed = [r for r in results["runs"] if r["dataset"] == ds["name"] and r.get("failed")]

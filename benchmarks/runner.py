@@ -23,11 +23,14 @@ Protocol, for every dataset of the suite and every model:
 
 A dataset whose files are missing is reported on one line and skipped.
 ``results.json`` and ``results.md`` are rewritten after every dataset, so an
-interrupted run keeps the datasets it finished. With ``--merge`` the datasets
-of this run replace those of the same name in the existing ``results.json``
-of ``--out`` and the others are kept (each dataset records the command,
-commit, machine and seeds that produced it); a suite whose grid or fixed
-settings changed since is refused rather than mixed.
+interrupted run keeps the datasets it finished. With ``--merge`` the
+(dataset, model) pairs of this run replace those in the existing
+``results.json`` of ``--out`` and every other pair is kept: other datasets
+whole, and on a dataset this run redoes the models it leaves out (``--models``),
+so a model set can be completed run by run. Each dataset records the command,
+commit, machine and seeds that produced it, and the parts merged into it with
+their models; a suite whose grid or fixed settings changed since is refused
+rather than mixed.
 """
 from __future__ import annotations
 
@@ -223,7 +226,8 @@ def _run_datasets(suite, datasets, models, seeds, ctx, results, provenance, log,
             continue
         record = {"name": dataset.name, "description": dataset.description, "summary": suite.describe(data),
                   "load_seconds": round(time.perf_counter() - start, 2), **provenance,
-                  "started": results["started"], "seeds": list(seeds), "epochs": ctx.epochs}
+                  "started": results["started"], "seeds": list(seeds), "epochs": ctx.epochs,
+                  "models": [m.name for m in models]}
         results["runs"] += _run_dataset(suite, data, dataset, models, seeds, ctx, results, provenance, log, bar)
         record["wall_seconds"] = round(time.perf_counter() - start, 1)
         results["datasets"].append(record)
@@ -236,9 +240,17 @@ def _run_datasets(suite, datasets, models, seeds, ctx, results, provenance, log,
 _MERGE_KEYS = ("grid", "grid_note", "fixed", "selection_metric", "metrics")
 
 
-def _merge_prior(results: Dict[str, Any], out_dir: Path, datasets: Sequence[str]) -> None:
-    r"""Keep the datasets of ``out_dir/results.json`` that this run does not
-    redo: their records, runs, selections and skips move into :obj:`results`."""
+_PART_KEYS = ("command", "commit", "machine", "started", "seeds", "epochs", "wall_seconds")
+
+
+def _merge_prior(results: Dict[str, Any], out_dir: Path, datasets: Sequence[str],
+                 models: Sequence[str]) -> None:
+    r"""Keep what ``out_dir/results.json`` holds that this run does not redo:
+    its other datasets whole, and on a dataset this run redoes, the runs and
+    selections of the models this run leaves out (a model set can be
+    completed run by run). Kept models of a redone dataset are listed under
+    the dataset's ``parts``, each with the command, commit and seeds that
+    produced it."""
     path = Path(out_dir) / "results.json"
     if not path.exists():
         return
@@ -252,14 +264,29 @@ def _merge_prior(results: Dict[str, Any], out_dir: Path, datasets: Sequence[str]
                 json.dumps(results[key] or None, default=list)):
             raise UsageError(f"cannot merge into {path}: its {key} differs from the suite's now "
                              "(rerun every dataset instead of mixing settings)")
-    redo = set(datasets)
-    keep = lambda rec, field="dataset": rec[field] not in redo  # noqa: E731
-    top = {k: prior.get(k) for k in ("command", "commit", "machine", "started", "seeds", "epochs")}
-    for ds in prior["datasets"]:
-        if keep(ds, "name"):
-            results["datasets"].append({**top, **ds})
-    for field in ("skipped", "selection", "runs"):
+    redo, mine = set(datasets), set(models)
+    keep = lambda rec: rec["dataset"] not in redo or rec["model"] not in mine  # noqa: E731
+    top = {k: prior.get(k) for k in _PART_KEYS}
+    for field in ("skipped",):
+        results[field] += [r for r in prior.get(field, []) if r["dataset"] not in redo]
+    for field in ("selection", "runs"):
         results[field] += [r for r in prior.get(field, []) if keep(r)]
+    done = {d["name"]: d for d in results["datasets"]}
+    for ds in prior["datasets"]:
+        ds = {**top, **ds}
+        if ds["name"] not in redo:
+            results["datasets"].append(ds)
+            continue
+        kept = sorted({r["model"] for r in prior.get("runs", []) if r["dataset"] == ds["name"]} - mine)
+        if not kept:
+            continue
+        if ds["name"] not in done:  # this run has not finished the dataset yet: show the prior one
+            results["datasets"].append({**ds, "models": kept})
+            continue
+        parts = [{**{k: ds.get(k) for k in _PART_KEYS}, "models": ds.get("models") or kept},
+                 *ds.get("parts", [])]
+        done[ds["name"]]["parts"] = [{**part, "models": [m for m in part["models"] if m in kept]}
+                                     for part in parts if set(part["models"]) & set(kept)]
     names = {m["name"] for m in results["models"]}
     results["models"] += [m for m in prior["models"] if m["name"] not in names]
 
@@ -270,8 +297,8 @@ def run_suite(suite: Suite, *, data_root: Path, seeds: Sequence[int], out_dir: P
               command: str = "", log=None, merge: bool = False) -> Dict[str, Any]:
     r"""Run :obj:`suite` and write its results into :obj:`out_dir`; returns
     what ``results.json`` holds. :obj:`datasets` / :obj:`models` restrict the
-    run to those names; :obj:`merge` keeps the other datasets of an existing
-    ``results.json`` there. Messages (skips) go to :obj:`log` (default: stderr)."""
+    run to those names; :obj:`merge` keeps the other (dataset, model) pairs
+    of an existing ``results.json`` there. Messages (skips) go to :obj:`log` (default: stderr)."""
     log = log or sys.stderr
     seeds = list(seeds)
     if not seeds:
@@ -302,7 +329,7 @@ def run_suite(suite: Suite, *, data_root: Path, seeds: Sequence[int], out_dir: P
     }
     mine = [d.name for d in chosen_datasets]
     if merge:  # refuse an incompatible results file before any work
-        _merge_prior(json.loads(json.dumps(results)), Path(out_dir), mine)
+        _merge_prior(json.loads(json.dumps(results)), Path(out_dir), mine, [m.name for m in chosen_models])
     model_order = {m.name: i for i, m in enumerate(suite.models)}
     dataset_order = {d.name: i for i, d in enumerate(suite.datasets)}
 
@@ -311,7 +338,7 @@ def run_suite(suite: Suite, *, data_root: Path, seeds: Sequence[int], out_dir: P
         # other datasets into the same folder at the same time is kept
         out = json.loads(json.dumps(results, default=list))
         if merge:
-            _merge_prior(out, Path(out_dir), mine)
+            _merge_prior(out, Path(out_dir), mine, [m.name for m in chosen_models])
         out["datasets"].sort(key=lambda d: dataset_order.get(d["name"], len(dataset_order)))
         out["models"].sort(key=lambda m: model_order.get(m["name"], len(model_order)))
         out["runs"].sort(key=lambda r: (dataset_order.get(r["dataset"], len(dataset_order)),
@@ -355,7 +382,8 @@ def _parser() -> argparse.ArgumentParser:
     rerender.add_argument("suite", help="suite name (see --list)")
     rerender.add_argument("--out", default=None, help="folder holding results.json (default: benchmarks/results/SUITE/)")
     run.add_argument("--merge", action="store_true",
-                     help="keep the other datasets of an existing results.json in --out (same suite settings)")
+                     help="keep the other datasets, and the other models of the datasets this run redoes, "
+                          "of an existing results.json in --out (same suite settings)")
     return parser
 
 

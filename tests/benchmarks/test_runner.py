@@ -250,6 +250,34 @@ def test_merge_replaces_a_rerun_dataset_instead_of_duplicating_it(registered, tm
     assert [s["dataset"] for s in results["selection"]].count("toy-a") == 2  # hyp and euc, once each
 
 
+def test_merge_completes_the_model_set_of_a_dataset(registered, tmp_path):
+    # toy-a with hyp and pop first, then euc alone (other seeds): all three are
+    # kept, the dataset lists both parts with their models, toy-b is untouched
+    suite = Tiny(datasets=_two_toys())
+    rc, out = run(suite, registered, tmp_path, "--models", "hyp,pop", "--seeds", "2")
+    assert rc == 0
+    for models in ("euc", "euc"):  # rerunning a model replaces it, never duplicates
+        rc = main(["run", suite.name, "--out", str(out), "--no-progress", "--data-root", str(tmp_path),
+                   "--datasets", "toy-a", "--models", models, "--merge"])
+        assert rc == 0
+    results = json.loads((out / "results.json").read_text())
+    pairs = sorted({(r["dataset"], r["model"], r["seed"]) for r in results["runs"]})
+    assert pairs == sorted([("toy-a", m, s) for m in ("hyp", "pop") for s in (0, 1)]
+                           + [("toy-a", "euc", s) for s in (0, 1, 2)]
+                           + [("toy-b", m, s) for m in ("hyp", "pop") for s in (0, 1)])
+    assert len(results["runs"]) == len(pairs)
+    by_name = {d["name"]: d for d in results["datasets"]}
+    assert by_name["toy-a"]["models"] == ["euc"] and by_name["toy-a"]["seeds"] == [0, 1, 2]
+    assert [(p["models"], p["seeds"]) for p in by_name["toy-a"]["parts"]] == [(["hyp", "pop"], [0, 1])]
+    assert "--merge" not in by_name["toy-a"]["parts"][0]["command"]
+    assert "parts" not in by_name["toy-b"]
+    # hyp's comparison now has its counterpart on toy-a
+    assert any(c["dataset"] == "toy-a" and c["model"] == "hyp" for c in results["comparisons"])
+    assert sorted(s["model"] for s in results["selection"] if s["dataset"] == "toy-a") == ["euc", "hyp"]
+    md = (out / "results.md").read_text()
+    assert "— models euc" in md and "— models hyp, pop" in md
+
+
 def test_merge_refuses_results_of_other_settings(registered, tmp_path, capsys):
     suite = Tiny(datasets=_two_toys())
     rc, out = run(suite, registered, tmp_path, "--datasets", "toy-a")
