@@ -169,6 +169,29 @@ def test_lightgcn_baseline_trains_through_the_same_trainer(split):
         assert recall(model, split) > pop_recall
 
 
+def test_lightgcn_propagation_equals_pyg_lgconv_and_its_gradient():
+    # the cached D^-1/2 A D^-1/2 CSR product against PyG's LightGCN on the
+    # edge list (LGConv renormalising every call), values and gradients;
+    # user 3 has no history (degree 0)
+    from torch_geometric.nn.models import LightGCN
+    from hypgraph.nn.models import LightGCNRecommender
+    torch.manual_seed(0)
+    nu, ni = 6, 5
+    pairs = torch.tensor([[0, 0, 1, 2, 2, 2, 4, 5, 5], [0, 3, 1, 0, 2, 4, 1, 3, 4]])
+    model = LightGCNRecommender(nu, ni, dim=4, num_layers=3).double()
+    model.set_graph(pairs)
+    reference = LightGCN(nu + ni, 4, 3).double()
+    reference.embedding.weight.data.copy_(model.lightgcn.embedding.weight.data)
+    ours = model._propagate()
+    theirs = reference.get_embedding(model.graph)
+    torch.testing.assert_close(ours, theirs)
+    torch.testing.assert_close(ours[3], model.lightgcn.embedding.weight[3] / 4)  # alpha_0 = 1/(L+1) only
+    weight = torch.randn(ours.shape, dtype=torch.float64)
+    (ours * weight).sum().backward()
+    (theirs * weight).sum().backward()
+    torch.testing.assert_close(model.lightgcn.embedding.weight.grad, reference.embedding.weight.grad)
+
+
 @pytest.mark.parametrize("manifold", MANIFOLDS, ids=str)
 @pytest.mark.parametrize("score", ["distance", "inner"])
 def test_rank_scores_order_items_like_score_all(split, manifold, score):
