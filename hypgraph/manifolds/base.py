@@ -166,9 +166,13 @@ class Manifold(nn.Module, ABC):
         ...
 
     # --- shared implementations -----------------------------------------
-    def _like(self, t: Tensor) -> Tensor:
+    def _like(self, t: Tensor) -> Union[float, Tensor]:
         """The curvature in the dtype of :obj:`t` (it is kept in float64, and a
-        0-dim float64 would promote an unbatched float32 result)."""
+        0-dim float64 would promote an unbatched float32 result); the Python
+        float ``1.0`` when it is fixed at exactly 1, so that the formulas'
+        curvature factors cost no tensor operations."""
+        if self.curvature.is_unit():
+            return 1.0
         return self.curvature().to(t.dtype)
 
     def mobius_add(self, x: Tensor, y: Tensor) -> Tensor:

@@ -12,6 +12,7 @@ from typing import Optional, Tuple, Union
 import torch
 from torch import Tensor
 
+from ..manifolds import numerics as nx
 from ..manifolds.base import Manifold
 from ..manifolds.euclidean import Euclidean
 
@@ -150,7 +151,7 @@ Vert`; for a float32
     point is held where it is for this step. A gradient that is itself not
     finite (a NaN loss) is left alone, so that it shows. One reduction per
     step; the mask is built only when something overflowed."""
-    if bool(torch.isfinite(rgrad.sum(dim=-1)).all()):
+    if nx.surely_finite(rgrad):
         return rgrad
     overflowed = ~torch.isfinite(rgrad.sum(dim=-1, keepdim=True)) & torch.isfinite(grad.sum(dim=-1, keepdim=True))
     return rgrad.masked_fill(overflowed, 0.0)
@@ -180,10 +181,9 @@ def restart_overflowed(moment: Tensor) -> Tensor:
     next step would turn the point into NaN. Such a row restarts its
     momentum instead (in place). One reduction per step; the mask is built only when
     something overflowed."""
-    finite = torch.isfinite(moment.sum(dim=-1, keepdim=True))
-    if bool(finite.all()):
+    if nx.surely_finite(moment):
         return moment
-    return moment.masked_fill_(~finite, 0.0)
+    return moment.masked_fill_(~torch.isfinite(moment.sum(dim=-1, keepdim=True)), 0.0)
 
 
 def check_common(group: dict) -> None:

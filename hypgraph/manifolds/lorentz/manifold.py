@@ -107,7 +107,7 @@ class Lorentz(Manifold):
         return L.origin(*size, k=self.k, dtype=dtype, device=device)
 
     def to_klein_homogeneous(self, x: Tensor) -> Tensor:
-        return C.lorentz_to_klein_homogeneous(x, k=1.0 if self.curvature.is_unit() else self._like(x))
+        return C.lorentz_to_klein_homogeneous(x, k=self._like(x))
 
     def from_klein_homogeneous(self, h: Tensor, weight_sum: Tensor) -> Tensor:
         return C.klein_homogeneous_to_lorentz(h, weight_sum, k=self._like(h))

@@ -31,10 +31,11 @@ def _space(x: Tensor, dim: int) -> Tensor:
 
 
 def _dot(a: Tensor, b: Tensor, dim: int) -> Tensor:
-    # row-wise dot product, keepdim; along the last dimension one contraction
-    # that never materialises a * b (a third faster on a table of points)
+    # row-wise dot product, keepdim; along the last dimension one batched
+    # matrix product that never materialises a * b (a third faster on a table
+    # of points, and fewer dispatched operations than einsum)
     if dim in (-1, a.dim() - 1) and a.shape == b.shape:
-        return torch.einsum("...i,...i->...", a, b).unsqueeze(-1)
+        return torch.matmul(a.unsqueeze(-2), b.unsqueeze(-1)).squeeze(-1)
     return (a * b).sum(dim=dim, keepdim=True)
 
 
@@ -82,7 +83,7 @@ def tangent_norm(x: Tensor, u: Tensor, *, k: Curv = 1.0, dim: int = -1, keepdim:
     floor = nx.min_norm(u.dtype)
     if not torch.compiler.is_compiling():
         sq = _tangent_sq(xs, us, _time(x, dim), k, dim)
-        if bool(torch.isfinite(sq).all()):
+        if nx.surely_finite(sq):
             out = sq.clamp_min(floor ** 2).sqrt()
             return out if keepdim else out.squeeze(dim)
     scale = us.abs().amax(dim=dim, keepdim=True).clamp_min(floor)
@@ -397,7 +398,8 @@ def _step_coefficients(x: Tensor, v: Tensor, t, k: Curv, dim: int):
 
 def _geodesic_step_inplace(x: Tensor, v: Tensor, cosh: Tensor, t_sinhc: Tensor, coeff: Tensor,
                            k: Curv, dim: int) -> None:
-    if not bool((coeff.abs() * _time(x, dim) <= torch.finfo(x.dtype).max / 16).all()):
+    if coeff.numel() and not float(torch.linalg.vector_norm(coeff * _time(x, dim), ord=math.inf)) \
+            <= torch.finfo(x.dtype).max / 16:
         # c x would overflow (a large moment near projx's cap): the direct
         # form keeps y finite; an overflowed w is restarted by the optimiser
         y = projx(torch.addcmul(x * cosh, v, t_sinhc), k=k, dim=dim)
@@ -413,7 +415,7 @@ def _geodesic_step_inplace(x: Tensor, v: Tensor, cosh: Tensor, t_sinhc: Tensor, 
 def _projx_(y: Tensor, k: Curv, dim: int) -> None:
     # projx in place: the time coordinate recomputed into y itself
     sq = torch.linalg.vector_norm(_space(y, dim), dim=dim, keepdim=True).square()
-    if not bool((sq <= _max_sq_space(y.dtype, k)).all()):  # far out: the radial cap of projx
+    if sq.numel() and not float(sq.max()) <= _max_sq_space(y.dtype, k):  # far out (or NaN): projx's radial cap
         y.copy_(projx(y, k=k, dim=dim))
         return
     _time(y, dim).copy_((1.0 / k + sq).sqrt())
