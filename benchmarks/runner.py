@@ -267,8 +267,7 @@ def _merge_prior(results: Dict[str, Any], out_dir: Path, datasets: Sequence[str]
     redo, mine = set(datasets), set(models)
     keep = lambda rec: rec["dataset"] not in redo or rec["model"] not in mine  # noqa: E731
     top = {k: prior.get(k) for k in _PART_KEYS}
-    for field in ("skipped",):
-        results[field] += [r for r in prior.get(field, []) if r["dataset"] not in redo]
+    results["skipped"] += [r for r in prior.get("skipped", []) if r["dataset"] not in redo]
     for field in ("selection", "runs"):
         results[field] += [r for r in prior.get(field, []) if keep(r)]
     done = {d["name"]: d for d in results["datasets"]}

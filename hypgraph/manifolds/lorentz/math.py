@@ -359,8 +359,7 @@ def geodesic_step(x: Tensor, v: Tensor, t, *, k: Curv = 1.0, dim: int = -1):
     # Chamberlain 2019, Eq. 12 and the transport of expmap_transp
     cosh, t_sinhc, coeff = _step_coefficients(x, v, t, k, dim)
     if torch.is_grad_enabled() and any(isinstance(a, Tensor) and a.requires_grad for a in (x, v, t, k)):
-        y = projx(torch.addcmul(x * cosh, v, t_sinhc), k=k, dim=dim)
-        return y, torch.addcmul(v, x + y, coeff)
+        return _direct_step(x, v, cosh, t_sinhc, coeff, k, dim)
     y, w = x.clone(), v.clone()
     _geodesic_step_inplace(y, w, cosh, t_sinhc, coeff, k, dim)
     return y, w
@@ -396,15 +395,21 @@ def _step_coefficients(x: Tensor, v: Tensor, t, k: Curv, dim: int):
     return cosh, t * sinhc, t.sign() * sk * norm_v * nx.tanh(theta / 2)
 
 
+def _direct_step(x: Tensor, v: Tensor, cosh: Tensor, t_sinhc: Tensor, coeff: Tensor, k: Curv, dim: int):
+    # y = cosh x + t sinhc v (re-projected), w = v + c (x + y): new tensors
+    y = projx(torch.addcmul(x * cosh, v, t_sinhc), k=k, dim=dim)
+    return y, torch.addcmul(v, x + y, coeff)
+
+
 def _geodesic_step_inplace(x: Tensor, v: Tensor, cosh: Tensor, t_sinhc: Tensor, coeff: Tensor,
                            k: Curv, dim: int) -> None:
     if coeff.numel() and not float(torch.linalg.vector_norm(coeff * _time(x, dim), ord=math.inf)) \
             <= torch.finfo(x.dtype).max / 16:
         # c x would overflow (a large moment near projx's cap): the direct
         # form keeps y finite; an overflowed w is restarted by the optimiser
-        y = projx(torch.addcmul(x * cosh, v, t_sinhc), k=k, dim=dim)
-        v.addcmul_(x + y, coeff)
+        y, w = _direct_step(x, v, cosh, t_sinhc, coeff, k, dim)
         x.copy_(y)
+        v.copy_(w)
         return
     v.addcmul_(x, coeff)  # v' = v + c x
     x.addcmul_(v, t_sinhc)  # y = x + t sinhc v', before re-projection
