@@ -16,16 +16,17 @@ from __future__ import annotations
 
 import os
 import stat
+import sys
+import warnings
 from pathlib import Path
 from types import MappingProxyType
 from typing import Callable, List, Optional, Union
 
-import numpy as np
 from torch_geometric.data import HeteroData, InMemoryDataset
 
+from .cache import CacheError, load_cache, save_cache
 from .errors import DataFormatError
 from .paths import data_root
-from .report import FilterReport
 
 __all__ = ["RawFilesMissingError", "MovieLens100K", "KGAT", "KGCN", "RecBoleDataset", "AmazonCD"]
 
@@ -38,6 +39,14 @@ class RawFilesMissingError(DataFormatError):
 
 class _ReaderDataset(InMemoryDataset):
     r"""A single-graph dataset whose :meth:`process` calls one reader.
+
+    The processed file is a :mod:`hypgraph.data.cache`: plain tensors, numbers
+    and strings read with ``torch.load(weights_only=True)`` only, never PyG's
+    loader (which falls back to ``weights_only=False``), so a file planted in
+    the processed folder cannot run code. A cache that is unreadable, of
+    another format, or built from other raw files or another
+    :obj:`pre_transform` is rebuilt from the raw files, with a one-line
+    warning when it was not merely stale.
 
     Args:
         root (str or os.PathLike, optional): The data root holding the
@@ -79,8 +88,13 @@ class _ReaderDataset(InMemoryDataset):
             self.download()
         _check_writable(self._processed)
         super().__init__(os.fspath(base), transform, pre_transform, None, log, force_reload)
-        self.load(self.processed_paths[0], data_cls=HeteroData)
-        _restore(self._data)
+        self._load_or_process()
+
+    @property
+    def has_process(self) -> bool:
+        # PyG's _process reads processed/pre_transform.pt with
+        # weights_only=False; ours (_load_or_process) reads nothing unsafe.
+        return False
 
     @property
     def slug(self) -> str:
@@ -110,11 +124,46 @@ class _ReaderDataset(InMemoryDataset):
     def read_raw(self) -> HeteroData:
         raise NotImplementedError
 
+    def cache_key(self) -> dict:
+        r"""What the processed file depends on: the size and modification
+        time of every raw file and the :obj:`pre_transform`."""
+        files = {}
+        for name, path in zip(self.raw_file_names, self.raw_paths):
+            info = os.stat(path)
+            files[name] = [info.st_size, info.st_mtime_ns]
+        return {"dataset": type(self).__name__, "raw": files, "pre_transform": repr(self.pre_transform)}
+
     def process(self) -> None:
         data = self.read_raw()
         if self.pre_transform is not None:
             data = self.pre_transform(data)
-        self.save([_portable(data)], self.processed_paths[0])
+        save_cache(data, self.processed_paths[0], self.cache_key())
+
+    def load(self, path: str, data_cls: type = HeteroData) -> None:
+        r"""Load a processed file written by :meth:`process` (safely: see the
+        class docstring).
+
+        Raises:
+            CacheError: If :obj:`path` is not such a file.
+        """
+        if data_cls is not HeteroData:
+            raise TypeError(f"{type(self).__name__} holds HeteroData, not {data_cls.__name__}")
+        self.data, self.slices = load_cache(path, self.cache_key()), None
+
+    def _load_or_process(self) -> None:
+        path = self.processed_paths[0]
+        if not self.force_reload and os.path.exists(path):
+            try:
+                self.load(path)
+                return
+            except CacheError as exc:
+                if not str(exc).startswith("stale"):
+                    warnings.warn(f"{path}: {exc}; rebuilding it from the raw files", stacklevel=3)
+        if self.log and "PYTEST_CURRENT_TEST" not in os.environ:
+            print(f"Processing {self.raw_dir}...", file=sys.stderr)
+        os.makedirs(self.processed_dir, exist_ok=True)
+        self.process()
+        self.load(path)
 
     def __repr__(self) -> str:
         return f"{self.__class__.__name__}({self.folder})"
@@ -131,28 +180,6 @@ def _check_writable(folder: Path) -> None:
         raise PermissionError(
             f"cannot write processed files to {folder} ({probe} is not writable); "
             f"pass processed_dir=... naming a folder you own")
-
-
-# torch.load(weights_only=True) refuses numpy object arrays and dataclasses, so
-# string ids and filter reports are stored as lists and dicts and rebuilt.
-def _portable(data: HeteroData) -> HeteroData:
-    data = data.clone()
-    for store in data.stores:
-        for key, value in list(store.items()):
-            if isinstance(value, np.ndarray) and value.dtype == object:
-                store[key] = [str(v) for v in value]
-    if "filter_log" in data:
-        data.filter_log = [vars(report).copy() for report in data.filter_log]
-    return data
-
-
-def _restore(data: HeteroData) -> None:
-    for store in data.stores:
-        for key in ("raw_id", "relation_raw_id"):
-            if isinstance(store.get(key), list):
-                store[key] = np.asarray(store[key], dtype=object)
-    if "filter_log" in data:
-        data.filter_log = [FilterReport(**report) for report in data.filter_log]
 
 
 class MovieLens100K(_ReaderDataset):

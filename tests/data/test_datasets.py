@@ -4,11 +4,13 @@ import gzip
 import os
 import pickle
 import stat
+import warnings
 
 import numpy as np
 import pytest
 
 from hypgraph.data import DataFormatError, index_of
+from hypgraph.data.cache import CACHE_FORMAT, CacheError, load_cache, save_cache
 from hypgraph.data.datasets import KGAT, KGCN, AmazonCD, MovieLens100K, RawFilesMissingError, RecBoleDataset
 from hypgraph.data.report import FilterReport
 
@@ -197,3 +199,117 @@ def test_movielens_offline_names_file_and_folder(tmp_path, monkeypatch):
     message = str(info.value)
     assert "\n" not in message and "u.data" in message and str(tmp_path / "ml-100k") in message
     assert "name resolution" in message
+
+
+# --- processed caches cannot run code -------------------------------------
+
+class _Payload:
+    """Unpickling calls exec(), which would create the marker file."""
+
+    def __init__(self, marker):
+        self.marker = os.fspath(marker)
+
+    def __reduce__(self):
+        return exec, (f"open({self.marker!r}, 'w').write('ran')",)
+
+
+ALL_DATASETS = [
+    (MovieLens100K, {}, "ml-100k"),
+    (KGAT, {"name": "toy"}, "kgat-toy"),
+    (KGCN, {"name": "lastfm"}, "lastfm-kgcn"),
+    (RecBoleDataset, {"name": "ml-100k"}, "recbole-ml-100k"),
+    (AmazonCD, {}, "amazon-cd-hgcf"),
+]
+
+
+@pytest.mark.parametrize("planted", ["cache", "pre_transform.pt", "pre_filter.pt"])
+@pytest.mark.parametrize("cls,kwargs,slug", ALL_DATASETS)
+def test_planted_payload_never_runs(root, tmp_path, cls, kwargs, slug, planted):
+    import torch
+
+    expected = make(cls, root, tmp_path / "clean", **kwargs)[0]
+    folder = tmp_path / "processed" / slug
+    folder.mkdir(parents=True)
+    marker = tmp_path / "marker"
+    target = folder / (f"{slug}.pt" if planted == "cache" else planted)
+    # PyG's own layout: (data dict, slices, class), with the payload inside
+    torch.save(({"x": _Payload(marker)}, None, _Payload(marker)), target)
+    if planted == "cache":
+        with pytest.warns(UserWarning, match=r"not a loadable cache .*rebuilding it from the raw files"):
+            data = make(cls, root, tmp_path, **kwargs)[0]
+    else:
+        data = make(cls, root, tmp_path, **kwargs)[0]
+    assert not marker.exists()
+    assert data[UI].edge_index.tolist() == expected[UI].edge_index.tolist()
+    # the rebuilt cache is ours and loads without a warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        again = make(cls, root, tmp_path, **kwargs)[0]
+    assert again[UI].edge_index.tolist() == expected[UI].edge_index.tolist()
+    assert not marker.exists()
+
+
+def test_dataset_load_refuses_pyg_pickles(root, tmp_path):
+    import torch
+
+    dataset = make(MovieLens100K, root, tmp_path)
+    planted = tmp_path / "planted.pt"
+    marker = tmp_path / "marker"
+    torch.save(({"x": _Payload(marker)}, None, _Payload(marker)), planted)
+    with pytest.raises(CacheError, match="not a loadable cache"):
+        dataset.load(os.fspath(planted))
+    assert not marker.exists()
+
+
+def test_compressed_cache_is_refused_before_loading(root, tmp_path):
+    import zipfile
+
+    dataset = make(MovieLens100K, root, tmp_path)
+    path = dataset.processed_paths[0]
+    bomb = tmp_path / "bomb.pt"
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            dst.writestr(info.filename, src.read(info))
+    with pytest.raises(CacheError, match="compressed entries"):
+        load_cache(bomb, dataset.cache_key())
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as dst:
+        dst.writestr("archive/data.pkl", b"\x00" * 10_000_000)
+    with pytest.raises(CacheError, match="compressed entries"):
+        load_cache(bomb, dataset.cache_key())
+
+
+def test_stale_cache_is_rebuilt_quietly(root, tmp_path):
+    first = make(MovieLens100K, root, tmp_path)[0]
+    assert first[UI].edge_index.size(1) == 3
+    write(root / "ml-100k" / "u.data", "1\t10\t4\t100\n2\t10\t3\t200\n2\t11\t5\t300\n3\t11\t5\t400\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        second = make(MovieLens100K, root, tmp_path)[0]
+    assert second[UI].edge_index.size(1) == 4
+
+
+def test_other_pre_transform_rebuilds_the_cache(root, tmp_path):
+    make(MovieLens100K, root, tmp_path)
+
+    def first_edge_only(data):
+        data[UI].edge_index = data[UI].edge_index[:, :1]
+        return data
+
+    data = make(MovieLens100K, root, tmp_path, pre_transform=first_edge_only)[0]
+    assert data[UI].edge_index.size(1) == 1
+
+
+def test_cache_refuses_non_plain_attributes(tmp_path):
+    import torch
+    from torch_geometric.data import HeteroData
+
+    data = HeteroData()
+    data["user"].num_nodes = 2
+    data["user"].thing = object()
+    with pytest.raises(TypeError, match="cannot cache attribute 'thing'"):
+        save_cache(data, tmp_path / "c.pt", {})
+    assert list(tmp_path.iterdir()) == []  # no temporary file left behind
+    torch.save({"format": CACHE_FORMAT, "key": {}, "stores": [("user", {"x": {"a": [1, {2: 3}]}})]},
+               tmp_path / "odd.pt")
+    with pytest.raises(CacheError, match="not plain data"):
+        load_cache(tmp_path / "odd.pt", {})
