@@ -12,8 +12,36 @@ def test_bpr_matches_eq13_and_is_stable():
     assert float(bpr_loss(pos, neg)) == pytest.approx(float(expected))
     huge = bpr_loss(torch.tensor([-1e4]), torch.tensor([1e4]))
     assert torch.isfinite(huge) and float(huge) == pytest.approx(2e4)
-    multi = bpr_loss(pos, torch.stack([neg, neg + 1], -1), reduction="none")
-    assert multi.shape == (2,)
+
+
+def bpr_by_loop(pos, neg):
+    # Eq. 13 term by term: -ln sigma(s_i - s_j), averaged over each row's k negatives
+    return torch.stack([torch.stack([-torch.log(torch.sigmoid(p - n)) for n in row]).mean()
+                        for p, row in zip(pos, neg)])
+
+
+def test_multi_negative_bpr_averages_eq13_over_the_negatives():
+    # closed form: s_i = 0 against s_j = 0 and ln 3 gives ln 2 and ln(1 + 3)
+    pos, neg = torch.zeros(1, dtype=torch.float64), torch.tensor([[0.0, math.log(3.0)]], dtype=torch.float64)
+    assert float(bpr_loss(pos, neg)) == pytest.approx(1.5 * math.log(2.0), rel=1e-15)
+
+    g = torch.Generator().manual_seed(0)
+    pos = torch.randn(5, generator=g, dtype=torch.float64).requires_grad_(True)
+    neg = (3 * torch.randn(5, 4, generator=g, dtype=torch.float64)).requires_grad_(True)
+    expected = bpr_by_loop(pos, neg)
+    torch.testing.assert_close(bpr_loss(pos, neg, reduction="none"), expected, rtol=1e-13, atol=0)
+    torch.testing.assert_close(bpr_loss(pos, neg, reduction="sum"), expected.sum(), rtol=1e-13, atol=0)
+    torch.testing.assert_close(bpr_loss(pos, neg), expected.mean(), rtol=1e-13, atol=0)
+    # one negative as [B] or [B, 1] is the same loss
+    torch.testing.assert_close(bpr_loss(pos, neg[:, 0]), bpr_loss(pos, neg[:, :1]), rtol=0, atol=0)
+
+    # gradient of the mean over B rows of (1/k) sum_j softplus(s_j - s_i):
+    # d/ds_j = sigma(s_j - s_i) / (B k), d/ds_i = -sum_j sigma(s_j - s_i) / (B k)
+    bpr_loss(pos, neg).backward()
+    weight = torch.sigmoid(neg.detach() - pos.detach().unsqueeze(-1)) / neg.numel()
+    torch.testing.assert_close(neg.grad, weight, rtol=1e-13, atol=0)
+    torch.testing.assert_close(pos.grad, -weight.sum(-1), rtol=1e-13, atol=0)
+    assert torch.autograd.gradcheck(lambda p, n: bpr_loss(p, n, reduction="none"), (pos, neg))
 
 
 def test_wmrb_matches_eq15_16_by_hand():
