@@ -346,17 +346,40 @@ def test_hgcf_refuses_code_in_pickles(tmp_path, monkeypatch):
 @pytest.mark.parametrize("train,needle", [
     ([[0, 1]], "got list"),
     ({0: (1, 2)}, "user 0 maps to tuple"),
-    ({"0": [1]}, "key '0' is not a non-negative int"),
+    ({"0": [1]}, "key '0' is not an int in [0, 2^63)"),
+    ({2 ** 63: [1]}, "key 9223372036854775808 is not an int in [0, 2^63)"),
+    ({0: [1, 2 ** 64]}, "user 0 has item 18446744073709551616"),
+    ({0: [1, [[[[[[1]]]]]]]}, "user 0 has item [[[...]]]"),
     ({0: [1, True]}, "user 0 has item True"),
     ({0: [1, -3]}, "user 0 has item -3"),
     (pickle.dumps({0: [1, 2]})[:-5], "corrupt pickle"),
     (b"this is not a pickle", "pickle"),
     ({}, "empty dict"),
-], ids=["list", "tuple", "str-key", "bool-item", "negative", "truncated", "text", "empty"])
+], ids=["list", "tuple", "str-key", "huge-key", "huge-item", "nested-item", "bool-item", "negative",
+        "truncated", "text", "empty"])
 def test_hgcf_structure_errors(tmp_path, train, needle):
     root = hgcf_folder(tmp_path, train=train)
     error = raises_at(lambda: read_hgcf(root), root / "train.pkl", None)
     assert needle in error.reason
+
+
+def test_hgcf_refuses_shared_lists_before_expanding_them(tmp_path):
+    # every user's value is one memo reference to the same list: a small file
+    # that would mean 10,000 x 20,000 entries
+    shared = list(range(20_000))
+    root = hgcf_folder(tmp_path, train={user: shared for user in range(10_000)})
+    size = (root / "train.pkl").stat().st_size
+    assert size < 200_000
+    error = raises_at(lambda: read_hgcf(root), root / "train.pkl", None)
+    assert f"lists 200,000,000 items in {size:,} bytes" in error.reason
+
+
+def test_hgcf_accepts_a_list_per_user_at_two_bytes_an_entry(tmp_path):
+    # the densest honest encoding (BININT1, one byte an id) stays under the cap
+    train = {user: list(range(200)) for user in range(50)}
+    root = hgcf_folder(tmp_path, train=train, test={0: [0]})
+    data = read_hgcf(root)
+    assert data["user", "interacts", "item"].train_mask.sum().item() == 50 * 200
 
 
 # --- tables --------------------------------------------------------------------

@@ -8,7 +8,7 @@ from typing import Callable, Dict, Optional, Union
 from torch_geometric.data import HeteroData
 
 from ..errors import DataFormatError
-from .files import find_file
+from .files import find_file, why_absent
 from .hgcf import read_hgcf
 from .kgat import read_kgat
 from .kgcn import read_kgcn
@@ -62,7 +62,7 @@ def detect_format(path: Union[str, os.PathLike]) -> str:
         if found is not None:
             return found
         raise DataFormatError(f"cannot tell the format of this folder; expected {EXPECTED}", path)
-    raise DataFormatError(f"does not exist; expected a file or folder with {EXPECTED}", path)
+    raise DataFormatError(f"{why_absent(path)}; expected a file or folder with {EXPECTED}", path)
 
 
 def _detect_folder(folder: Path) -> Optional[str]:

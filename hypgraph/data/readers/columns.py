@@ -22,6 +22,7 @@ Input conventions shared by all readers:
 from __future__ import annotations
 
 import csv
+import errno
 import gzip
 import io
 import os
@@ -33,8 +34,9 @@ from typing import List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from ..errors import DataFormatError
+from .files import why_absent
 
-__all__ = ["FieldTable", "Rows", "read_text_bytes", "line_of_offset", "sniff_separator"]
+__all__ = ["FieldTable", "Rows", "read_text_bytes", "line_of_offset", "sniff_separator", "FIXED_LINE_BYTES"]
 
 PathLike = Union[str, os.PathLike]
 
@@ -43,6 +45,10 @@ _BOM = b"\xef\xbb\xbf"
 _MAX_INT_DIGITS = 18
 _MAX_FLOAT_CHARS = 64
 _MAX_TOKEN_BYTES = 1024
+#: Longest line of a format with a few short columns (ids, ratings, times).
+#: Checked before a file is split into fields, so that one huge line (a file
+#: without line breaks) is refused before it costs memory per field.
+FIXED_LINE_BYTES = 1 << 16
 
 
 def line_of_offset(data: bytes, offset: int) -> int:
@@ -74,10 +80,15 @@ def read_text_bytes(path: PathLike, *, what: str = "data") -> bytes:
     path = Path(path)
     try:
         raw = path.read_bytes()
-    except FileNotFoundError:
-        raise DataFormatError(f"file not found; expected {what}", path) from None
     except IsADirectoryError:
         raise DataFormatError(f"is a folder; expected a file with {what}", path) from None
+    except FileNotFoundError:
+        reason = why_absent(path)
+        reason = "file not found" if reason == "does not exist" else reason
+        raise DataFormatError(f"{reason}; expected {what}", path) from None
+    except OSError as exc:
+        raise DataFormatError(f"cannot be read ({why_absent(path) if exc.errno == errno.ELOOP else exc.strerror}); "
+                              f"expected {what}", path) from None
     if path.suffix == ".gz":
         try:
             raw = gzip.decompress(raw)
@@ -89,13 +100,14 @@ def read_text_bytes(path: PathLike, *, what: str = "data") -> bytes:
     bad = [(offset, f"binary data (NUL byte at offset {offset})")
            for offset in [raw.find(b"\x00")] if offset >= 0]
     try:
-        raw.decode("utf-8")
+        if not raw.isascii():  # decoding ASCII would only copy it
+            raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         bad.append((exc.start, f"binary or non-UTF-8 data (byte 0x{raw[exc.start]:02x} at offset {exc.start})"))
     if bad:
         offset, found = min(bad)
         raise DataFormatError(f"{found}; expected UTF-8 text with {what}", path, line_of_offset(raw, offset))
-    if not raw.strip():
+    if not raw or raw.isspace():  # no stripped copy of a large file
         raise DataFormatError(f"file is empty; expected {what}", path, 1)
     return raw
 
@@ -130,7 +142,8 @@ class FieldTable:
     line: np.ndarray
 
     @classmethod
-    def from_file(cls, path: PathLike, sep: Optional[str] = None, *, what: str = "data") -> "FieldTable":
+    def from_file(cls, path: PathLike, sep: Optional[str] = None, *, what: str = "data",
+                  max_line_bytes: Optional[int] = None) -> "FieldTable":
         r"""Read and split :obj:`path`.
 
         Args:
@@ -139,17 +152,24 @@ class FieldTable:
                 on runs of whitespace (spaces, tabs). With a separator, empty
                 fields are kept and surrounding spaces are trimmed.
             what (str): What the file should hold, for error messages.
+            max_line_bytes (int, optional): Refuse a longer line before
+                splitting (e.g. :data:`FIXED_LINE_BYTES` for formats with a
+                few short columns). (default: no limit)
 
         Raises:
-            DataFormatError: See :func:`read_text_bytes`.
+            DataFormatError: See :func:`read_text_bytes`; or at the first line
+                longer than :obj:`max_line_bytes`.
         """
         data = read_text_bytes(path, what=what)
-        return cls.from_bytes(data, os.fspath(path), sep)
+        return cls.from_bytes(data, os.fspath(path), sep, max_line_bytes=max_line_bytes, what=what)
 
     @classmethod
-    def from_bytes(cls, data: bytes, path: str, sep: Optional[str] = None) -> "FieldTable":
+    def from_bytes(cls, data: bytes, path: str, sep: Optional[str] = None, *,
+                   max_line_bytes: Optional[int] = None, what: str = "data") -> "FieldTable":
         r"""Split already-validated :obj:`data` (see :meth:`from_file`)."""
         buf = np.frombuffer(data, dtype=np.uint8)
+        if max_line_bytes is not None:
+            _check_line_lengths(buf, path, max_line_bytes, what)
         if sep is None:
             start, end = _split_whitespace(buf)
         elif len(sep) != 1 or sep in "\r\n":
@@ -284,6 +304,23 @@ class Rows:
 
 
 # --- splitting ---------------------------------------------------------------
+
+def _check_line_lengths(buf: np.ndarray, path: str, limit: int, what: str) -> None:
+    ends = np.flatnonzero(buf == 10)
+    # line k spans (previous newline, this newline); the last may lack one
+    lengths = np.diff(ends, prepend=-1) - 1
+    tail = len(buf) - (int(ends[-1]) + 1 if len(ends) else 0)
+    long = np.flatnonzero(lengths > limit)
+    if len(long):
+        k = int(long[0])
+        size = int(lengths[k])
+    elif tail > limit:
+        k, size = len(ends), tail
+    else:
+        return
+    raise DataFormatError(f"a line of {size:,} bytes; expected {what}, at most {limit:,} bytes a line",
+                          path, k + 1)
+
 
 def _split_whitespace(buf: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
     # Bytes <= 0x20 are space, tab, CR, LF and other controls: all separate.

@@ -2,13 +2,14 @@ r"""Locating the files of a dataset folder, with errors that list what was
 expected and what was found."""
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 from typing import Iterable, Optional, Sequence, Union
 
 from ..errors import DataFormatError
 
-__all__ = ["find_file", "require_dir", "missing_error"]
+__all__ = ["find_file", "require_dir", "missing_error", "why_absent"]
 
 PathLike = Union[str, os.PathLike]
 
@@ -71,8 +72,25 @@ def require_dir(path: PathLike, expected: str) -> Path:
     """
     path = Path(path)
     if not path.is_dir():
-        what = "is a file" if path.exists() else "does not exist"
+        what = "is a file" if path.exists() else why_absent(path)
         raise DataFormatError(f"{what}; expected a folder with {expected}", path)
     return path
+
+
+def why_absent(path: PathLike) -> str:
+    r"""Say why :obj:`path` cannot be opened: ``"does not exist"``, ``"is a
+    symbolic link loop"``, ``"is a broken symbolic link to ..."`` or the
+    operating system's reason (e.g. permission denied)."""
+    try:
+        os.stat(path)
+    except FileNotFoundError:
+        if os.path.islink(path):
+            return f"is a broken symbolic link to {os.readlink(path)}"
+        return "does not exist"
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "is a symbolic link loop"
+        return f"cannot be opened ({exc.strerror or exc})"
+    return "exists but is neither a regular file nor a folder"
 
 

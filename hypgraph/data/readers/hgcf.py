@@ -5,12 +5,20 @@ ids.
 Pickles can run arbitrary code when loaded, so they are read with
 :class:`SafeUnpickler`, which refuses every class lookup: only built-in
 containers, ints and strings can be built. HGCF's files need nothing else.
+
+Unpickling alone builds at most one object per opcode, so its memory grows
+with the file. A pickle can still be small and *mean* much more: its memo
+lets one list be the value of every user, each reference a few bytes. The
+entries a file lists (counted before any of them is converted) are therefore
+capped at one per byte of the file; a real HGCF file spends at least two
+bytes on each.
 """
 from __future__ import annotations
 
 import io
 import os
 import pickle
+import reprlib
 from pathlib import Path
 from typing import Optional, Tuple, Union
 
@@ -66,8 +74,20 @@ def load_pickle(path: Union[str, os.PathLike]):
         raise DataFormatError(f"corrupt pickle ({type(exc).__name__}: {exc}); expected {_SHAPE}", path) from None
 
 
+_INT64_MAX = 2 ** 63 - 1
+
+
 def _is_id(x) -> bool:
-    return type(x) is int and x >= 0  # bool is an int subclass: excluded
+    return type(x) is int and 0 <= x <= _INT64_MAX  # bool is an int subclass: excluded
+
+
+# A value of a corrupt file may be a deep or shared structure whose full repr
+# would recurse or grow exponentially; reprlib bounds depth and width.
+def _short(value) -> str:
+    bounded = reprlib.Repr()  # keyword arguments only from Python 3.12
+    bounded.maxlevel, bounded.maxlist, bounded.maxdict, bounded.maxtuple = 2, 4, 4, 4
+    bounded.maxstring = bounded.maxlong = bounded.maxother = 30
+    return bounded.repr(value)
 
 
 def _lists(path: Path) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -75,15 +95,22 @@ def _lists(path: Path) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
     obj = load_pickle(path)
     if not isinstance(obj, dict):
         raise DataFormatError(f"expected {_SHAPE}, got {type(obj).__name__}", path)
-    users, items = [], []
+    total = 0
     for user, values in obj.items():
         if not _is_id(user):
-            raise DataFormatError(f"expected {_SHAPE}: key {user!r} is not a non-negative int", path)
+            raise DataFormatError(f"expected {_SHAPE}: key {_short(user)} is not an int in [0, 2^63)", path)
         if not isinstance(values, list):
             raise DataFormatError(f"expected {_SHAPE}: user {user} maps to {type(values).__name__}", path)
+        total += len(values)
+    size = os.path.getsize(path)
+    if total > size:
+        raise DataFormatError(f"the pickle lists {total:,} items in {size:,} bytes (shared references); "
+                              f"expected {_SHAPE} with one list per user", path)
+    users, items = [], []
+    for user, values in obj.items():
         if not all(map(_is_id, values)):
             bad = next(v for v in values if not _is_id(v))
-            raise DataFormatError(f"expected {_SHAPE}: user {user} has item {bad!r}", path)
+            raise DataFormatError(f"expected {_SHAPE}: user {user} has item {_short(bad)}", path)
         users.append(np.full(len(values), user, dtype=np.int64))
         items.append(np.asarray(values, dtype=np.int64))
     if not users:

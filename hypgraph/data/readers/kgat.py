@@ -23,7 +23,7 @@ from torch_geometric.data import HeteroData
 from ..errors import DataFormatError
 from ..hetero import build_hetero_data
 from ..report import FilterReport, record
-from .columns import FieldTable, read_text_bytes
+from .columns import FIXED_LINE_BYTES, FieldTable, read_text_bytes
 from .files import find_file, missing_error, require_dir
 from .ids import check_below, check_dense
 
@@ -84,7 +84,7 @@ def _relation_names(folder: Path) -> Optional[List[str]]:
     path = folder / "relation_list.txt"
     if not path.is_file():
         return None
-    table = FieldTable.from_file(path, what="'org_id remap_id' lines after a header")
+    table = FieldTable.from_file(path, what="'org_id remap_id' lines after a header", max_line_bytes=FIXED_LINE_BYTES)
     _, rest = table.first_line_fields()
     rows = rest.rows(["org_id", "remap_id"])
     cols = rows.convert(org_id="token", remap_id="int")
@@ -165,7 +165,7 @@ def read_kgat(root: Union[str, os.PathLike]) -> HeteroData:
 
 
 def _read_kg(path: Path, root: Path, num_items: int) -> dict:
-    rows = FieldTable.from_file(path, what="'head relation tail' triples").rows(["head", "relation", "tail"])
+    rows = FieldTable.from_file(path, what="'head relation tail' triples", max_line_bytes=FIXED_LINE_BYTES).rows(["head", "relation", "tail"])
     cols = rows.convert(no_header=True, head="int", relation="int", tail="int")
     file = os.fspath(path)
     ends = [(cols["head"], rows.line, file), (cols["tail"], rows.line, file)]

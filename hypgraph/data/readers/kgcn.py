@@ -18,7 +18,7 @@ from torch_geometric.data import HeteroData
 
 from ..hetero import build_hetero_data
 from ..report import FilterReport, record
-from .columns import FieldTable
+from .columns import FIXED_LINE_BYTES, FieldTable
 from .files import find_file, missing_error, require_dir
 from .ids import check_below, check_dense, decode_tokens
 
@@ -60,7 +60,7 @@ def read_kgcn(root: Union[str, os.PathLike]) -> HeteroData:
     kg_path = find_file([here, root], ["kg_final.txt", "kg_final.txt.gz"])
     index_path = find_file([here, root, here.parent], ["item_index2entity_id.txt"])
 
-    rows = FieldTable.from_file(ratings_path, what="'user item label' rows").rows(["user", "item", "label"])
+    rows = FieldTable.from_file(ratings_path, what="'user item label' rows", max_line_bytes=FIXED_LINE_BYTES).rows(["user", "item", "label"])
     cols = rows.convert(no_header=True, user="int", item="int", label="int")
     path = os.fspath(ratings_path)
     check_below(cols["label"], rows.line, path, 2, "label", "0 or 1")
@@ -91,7 +91,7 @@ def read_kgcn(root: Union[str, os.PathLike]) -> HeteroData:
 
 
 def _read_index(path: Path):
-    rows = (FieldTable.from_file(path, what="'item_id entity_id' rows")
+    rows = (FieldTable.from_file(path, what="'item_id entity_id' rows", max_line_bytes=FIXED_LINE_BYTES)
             .rows(["item_id", "entity_id"]))
     cols = rows.convert(item_id="token", entity_id="int")
     check_dense(cols["entity_id"], rows.line, os.fspath(path), "entity id")
@@ -99,7 +99,7 @@ def _read_index(path: Path):
 
 
 def _read_kg(path: Path, num_items: int, link_entity: np.ndarray) -> dict:
-    rows = FieldTable.from_file(path, what="'head relation tail' triples").rows(["head", "relation", "tail"])
+    rows = FieldTable.from_file(path, what="'head relation tail' triples", max_line_bytes=FIXED_LINE_BYTES).rows(["head", "relation", "tail"])
     cols = rows.convert(no_header=True, head="int", relation="int", tail="int")
     file = os.fspath(path)
     num_entities = max(check_dense(cols["head"], rows.line, file, "entity id"),

@@ -9,7 +9,7 @@ from torch_geometric.data import HeteroData
 
 from ..errors import DataFormatError
 from ..hetero import build_hetero_data
-from .columns import FieldTable
+from .columns import FIXED_LINE_BYTES, FieldTable
 from .ids import factorize
 
 __all__ = ["read_movielens", "locate_movielens"]
@@ -57,7 +57,7 @@ def read_movielens(path: Union[str, os.PathLike]) -> HeteroData:
         DataFormatError: For a missing file or any malformed row.
     """
     file = locate_movielens(path)
-    rows = FieldTable.from_file(file, what="MovieLens ratings (" + " ".join(COLUMNS) + ")").rows(COLUMNS)
+    rows = FieldTable.from_file(file, what="MovieLens ratings (" + " ".join(COLUMNS) + ")", max_line_bytes=FIXED_LINE_BYTES).rows(COLUMNS)
     cols = rows.convert(no_header=True, user_id="int", item_id="int", rating="float", timestamp="int")
     user, user_raw = factorize(cols["user_id"])
     item, item_raw = factorize(cols["item_id"])

@@ -42,6 +42,10 @@ def _typed_rows(path: Path, required: List[str]) -> Tuple[Rows, Dict[str, str]]:
             raise DataFormatError(
                 f"expected a typed RecBole header field like 'user_id:token' (types: {', '.join(TYPES)}), "
                 f"got {field!r}", path, header_line)
+        if name in types:
+            raise DataFormatError(
+                f"column {name!r} appears twice in the header (fields {names.index(name) + 1} and "
+                f"{len(names) + 1}); expected each column once", path, header_line)
         names.append(name)
         types[name] = kind
     absent = [name for name in required if name not in types]
@@ -49,6 +53,9 @@ def _typed_rows(path: Path, required: List[str]) -> Tuple[Rows, Dict[str, str]]:
         raise DataFormatError(
             f"expected columns {', '.join(required)}; the header lacks {', '.join(absent)} "
             f"(it has {', '.join(names)})", path, header_line)
+    if len(rest.line) == 0:
+        raise DataFormatError(f"no rows after the header; expected rows of {', '.join(required)}",
+                              path, header_line + 1)
     return rest.rows(names), types
 
 
@@ -81,8 +88,9 @@ def read_recbole(root: Union[str, os.PathLike], name: Optional[str] = None) -> H
         ``.inter`` become item nodes without interactions.
 
     Raises:
-        DataFormatError: If ``.inter`` is missing, a header is untyped or lacks
-            a required column, or a row is malformed.
+        DataFormatError: If ``.inter`` is missing, a header is untyped, lacks
+            a required column or names one twice, a file has no rows after
+            its header, or a row is malformed.
     """
     root = Path(root)
     if root.suffix == ".inter" and root.is_file():
