@@ -27,7 +27,17 @@ from sklearn.utils.validation import check_is_fitted
 from .sampling import DiscretePowerLawSampler, check_random_state, sample_power_law
 from .special import log_hurwitz_zeta, log_hurwitz_zeta_scaled
 
-__all__ = ["PowerLawFit", "unique_counts"]
+__all__ = ["PowerLawFit", "unique_counts", "FEWEST_TAIL", "SMALL_TAIL"]
+
+# The fewest tail values a fit needs: the MLE is finite only when some tail
+# value exceeds xmin (otherwise the mean of ln(x / xmin) is 0), and a
+# candidate xmin is an observed value, so a tail needs two distinct values and
+# hence two observations; the KS distance and its p-value are then defined.
+FEWEST_TAIL = 2
+# Tails below this are flagged (``small_tail_``): Clauset 2009 put no minimum
+# on the tail, but on fewer values the KS test has little power and the
+# exponent's standard error is large.
+SMALL_TAIL = 50
 
 # Elements per block of the (candidate x value) KS matrices: bounds memory
 # to a few tens of MB whatever the data size.
@@ -79,8 +89,14 @@ class PowerLawFit(BaseEstimator):
     observed values. All candidates are evaluated at once on the unique values
     with cumulative sums.
 
-    Candidates are the observed values whose tail holds at least
-    :obj:`min_tail` points and two distinct values; when there are more than
+    Candidates are all the observed values :math:`v \ge 1` (discrete) or
+    :math:`v > 0` (continuous) whose tail :math:`x \ge v` holds two distinct
+    values (every value but the largest) and at least :obj:`min_tail`
+    observations; :math:`x_{min}` is the candidate with the smallest KS
+    distance (the smallest candidate on a tie), however small its tail, as in
+    Clauset 2009: the default :obj:`min_tail` adds no restriction, and
+    ``small_tail_`` flags tails of fewer than :data:`SMALL_TAIL` values.
+    When there are more than
     :obj:`max_candidates` of them, the candidates nearest below a geometric
     grid of :obj:`max_candidates` points between the smallest and the largest
     are kept (every small value stays a candidate, large ones are thinned to
@@ -109,10 +125,14 @@ class PowerLawFit(BaseEstimator):
             continuous. (default: :obj:`True`)
         xmin (float, optional): Fix the lower cut-off instead of scanning.
             (default: :obj:`None`)
-        min_tail (int): Smallest tail a candidate :math:`x_{min}` may leave;
-            guards against the spuriously small KS distance of tiny tails.
-            If no candidate has that many, all with two distinct tail values
-            are tried and a warning is issued. (default: ``50``)
+        min_tail (int): Fewest observations the tail of a candidate
+            :math:`x_{min}` must hold, at least :data:`FEWEST_TAIL` (``2``).
+            The default adds nothing to what a fit needs (two distinct tail
+            values); a larger value restricts the scan to
+            :math:`x_{min}` with :math:`\#\{x \ge x_{min}\} \ge`
+            :obj:`min_tail`, trading the KS minimum for a larger tail. If no
+            candidate has that many, all with two distinct tail values are
+            tried and a warning is issued. (default: ``2``)
         max_candidates (int): Most candidate :math:`x_{min}` values scanned.
             (default: ``500``)
         n_bootstrap (int): Bootstrap repetitions; ``0`` skips the bootstrap and
@@ -131,6 +151,8 @@ class PowerLawFit(BaseEstimator):
             Eq. 3.5 for discrete data.
         xmin_ (float): Selected lower cut-off.
         n_tail_ (int): Number of values :math:`\ge x_{min}`.
+        small_tail_ (bool): Whether :obj:`n_tail_` is below
+            :data:`SMALL_TAIL` (``50``): the fit rests on few values.
         n_ (int): Number of values fitted (tail and below).
         ks_ (float): KS distance of the tail to the fitted law.
         p_value_ (float): KS-test p-value (see above).
@@ -147,9 +169,9 @@ class PowerLawFit(BaseEstimator):
         2.5
     """
 
-    def __init__(self, discrete: bool = True, xmin: Optional[float] = None, min_tail: int = 50,
-                 max_candidates: int = 500, n_bootstrap: int = 0, random_state=None,
-                 progress: bool = False) -> None:
+    def __init__(self, discrete: bool = True, xmin: Optional[float] = None,
+                 min_tail: int = FEWEST_TAIL, max_candidates: int = 500, n_bootstrap: int = 0,
+                 random_state=None, progress: bool = False) -> None:
         self.discrete = discrete
         self.xmin = xmin
         self.min_tail = min_tail
@@ -182,6 +204,7 @@ class PowerLawFit(BaseEstimator):
         self.alpha_ = float(scan.alpha[best])
         self.xmin_ = float(scan.xmin[best])
         self.n_tail_ = int(scan.n_tail[best])
+        self.small_tail_ = self.n_tail_ < SMALL_TAIL
         self.n_ = int(counts.sum())
         self.ks_ = float(scan.ks[best])
         self.p_value_ = float(kstwo(self.n_tail_).sf(self.ks_))
@@ -222,7 +245,7 @@ class PowerLawFit(BaseEstimator):
                 raise ValueError(f"xmin must be None or a positive number, got {self.xmin!r}")
             if self.discrete and float(self.xmin) != int(self.xmin):
                 raise ValueError(f"xmin must be an integer for a discrete fit, got {self.xmin!r}")
-        for name, low in (("min_tail", 2), ("max_candidates", 1), ("n_bootstrap", 0)):
+        for name, low in (("min_tail", FEWEST_TAIL), ("max_candidates", 1), ("n_bootstrap", 0)):
             value = getattr(self, name)
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
                 raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
@@ -450,10 +473,13 @@ def _ks_distances(values, counts, candidates, xmin, alpha, discrete) -> np.ndarr
             lo = int(before_idx[first])
             log_z = log_hurwitz_zeta(a[:, None], points[lo:][None, :])
             log_norm = log_hurwitz_zeta(a, q)[:, None]
-            surv_at = np.exp(log_z[:, at_idx[j] - lo] - log_norm)
-            surv_before = np.exp(log_z[:, before_idx[j] - lo] - log_norm)
+            # Clipped at survival 1: entries below a row's cut-off are masked
+            # below, and would overflow for the steep laws of tiny tails.
+            surv_at = np.exp(np.minimum(log_z[:, at_idx[j] - lo] - log_norm, 0.0))
+            surv_before = np.exp(np.minimum(log_z[:, before_idx[j] - lo] - log_norm, 0.0))
         else:
-            surv_at = surv_before = (values[j][None, :] / q[:, None]) ** (1.0 - a[:, None])
+            ratio = np.maximum(values[j][None, :] / q[:, None], 1.0)
+            surv_at = surv_before = ratio ** (1.0 - a[:, None])
         dist = np.maximum(np.abs(emp_at - (1.0 - surv_at)), np.abs(emp_before - (1.0 - surv_before)))
         dist[j[None, :] < cand[:, None]] = 0.0
         out[block] = dist.max(axis=1)

@@ -25,7 +25,7 @@ import numpy as np
 
 from .bipartite import BipartiteGraph, BipartiteStats, bipartite_stats
 from .compare import Comparison, compare_alternatives
-from .powerlaw_fit import PowerLawFit
+from .powerlaw_fit import SMALL_TAIL, PowerLawFit
 from .projection import ProjectionStats, projection_stats
 from .sampling import check_random_state
 
@@ -48,11 +48,12 @@ class FitSummary:
     p_ks: float
     p_bootstrap: float
     n_bootstrap: int
+    small_tail: bool
 
     @classmethod
     def from_estimator(cls, fit: PowerLawFit) -> "FitSummary":
         return cls(fit.alpha_, fit.alpha_se_, fit.xmin_, fit.n_tail_, fit.n_, fit.ks_,
-                   fit.p_value_, fit.p_value_bootstrap_, fit.n_bootstrap_)
+                   fit.p_value_, fit.p_value_bootstrap_, fit.n_bootstrap_, fit.small_tail_)
 
 
 # (key, header, help) of the Table 1 row, in order. ``p_boot`` only with a bootstrap.
@@ -64,8 +65,10 @@ COLUMNS: Tuple[Tuple[str, str, str], ...] = (
     ("k_item", "k_item", "mean item degree: interactions / N_item"),
     ("gamma", "gamma", "maximum-likelihood power-law exponent of the item degrees, "
                        "unbounded (Clauset et al. 2009)"),
-    ("xmin", "xmin", "smallest item degree of the power-law tail, chosen by minimal KS distance"),
+    ("xmin", "xmin", "smallest item degree of the power-law tail: the candidate with minimal "
+                     "KS distance (see 'power-law fit' below)"),
     ("n_tail", "n_tail", "items with degree >= xmin"),
+    ("small_tail", "small", f"'yes' when n_tail < {SMALL_TAIL}: gamma and KS rest on few items"),
     ("ks", "KS", "Kolmogorov-Smirnov distance between the tail and the fitted power law"),
     ("p_ks", "p(KS)", "KS-test p-value, scipy.stats.kstwo(n_tail).sf(KS), as in Chamberlain "
                       "2019 Table 1; ignores that gamma and xmin were fitted, so it is too large"),
@@ -91,7 +94,8 @@ class DatasetReport:
         item_fit, user_fit (FitSummary, optional): Power-law fits of the item
             and user degrees (``None`` when the degrees admit no fit).
         comparisons (list of Comparison): The item-degree power law against
-            the alternatives (empty when the tail is below ``min_tail``).
+            the alternatives (empty when the tail is small, below
+            :data:`~analysis.powerlaw_fit.SMALL_TAIL` values).
         projection (ProjectionStats, optional): Item projection statistics.
         notes (list of str): Warnings raised while measuring.
         seconds (dict): Wall time of each stage.
@@ -126,6 +130,7 @@ class DatasetReport:
             "name": self.name, "n_user": b.n_users, "n_item": b.n_items, "density": b.density,
             "k_item": b.mean_item_degree,
             "gamma": fit and fit.alpha, "xmin": fit and fit.xmin, "n_tail": fit and fit.n_tail,
+            "small_tail": fit and fit.small_tail,
             "ks": fit and fit.ks, "p_ks": fit and fit.p_ks,
             "p_boot": fit and (None if math.isnan(fit.p_bootstrap) else fit.p_bootstrap),
             "interactions": b.n_interactions, "removed": self.n_removed,
@@ -235,12 +240,12 @@ def describe_graph(
     comparisons: List[Comparison] = []
     if compare:
         stage("comparisons")
-        if item_est is not None and item_est.n_tail_ >= item_est.min_tail:
+        if item_est is not None and not item_est.small_tail_:
             comparisons = compare_alternatives(item_est, item_degree)
         elif item_est is not None:
             # Vuong's test is asymptotic; the fits run off on a handful of values.
             notes.append(f"item degrees: comparisons skipped, tail of {item_est.n_tail_} < "
-                         f"min_tail={item_est.min_tail} values")
+                         f"{SMALL_TAIL} values")
         done("comparisons")
     proj = None
     if projection:
@@ -444,6 +449,8 @@ def _columns(bootstrap: bool):
 def _text(key: str, value) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
+    if isinstance(value, (bool, np.bool_)):
+        return "yes" if value else "no"
     if key in {"n_user", "n_item", "n_tail", "interactions", "removed"}:
         return f"{int(value):,}"
     if key == "density":

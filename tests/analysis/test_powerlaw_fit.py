@@ -6,12 +6,13 @@ import warnings
 import mpmath
 import numpy as np
 import pytest
-from scipy import stats
+from scipy import optimize, stats
 from scipy.special import zeta
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
 from analysis import PowerLawFit, log_hurwitz_zeta, sample_power_law
+from analysis.powerlaw_fit import FEWEST_TAIL, SMALL_TAIL
 from analysis.sampling import DiscretePowerLawSampler
 from analysis.special import _log_zeta_euler_maclaurin, log_hurwitz_zeta_scaled
 
@@ -26,6 +27,59 @@ def powerlaw_alpha(x, **kwargs):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return powerlaw.Fit(x, verbose=False, **kwargs).power_law.alpha
+
+
+def cutoff_power_law_sample(seed, n=1500):
+    """Integers with p(k) ~ k^-1.2 exp(-k/150): the cut-off bends the far tail
+    down, so that its KS minimum can sit on a small, steep tail, as on
+    MovieLens (seed 2: 34 values; seed 0: 327)."""
+    k = np.arange(1, 3000)
+    p = k ** -1.2 * np.exp(-k / 150.0)
+    return np.random.default_rng(seed).choice(k, size=n, p=p / p.sum()).astype(float)
+
+
+def reference_log_zeta_scaled(a, v, terms=20_000):
+    """ln(v^a zeta(a, v)) = ln sum_{k >= 0} (1 + k/v)^-a: the first terms
+    summed directly, the rest by the Euler-Maclaurin formula to f'. Never
+    underflows (the first term is 1), unlike scipy's zeta for steep laws."""
+    head = np.sum((1.0 + np.arange(terms) / v) ** -a)
+    t = 1.0 + terms / v
+    rest = v * t ** (1.0 - a) / (a - 1.0) + t ** -a / 2.0 + a / (12.0 * v) * t ** (-a - 1.0)
+    return np.log(head + rest)
+
+
+def reference_scan(x, discrete=True, min_tail=FEWEST_TAIL):
+    """The xmin scan of Clauset 2009, Sec. 3.3, one candidate at a time and
+    independent of the estimator: every distinct value but the largest whose
+    tail holds min_tail values; the exponent by a bounded scalar search of
+    Eq. 3.5 (Eq. 3.1 for continuous data), each checked to be interior; the
+    KS distance over every integer >= xmin, the model CDF summed term by
+    term (discrete), or by scipy.stats.kstest. Returns (xmin, alpha, ks,
+    n_tail) rows."""
+    x = np.sort(np.asarray(x, dtype=np.float64))
+    rows = []
+    for v in np.unique(x)[:-1]:
+        tail = x[x >= v]
+        if tail.size < min_tail or v < (1.0 if discrete else np.finfo(float).tiny):
+            continue
+        excess = np.log(tail / v).sum()
+        if discrete:
+            def nll(a):                             # Eq. 3.5 less constants, over n
+                return reference_log_zeta_scaled(a, v) + a * excess / tail.size
+            hi = 10.0 * (1.0 + tail.size / excess)
+            res = optimize.minimize_scalar(nll, bounds=(1.0 + 1e-9, hi), method="bounded",
+                                           options={"xatol": 1e-10 * hi, "maxiter": 2000})
+            a = res.x
+            assert res.success and 1.0 + 1e-6 < a < hi * (1.0 - 1e-6), (v, a)
+            k = np.arange(v, tail[-1] + 1)
+            model = np.cumsum((k / v) ** -a) / np.exp(reference_log_zeta_scaled(a, v))
+            empirical = np.searchsorted(tail, k, side="right") / tail.size    # P(X <= k)
+            ks = np.abs(empirical - model).max()
+        else:
+            a = 1.0 + tail.size / excess
+            ks = stats.kstest(tail, lambda t, a=a, v=v: 1.0 - (t / v) ** (1.0 - a)).statistic
+        rows.append((v, a, ks, tail.size))
+    return np.array(rows)
 
 
 # ---------------------------------------------------------------------------
@@ -184,6 +238,112 @@ def test_ks_distance_discrete_is_the_supremum_over_all_integers(seed):
     assert fit.p_value_ == pytest.approx(stats.kstwo(fit.n_tail_).sf(fit.ks_), rel=1e-12)
 
 
+@pytest.mark.parametrize("seed", [0, 2, 8])
+def test_xmin_is_the_brute_force_ks_minimiser(seed):
+    # Over every candidate, whatever its tail: seeds 2 and 8 have their KS
+    # minimum on a tail of fewer than 50 values, which min_tail=50 (the old
+    # default) missed.
+    x = cutoff_power_law_sample(seed)
+    reference = reference_scan(x)
+    best = int(np.argmin(reference[:, 2]))
+    assert np.sort(reference[:, 2])[1] - reference[best, 2] > 1e-4        # a clear minimum
+    fit = PowerLawFit().fit(x)
+    assert np.unique(x).size - 1 <= fit.max_candidates                   # no thinning here
+    np.testing.assert_array_equal(fit.xmin_candidates_, reference[:, 0])
+    np.testing.assert_allclose(fit.alpha_candidates_, reference[:, 1], rtol=1e-6)
+    np.testing.assert_allclose(fit.ks_candidates_, reference[:, 2], rtol=1e-6, atol=1e-9)
+    assert fit.xmin_ == reference[best, 0] and fit.n_tail_ == reference[best, 3]
+    assert fit.alpha_ == pytest.approx(reference[best, 1], rel=1e-6)
+    assert fit.ks_ == pytest.approx(reference[best, 2], rel=1e-6)
+    assert fit.small_tail_ == (seed != 0) == (fit.n_tail_ < SMALL_TAIL)
+
+
+def test_xmin_is_the_brute_force_ks_minimiser_continuous():
+    rng = np.random.default_rng(21)
+    x = np.concatenate([rng.uniform(0.5, 2.0, 150),
+                        sample_power_law(2.7, 2.0, 250, discrete=False, random_state=rng)])
+    reference = reference_scan(x, discrete=False)
+    fit = PowerLawFit(discrete=False).fit(x)
+    np.testing.assert_allclose(fit.xmin_candidates_, reference[:, 0], rtol=0)
+    np.testing.assert_allclose(fit.ks_candidates_, reference[:, 2], rtol=1e-9, atol=1e-12)
+    best = int(np.argmin(reference[:, 2]))
+    assert fit.xmin_ == reference[best, 0]
+    assert fit.alpha_ == pytest.approx(reference[best, 1], rel=1e-10)
+
+
+@pytest.mark.parametrize("min_tail", [2, 3, 34, 35, 50, 152, 153, 400])
+def test_min_tail_restricts_the_scan_exactly(min_tail):
+    # Candidates: the distinct values but the largest with at least min_tail
+    # values >= them; xmin: the KS minimiser among those (seed 2's minimum has
+    # 34 values, the next best with 50 or more has 152).
+    x = cutoff_power_law_sample(2)
+    reference = reference_scan(x)
+    allowed = reference[reference[:, 3] >= min_tail]
+    fit = PowerLawFit(min_tail=min_tail).fit(x)
+    np.testing.assert_array_equal(fit.xmin_candidates_, allowed[:, 0])
+    best = allowed[np.argmin(allowed[:, 2])]
+    assert (fit.xmin_, fit.n_tail_) == (best[0], best[3]) and fit.n_tail_ >= min_tail
+    assert fit.small_tail_ == (fit.n_tail_ < SMALL_TAIL)
+    if min_tail <= 34:
+        assert fit.n_tail_ == 34 and fit.small_tail_
+    elif min_tail <= 152:
+        assert fit.n_tail_ == 152 and not fit.small_tail_
+
+
+def test_default_min_tail_is_what_a_fit_needs():
+    assert PowerLawFit().min_tail == FEWEST_TAIL == 2
+    # Two observations, two distinct values: the smallest sample with a fit.
+    fit = PowerLawFit().fit([3, 7])
+    assert (fit.xmin_, fit.n_tail_) == (3.0, 2) and fit.small_tail_
+    assert np.isfinite(fit.alpha_) and fit.alpha_ > 1 and 0 < fit.ks_ < 1
+    # Steep laws on tiny tails are scanned without numerical warnings.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        PowerLawFit().fit(cutoff_power_law_sample(2))
+        PowerLawFit(discrete=False).fit(np.random.default_rng(0).lognormal(0, 1, 400))
+
+
+def test_powerlaw_package_agrees_on_the_small_tail_when_unbounded():
+    # powerlaw 2.0.0 discards every candidate whose exponent leaves its default
+    # range [0, 3] ("valid_fits"), which moves xmin to a large tail; with the
+    # range lifted and every fit of its scan valid, it picks our xmin.
+    import powerlaw
+
+    x = cutoff_power_law_sample(2)
+    ours = PowerLawFit().fit(x)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = powerlaw.Fit(x, discrete=True, verbose=False,
+                              parameter_ranges={"alpha": [1.0, 30.0]})
+        assert theirs.xmin_fitting_results["valid_fits"].all()
+        assert np.all(theirs.xmin_fitting_results["alphas"] < 30.0 - 1e-6)
+        assert theirs.xmin == ours.xmin_
+        assert theirs.power_law.alpha == pytest.approx(ours.alpha_, rel=1e-2)
+        bounded = powerlaw.Fit(x, discrete=True, verbose=False)
+        assert not bounded.xmin_fitting_results["valid_fits"].all()
+        assert bounded.power_law.alpha <= 3.0 and bounded.xmin < ours.xmin_
+
+
+def test_movielens_100k_xmin_is_the_brute_force_ks_minimiser(shared_data):
+    # Item degrees of ML-100K with ratings >= 4 (hypgraph-stats --min-rating 4).
+    path = shared_data / "ml-100k" / "u.data"
+    if not path.is_file():
+        pytest.skip(f"{path} not present")
+    ratings = np.loadtxt(path, dtype=np.int64)
+    degree = np.unique(ratings[ratings[:, 2] >= 4, 1], return_counts=True)[1]
+    reference = reference_scan(degree)
+    best = reference[np.argmin(reference[:, 2])]
+    fit = PowerLawFit().fit(degree)
+    assert (fit.xmin_, fit.n_tail_) == (best[0], best[3]) == (208, 42) and fit.small_tail_
+    assert fit.alpha_ == pytest.approx(best[1], rel=1e-6)
+    assert fit.ks_ == pytest.approx(best[2], rel=1e-6)
+    # The former default, min_tail=50, took the best tail of 50 or more.
+    allowed = reference[reference[:, 3] >= 50]
+    old = PowerLawFit(min_tail=50).fit(degree)
+    assert (old.xmin_, old.n_tail_) == tuple(allowed[np.argmin(allowed[:, 2])][[0, 3]]) == (138, 105)
+    assert old.ks_ > fit.ks_ + 0.02 and fit.alpha_ - old.alpha_ > 1.5
+
+
 def test_xmin_minimises_ks_over_the_candidates():
     x = sample_power_law(2.5, 1, 5000, discrete=True, random_state=4)
     fit = PowerLawFit(discrete=True, min_tail=100).fit(x)
@@ -256,7 +416,8 @@ def test_estimator_conventions():
     assert np.trapezoid(density, grid) == pytest.approx(1.0 - 1e-6 ** (est.alpha_ - 1), rel=1e-3)
 
 
-@pytest.mark.parametrize("params", [dict(min_tail=1), dict(max_candidates=0), dict(n_bootstrap=-1),
+@pytest.mark.parametrize("params", [dict(min_tail=1), dict(min_tail=2.0), dict(min_tail=True),
+                                    dict(max_candidates=0), dict(n_bootstrap=-1),
                                     dict(xmin=-2), dict(xmin=2.5), dict(discrete="yes")])
 def test_invalid_parameters_are_rejected_in_fit_not_init(params):
     est = PowerLawFit(**params)                     # __init__ only stores

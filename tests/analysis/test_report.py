@@ -54,7 +54,8 @@ def test_tiny_tails_skip_the_comparisons():
     report = describe_arrays([0, 1, 1, 2, 2, 2], [0, 0, 1, 0, 1, 2], projection=False)
     assert report.item_fit is not None and report.comparisons == []
     assert any("comparisons skipped" in note for note in report.notes)
-    assert any("min_tail" in note for note in report.notes)
+    assert any("tail of 2 < 50 values" in note for note in report.notes)
+    assert report.item_fit.small_tail and report.row()["small_tail"] is True
 
 
 def test_unknown_format():
