@@ -1,8 +1,8 @@
 r"""``hypgraph-stats``: Table 1 of Chamberlain et al. 2019 for any
 interaction data.
 
-Exit status: 0 on success, 2 on bad input (the data error is printed as one
-line on stderr) or bad arguments.
+Exit status: 0 on success, 2 on bad input or bad arguments (either printed
+as one line on stderr).
 """
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
+from .powerlaw_fit import FEWEST_TAIL, SMALL_TAIL, PowerLawFit
 from .report import COLUMNS, FORMATS, DatasetReport, dataset_name, describe, format_reports, \
     load_dataset
 
@@ -20,6 +21,14 @@ __all__ = ["main", "build_parser"]
 READER_CHOICES = ("auto", "movielens", "kgat", "kgcn", "recbole", "hgcf", "csv")
 # Interactions from which the stage progress bar is shown.
 LARGE_INPUT = 1_000_000
+
+
+class _Parser(argparse.ArgumentParser):
+    r"""An argument parser whose usage errors are one line on stderr (exit 2),
+    like the data errors; the usage itself is in ``--help``."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def _non_negative_int(text: str) -> int:
@@ -32,25 +41,61 @@ def _non_negative_int(text: str) -> int:
     return value
 
 
+def _tail_size(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < FEWEST_TAIL:
+        raise argparse.ArgumentTypeError(
+            f"expected an integer >= {FEWEST_TAIL} (a fit needs two distinct tail values), "
+            f"got {value}")
+    return value
+
+
 def _epilog() -> str:
+    max_candidates = PowerLawFit().max_candidates           # the scan's default, described here
     width = max(len(header) for _, header, _ in COLUMNS)
     lines = ["columns (one row per dataset, as in Chamberlain et al. 2019, Table 1):"]
     lines += [f"  {header.ljust(width)}  {text}" for _, header, text in COLUMNS]
     lines += [
+        "",
+        "power-law fit (Clauset, Shalizi & Newman 2009), of the item degrees (and in JSON of",
+        "the user degrees too):",
+        "  gamma  discrete maximum-likelihood exponent of p(k) = k^-gamma / zeta(gamma, xmin),",
+        "         the Hurwitz-zeta law on the tail k >= xmin, maximised numerically (not the",
+        "         continuous formula nor its discrete approximation); never bounded.",
+        "  KS     largest distance between the empirical and the fitted CDF of the tail,",
+        "         P(k' <= k | k' >= xmin), over every integer k >= xmin (observed or not);",
+        "         p(KS) is the one-sample KS test of the n_tail degrees.",
+        "  xmin   candidates: every distinct degree >= 1 except the largest whose tail holds",
+        "         at least --min-tail items (n_tail >= N); each is fitted and the one with",
+        f"         the smallest KS is chosen (the smallest candidate on a tie). Above "
+        f"{max_candidates}",
+        f"         candidates the large ones are thinned to about {max_candidates} on a "
+        "geometric grid.",
+        f"         The default --min-tail {FEWEST_TAIL} adds no minimum, as in Clauset et al.: "
+        "two",
+        "         distinct tail degrees are what a fit needs. If no degree leaves N items,",
+        "         every candidate is scanned and a note (JSON) says so.",
+        f"  small  a tail of fewer than {SMALL_TAIL} items: 'yes' in the small column "
+        "(small_tail in",
+        "         JSON and CSV) and one warning line per dataset on stderr; the",
+        "         likelihood-ratio comparisons are then skipped.",
         "",
         "--format json adds, per dataset: the user-degree fit, likelihood-ratio tests of the",
         "item-degree power law against lognormal, exponential and truncated power-law tails",
         "(R > 0 favours the power law), the one-mode item projection (degree, weighted degree,",
         "clustering; sampled with standard errors on large graphs), the filter log and timings.",
         "",
-        "exit status: 0 on success, 2 on bad input (one line on stderr) or bad arguments.",
+        "exit status: 0 on success, 2 on bad input or bad arguments (one line on stderr).",
     ]
     return "\n".join(lines)
 
 
 def build_parser() -> argparse.ArgumentParser:
     r"""The argument parser of ``hypgraph-stats``."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="hypgraph-stats",
         description="Complex-network statistics of user-item interaction data: the bipartite "
                     "basics and the maximum-likelihood power-law fit of the item degrees "
@@ -73,6 +118,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--bootstrap", type=_non_negative_int, default=0, metavar="N",
                         help="bootstrap repetitions for the goodness-of-fit p-value "
                              "(default: 0, none; Clauset et al. use 2,500)")
+    parser.add_argument("--min-tail", type=_tail_size, default=FEWEST_TAIL, metavar="N",
+                        help="choose xmin only among degrees whose tail holds at least N items "
+                             f"(default: {FEWEST_TAIL}, no minimum beyond what a fit needs; "
+                             f"e.g. {SMALL_TAIL} for a larger tail at a larger KS distance)")
     parser.add_argument("--seed", type=int, default=0, metavar="S",
                         help="seed of the bootstrap and of sampled statistics (default: 0)")
     table = parser.add_argument_group("tables (--reader csv)",
@@ -119,6 +168,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.plot is not None:
         _plot(reports, args.plot)
     sys.stdout.write(format_reports(reports, args.format, bootstrap=args.bootstrap > 0))
+    for report in reports:
+        fit = report.item_fit
+        if fit is not None and fit.small_tail:
+            print(f"{parser.prog}: warning: {report.name}: the item-degree power-law tail holds "
+                  f"{fit.n_tail} items (< {SMALL_TAIL}; xmin {fit.xmin:g}): gamma and KS rest on "
+                  f"few values", file=sys.stderr)
     return 0
 
 
@@ -134,7 +189,7 @@ def _report(path: Optional[Path], args: argparse.Namespace) -> DatasetReport:
                     source="synthetic" if path is None else str(path),
                     n_bootstrap=args.bootstrap, random_state=args.seed,
                     compare=not args.no_compare, projection=not args.no_projection,
-                    progress=progress)
+                    fit_options={"min_tail": args.min_tail}, progress=progress)
 
 
 def _guess_rating(path: Path) -> Optional[str]:

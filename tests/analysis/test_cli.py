@@ -9,7 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from analysis import PowerLawFit
 from analysis.cli import main
+from analysis.powerlaw_fit import SMALL_TAIL
 from analysis.report import COLUMNS
 
 REPO = Path(__file__).resolve().parents[2]
@@ -43,9 +45,27 @@ def ratings_csv(tmp_path_factory, synthetic_edges):
     return path, rating
 
 
+@pytest.fixture(scope="module")
+def small_tail_csv(tmp_path_factory):
+    """Interactions whose item degrees are a cut-off power law with its KS
+    minimum on a tail of 34 items (tests/analysis/test_powerlaw_fit.py,
+    seed 2); the best tail of 50 or more holds 152."""
+    rng = np.random.default_rng(2)
+    k = np.arange(1, 3000)
+    p = k ** -1.2 * np.exp(-k / 150.0)
+    degree = rng.choice(k, size=1500, p=p / p.sum())
+    path = tmp_path_factory.mktemp("small_tail") / "cutoff.csv"
+    with open(path, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["user", "item"])
+        for item, d in enumerate(degree):
+            writer.writerows([u, item] for u in rng.choice(3000, size=d, replace=False))
+    return path, degree
+
+
 def test_default_dataset_json(capsys, synthetic_edges):
     code, out, err = run(capsys, "--format", "json")
-    assert code == 0
+    assert code == 0 and err == ""                  # a tail of 277 items: no small-tail warning
     (dataset,) = json.loads(out)["datasets"]
     users, items = synthetic_edges
     e = len({(u, i) for u, i in zip(users, items)})
@@ -55,6 +75,7 @@ def test_default_dataset_json(capsys, synthetic_edges):
     assert row["density"] == pytest.approx(e / (row["n_user"] * row["n_item"]))
     assert row["k_item"] == pytest.approx(e / row["n_item"])
     assert row["gamma"] > 1 and 0 <= row["p_ks"] <= 1 and row["p_boot"] is None
+    assert row["n_tail"] >= SMALL_TAIL and row["small_tail"] is False
     fit = dataset["item_degree_fit"]
     assert (fit["alpha"], fit["xmin"], fit["ks"]) == (row["gamma"], row["xmin"], row["ks"])
     assert {c["alternative"] for c in dataset["item_degree_comparisons"]} == {
@@ -140,6 +161,78 @@ def test_movielens_100k(capsys, shared_data):
     assert row["removed"] == 100_000 - row["interactions"]
 
 
+def test_movielens_100k_power_law(capsys, shared_data):
+    # The KS minimum is a tail of 42 items; min_tail=50, the old default, gave
+    # the next best tail with 50 or more, 105 items, at a larger KS distance.
+    # (Chamberlain 2019's ML-100K row is withheld in our copy of the paper.)
+    path = shared_data / "ml-100k" / "u.data"
+    if not path.is_file():
+        pytest.skip(f"{path} not present")
+    fits = {}
+    for min_tail in ("2", "50"):
+        code, out, err = run(capsys, str(path), "--min-rating", "4", "--min-tail", min_tail,
+                             "--format", "json", "--no-compare", "--no-projection")
+        assert code == 0
+        fits[min_tail] = json.loads(out)["datasets"][0]["row"], err
+    row, err = fits["2"]
+    assert (row["xmin"], row["n_tail"], row["small_tail"]) == (208, 42, True)
+    assert (round(row["gamma"], 4), round(row["ks"], 4), round(row["p_ks"], 4)) == (
+        5.4736, 0.0635, 0.9918)
+    assert len(err.splitlines()) == 1 and "42 items" in err
+    row, err = fits["50"]
+    assert (row["xmin"], row["n_tail"], row["small_tail"]) == (138, 105, False)
+    assert (round(row["gamma"], 4), round(row["ks"], 4), round(row["p_ks"], 4)) == (
+        3.8028, 0.0902, 0.3396)
+    assert err == ""
+
+
+def test_xmin_is_the_ks_minimum_and_small_tails_are_flagged(capsys, small_tail_csv):
+    path, degree = small_tail_csv
+    expected = PowerLawFit().fit(degree)
+    assert expected.n_tail_ == 34 and expected.ks_ == expected.ks_candidates_.min()
+    code, out, err = run(capsys, str(path), "--format", "json", "--no-projection")
+    assert code == 0
+    dataset = json.loads(out)["datasets"][0]
+    row = dataset["row"]
+    assert (row["xmin"], row["n_tail"], row["small_tail"]) == (expected.xmin_, 34, True)
+    assert row["gamma"] == pytest.approx(expected.alpha_, rel=1e-12)
+    assert row["ks"] == pytest.approx(expected.ks_, rel=1e-12)
+    assert dataset["item_degree_fit"]["small_tail"] is True
+    assert dataset["item_degree_comparisons"] == []           # Vuong's test needs a larger tail
+    (warning,) = err.splitlines()
+    assert warning.startswith(f"hypgraph-stats: warning: {row['name']}: ") and "34 items" in warning
+    # Every rendering carries the flag; the warning comes once per dataset.
+    _, out_table, err_table = run(capsys, str(path), "--no-projection", "--no-compare")
+    header, line = out_table.splitlines()
+    assert line.split()[header.split().index("small")] == "yes"
+    assert err_table == err
+    _, out_csv, _ = run(capsys, str(path), "--format", "csv", "--no-projection", "--no-compare")
+    assert next(csv.DictReader(io.StringIO(out_csv)))["small_tail"] == "True"
+
+
+@pytest.mark.parametrize("min_tail,n_tail", [("35", 152), ("50", 152), ("153", None)])
+def test_min_tail_restricts_the_scan(capsys, small_tail_csv, min_tail, n_tail):
+    path, degree = small_tail_csv
+    expected = PowerLawFit(min_tail=int(min_tail)).fit(degree)
+    code, out, err = run(capsys, str(path), "--min-tail", min_tail, "--format", "json",
+                         "--no-projection", "--no-compare")
+    assert code == 0
+    row = json.loads(out)["datasets"][0]["row"]
+    assert (row["xmin"], row["n_tail"]) == (expected.xmin_, expected.n_tail_)
+    assert row["n_tail"] >= int(min_tail) and row["small_tail"] is False and err == ""
+    if n_tail is not None:
+        assert row["n_tail"] == n_tail
+    assert row["ks"] > PowerLawFit().fit(degree).ks_           # the price of the larger tail
+
+
+@pytest.mark.parametrize("value", ["1", "0", "-3", "2.5", "many", ""])
+def test_min_tail_rejects_bad_values(capsys, value):
+    code, out, err = run(capsys, "--min-tail", value)
+    assert code == 2 and out == ""
+    (line,) = err.splitlines()
+    assert line.startswith("hypgraph-stats: error: argument --min-tail:")
+
+
 def test_malformed_file_exits_2_with_one_line(capsys, tmp_path):
     bad = tmp_path / "u.data"
     bad.write_text("1\t2\t5\t881250949\n1\t3\tfive\t881250949\n")
@@ -164,10 +257,13 @@ def test_bad_input_exits_2(capsys, argv):
     assert code == 2 and out == "" and len(err.splitlines()) == 1
 
 
-@pytest.mark.parametrize("argv", [["--format", "xml"], ["--bootstrap", "-1"], ["--reader", "zip"]])
+@pytest.mark.parametrize("argv", [["--format", "xml"], ["--bootstrap", "-1"], ["--reader", "zip"],
+                                  ["--no-such-option"]])
 def test_bad_arguments_exit_2(capsys, argv):
-    code, _, err = run(capsys, *argv)
-    assert code == 2 and "usage:" in err
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and out == ""
+    (line,) = err.splitlines()
+    assert line.startswith("hypgraph-stats: error: ") and line.endswith("(see hypgraph-stats --help)")
 
 
 def test_help_explains_every_column(capsys):
@@ -176,5 +272,12 @@ def test_help_explains_every_column(capsys):
     for _, header, _ in COLUMNS:
         assert f"\n  {header} " in out
     for option in ("--reader", "--min-rating", "--min-user-interactions", "--format", "--plot",
-                   "--bootstrap", "--seed"):
+                   "--bootstrap", "--min-tail", "--seed"):
         assert option in out
+    # What the fit does: the likelihood, what KS is computed on, the xmin scan.
+    text = " ".join(out.split())
+    for phrase in ("discrete maximum-likelihood exponent", "zeta(gamma, xmin)", "never bounded",
+                   "over every integer k >= xmin", "every distinct degree >= 1 except the largest",
+                   "at least --min-tail items", "The default --min-tail 2 adds no minimum",
+                   "thinned to about 500", f"fewer than {SMALL_TAIL} items"):
+        assert phrase in text
