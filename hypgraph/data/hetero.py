@@ -26,7 +26,7 @@ from torch_geometric.data import HeteroData
 
 __all__ = [
     "INTERACTS", "REV_INTERACTS", "LINKS", "RELATES",
-    "build_hetero_data", "index_of", "set_interactions",
+    "build_hetero_data", "index_of", "set_interactions", "check_interactions",
 ]
 
 INTERACTS = ("user", "interacts", "item")
@@ -50,6 +50,33 @@ def _raw_ids(raw: Optional[RawIds], n: int, kind: str):
     if arr.dtype.kind in "iu":
         return torch.as_tensor(arr, dtype=torch.long)
     return np.asarray([str(r) for r in raw], dtype=object)
+
+
+def check_interactions(data: HeteroData, *, labels: bool = False, what: str = "data"):
+    r"""The ``('user', 'interacts', 'item')`` store of :obj:`data`, after
+    checking that it is the shape every reader and split returns.
+
+    Args:
+        data (HeteroData): The graph.
+        labels (bool): Also require ``edge_label_index`` (held-out pairs of a
+            split's validation or test part). (default: :obj:`False`)
+        what (str): How to name :obj:`data` in errors, e.g. ``"val_data"``.
+
+    Raises:
+        ValueError: Naming what is missing, in one line.
+    """
+    if not isinstance(data, HeteroData):
+        raise TypeError(f"{what} must be a HeteroData, got {type(data).__name__}")
+    if INTERACTS not in data.edge_types or "edge_index" not in data[INTERACTS]:
+        raise ValueError(f"{what} has no {INTERACTS} edges; build it with build_hetero_data")
+    for node_type in ("user", "item"):
+        if node_type not in data.node_types or data[node_type].num_nodes is None:
+            raise ValueError(f"{what} has no {node_type!r} node count; build it with build_hetero_data")
+    store = data[INTERACTS]
+    if labels and "edge_label_index" not in store:
+        raise ValueError(f"{what} has no held-out pairs (edge_label_index); pass a part returned by "
+                         f"a split of hypgraph.data.split")
+    return store
 
 
 def set_interactions(data: HeteroData, edge_index: Tensor, **edge_attrs: Optional[Tensor]) -> HeteroData:

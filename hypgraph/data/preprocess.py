@@ -19,7 +19,7 @@ import torch
 from torch import Tensor
 from torch_geometric.data import HeteroData
 
-from .hetero import INTERACTS, LINKS, set_interactions
+from .hetero import INTERACTS, LINKS, check_interactions, set_interactions
 from .report import FilterReport, record
 
 __all__ = ["implicit_feedback", "min_user_interactions", "dedupe", "compact", "prepare"]
@@ -212,9 +212,7 @@ def _interactions(data: HeteroData) -> Tuple[Tensor, Dict[str, Tensor]]:
         ValueError: If there are no interactions, or the data has already been
             split (an ``edge_label_index`` is present).
     """
-    if INTERACTS not in data.edge_types:
-        raise ValueError(f"data has no {INTERACTS} edges; build it with build_hetero_data")
-    store = data[INTERACTS]
+    store = check_interactions(data)
     edge_index = store.edge_index
     num_edges = edge_index.size(1)
     attrs: Dict[str, Tensor] = {}

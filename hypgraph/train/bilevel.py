@@ -8,7 +8,7 @@ import torch
 from torch import Tensor, nn
 from torch_geometric.data import HeteroData
 
-from ..data.hetero import INTERACTS
+from ..data.hetero import INTERACTS, check_interactions
 from ..data.history import InteractionCSR
 from ..data.negative import PositiveSet, sample_negatives
 from ..optim._rows import manifold_of
@@ -132,6 +132,8 @@ class BilevelTrainer(Trainer):
         self._num_items = 0
 
     def fit(self, train_data: HeteroData, val_data: HeteroData, *, resume: bool = False) -> FitResult:
+        check_interactions(train_data, what="train_data")
+        check_interactions(val_data, labels=True, what="val_data")
         self._num_items = train_data["item"].num_nodes
         if self.outer == "validation":
             val_edges = val_data[INTERACTS].edge_label_index

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 from torch_geometric.data import HeteroData
 
-from ..data.hetero import INTERACTS
+from ..data.hetero import check_interactions
 from ..data.history import InteractionCSR
 from ..data.negative import sample_eval_negatives
 from .metrics import full_ranking_metrics, sampled_metrics
@@ -22,7 +22,7 @@ def evaluate_sampled(model: nn.Module, test_data: HeteroData, *, generator: torc
     r"""HR@K and NDCG@K with :obj:`num_negatives` uniformly sampled unseen
     items per held-out positive ([Chamberlain 2019] §8.1). The users' history
     is ``test_data``'s ``edge_index`` (train + validation)."""
-    store = test_data[INTERACTS]
+    store = check_interactions(test_data, labels=True, what="test_data")
     history = InteractionCSR(store.edge_index, test_data["user"].num_nodes)
     label = store.edge_label_index
     negatives = sample_eval_negatives(test_data, num_negatives, generator=generator)
@@ -42,7 +42,7 @@ def evaluate_full(model: nn.Module, test_data: HeteroData, *, ks: Sequence[int] 
     r"""Full-ranking Recall/Precision/NDCG@K ([Hyper-Know]) of ``test_data``'s
     ``edge_label_index``; items in its ``edge_index`` (and :obj:`exclude`) are
     not ranked."""
-    store = test_data[INTERACTS]
+    store = check_interactions(test_data, labels=True, what="test_data")
     num_users, num_items = test_data["user"].num_nodes, test_data["item"].num_nodes
     history = InteractionCSR(store.edge_index, num_users)
     model.eval()

@@ -109,6 +109,9 @@ def full_ranking_metrics(
         ``ndcg_kgat@K`` for each K, averaged over users with test items, and
         ``users`` (how many).
     """
+    ks = (ks,) if isinstance(ks, int) else tuple(ks)
+    if not ks:
+        raise ValueError("ks must hold at least one cut-off, e.g. (20,)")
     for k in ks:
         _check_k(k)
     if max(ks) > num_items:

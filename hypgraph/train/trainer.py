@@ -15,15 +15,31 @@ from torch import Tensor
 from torch_geometric.data import HeteroData
 from tqdm.auto import tqdm
 
-from ..data.hetero import INTERACTS
+from ..data.hetero import check_interactions
 from ..data.history import InteractionCSR
 from ..data.negative import PositiveSet, sample_negatives
 from ..nn.losses import bpr_loss, wmrb_loss
 from .metrics import full_ranking_metrics
 
-__all__ = ["Trainer", "FitResult"]
+__all__ = ["Trainer", "FitResult", "METRICS", "parse_metric"]
 
 LOSSES = ("bpr", "wmrb")
+#: Validation metrics :meth:`Trainer.evaluate_split` reports, each as ``name@K``.
+METRICS = ("recall", "precision", "ndcg", "ndcg_kgat")
+
+
+def parse_metric(metric: str) -> int:
+    r"""The cut-off :math:`K` of a validation metric ``name@K`` (``name`` one
+    of :data:`METRICS`, :math:`K \ge 1`).
+
+    Raises:
+        ValueError: For any other spelling, before any training is done.
+    """
+    name, at, k = str(metric).partition("@")
+    if name not in METRICS or not at or not k.isdigit() or int(k) < 1:
+        raise ValueError(f"metric must be one of {', '.join(m + '@K' for m in METRICS)} with K >= 1 "
+                         f"(e.g. 'ndcg@10'), got {metric!r}")
+    return int(k)
 
 
 @dataclass
@@ -86,7 +102,7 @@ class Trainer:
         self.num_negatives = num_negatives or (1 if loss == "bpr" else 10)
         self.batch_size, self.max_epochs, self.patience = batch_size, max_epochs, patience
         self.metric, self.seed, self.progress, self.wmrb_margin = metric, seed, progress, wmrb_margin
-        self.k = int(metric.split("@")[1]) if "@" in metric else 10
+        self.k = parse_metric(metric)
         self.log_path = None if log_path is None else Path(log_path)
         self.checkpoint_path = None if checkpoint_path is None else Path(checkpoint_path)
         self._epoch_number = 0
@@ -100,22 +116,32 @@ class Trainer:
             val_data (HeteroData): ``edge_label_index`` holds validation positives.
             resume (bool): Continue from ``checkpoint_path`` if it exists.
         """
-        edge_index = train_data[INTERACTS].edge_index
+        edge_index = check_interactions(train_data, what="train_data").edge_index
         if edge_index.numel() == 0:
             raise ValueError("no training interactions")
         num_users, num_items = train_data["user"].num_nodes, train_data["item"].num_nodes
         history = InteractionCSR(edge_index, num_users)
-        val_edges = val_data[INTERACTS].edge_label_index
+        val_edges = check_interactions(val_data, labels=True, what="val_data").edge_label_index
+        if self.k > num_items:
+            raise ValueError(f"metric {self.metric!r} ranks {self.k} items, but there are {num_items}")
         state = self._fresh_state()
+        if self.checkpoint_path is not None:
+            # a save killed between write and rename leaves its temporary file
+            self._temporary(self.checkpoint_path).unlink(missing_ok=True)
         if resume and self.checkpoint_path is not None and self.checkpoint_path.exists():
             state = self._load(self.checkpoint_path)
         generator = torch.Generator().manual_seed(self.seed)
         if state["generator"] is not None:
             generator.set_state(state["generator"])
+        # what a non-finite loss rolls back to when no epoch has been validated yet
+        start_state = copy.deepcopy(self._state_dicts()) if state["best_state"] is None else None
 
         for epoch in range(state["epoch"] + 1, self.max_epochs + 1):
             start = time.perf_counter()
-            loss = self._epoch(edge_index, num_items, history, generator, epoch)
+            try:
+                loss = self._epoch(edge_index, num_items, history, generator, epoch)
+            except FloatingPointError as exc:
+                raise FloatingPointError(f"{exc}; {self._roll_back(state, start_state)}") from None
             metrics = self.evaluate_split(edge_index, val_edges, num_users, num_items, history)
             record = {"epoch": epoch, "loss": loss, **metrics, "seconds": time.perf_counter() - start}
             state["history"].append(record)
@@ -182,7 +208,7 @@ class Trainer:
 
     def _check_finite(self, loss: Tensor) -> None:
         if not torch.isfinite(loss):
-            raise FloatingPointError(f"non-finite loss {float(loss)} in epoch {self._epoch_number}")
+            raise FloatingPointError(f"non-finite loss {float(loss.detach())} in epoch {self._epoch_number}")
 
     @torch.no_grad()
     def evaluate_split(self, train_edge_index: Tensor, eval_edges: Tensor, num_users: int, num_items: int,
@@ -205,12 +231,29 @@ class Trainer:
         return dict(epoch=0, best_value=-float("inf"), best_epoch=0, bad_epochs=0,
                     best_state=None, history=[], generator=None)
 
+    def _roll_back(self, state: dict, start_state: Optional[dict]) -> str:
+        """Put back the best validated parameters (or, before any, those the
+        fit started from) so that a diverged run leaves no NaN behind; say which."""
+        if state["best_state"] is not None:
+            self.model.load_state_dict(state["best_state"])
+            return f"the model holds the parameters of its best epoch ({state['best_epoch']}) again"
+        self._load_state_dicts(start_state)
+        return "the model and optimiser hold the parameters they started this fit with again"
+
+    @staticmethod
+    def _temporary(path: Path) -> Path:
+        return path.with_name(path.name + ".tmp")
+
     def _save(self, state: dict, path: Path) -> None:
         payload = {"state": state, **self._state_dicts()}
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        torch.save(payload, tmp)
-        os.replace(tmp, path)  # atomic: a crash leaves the previous checkpoint intact
+        tmp = self._temporary(path)
+        try:
+            torch.save(payload, tmp)
+            os.replace(tmp, path)  # atomic: a crash leaves the previous checkpoint intact
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
 
     def _load(self, path: Path) -> dict:
         payload = torch.load(path, weights_only=True)

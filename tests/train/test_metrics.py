@@ -151,3 +151,20 @@ def test_evaluate_sampled_and_full_agree_with_direct_computation():
     full = evaluate_full(pop, test, ks=(10,))
     direct = full_ranking_metrics(lambda u: pop.score_all(u), store.edge_index, label, 80, 60, ks=(10,))
     assert full == direct
+
+
+@pytest.mark.parametrize("ks,match", [((), "ks must hold at least one cut-off"), ((0,), "k must be a positive integer"),
+                                      ((5, 2.5), "k must be a positive integer")])
+def test_full_ranking_refuses_bad_cut_offs(ks, match):
+    train = torch.tensor([[0], [0]])
+    test = torch.tensor([[0], [1]])
+    with pytest.raises(ValueError, match=match):
+        full_ranking_metrics(lambda users: torch.zeros(users.numel(), 3), train, test, 1, 3, ks=ks)
+
+
+def test_full_ranking_takes_a_single_int_cut_off():
+    train = torch.tensor([[0], [0]])
+    test = torch.tensor([[0], [2]])
+    scores = torch.tensor([[0.0, 1.0, 2.0]])
+    out = full_ranking_metrics(lambda users: scores[users], train, test, 1, 3, ks=1)
+    assert out["recall@1"] == 1.0 and out["precision@1"] == 1.0

@@ -84,3 +84,115 @@ def test_trainer_argument_errors(split):
         Trainer(model, opt, loss="hinge")
     with pytest.raises(ValueError, match="batch_size"):
         Trainer(model, opt, batch_size=0)
+
+
+@pytest.mark.parametrize("metric", ["nonsense", "ndcg@0", "ndcg@", "ndcg", "hr@10", "recall@-3", "recall@2.5", 10])
+def test_bad_metric_is_refused_at_construction(metric):
+    model = make(10, 5)
+    with pytest.raises(ValueError, match=r"metric must be one of recall@K, precision@K, ndcg@K, ndcg_kgat@K"):
+        Trainer(model, RiemannianAdam(model.parameters()), metric=metric)
+
+
+@pytest.mark.parametrize("metric,k", [("ndcg@10", 10), ("recall@1", 1), ("ndcg_kgat@50", 50), ("precision@7", 7)])
+def test_metric_cut_off(metric, k):
+    model = make(10, 5)
+    assert Trainer(model, RiemannianAdam(model.parameters()), metric=metric).k == k
+
+
+def test_metric_beyond_the_catalogue_is_refused_before_training(split, monkeypatch):
+    train, val, _ = split
+    model = make(train["item"].num_nodes, train["user"].num_nodes, asymmetric=False)
+    trainer = Trainer(model, RiemannianAdam(model.parameters()), metric="ndcg@1000", progress=False)
+    monkeypatch.setattr(trainer, "_epoch", lambda *a: pytest.fail("trained before refusing"))
+    with pytest.raises(ValueError, match="ranks 1000 items, but there are 120"):
+        trainer.fit(train, val)
+
+
+def test_fit_names_unsplit_or_empty_data(split):
+    from torch_geometric.data import HeteroData
+
+    train, val, _ = split
+    model = make(train["item"].num_nodes, train["user"].num_nodes, asymmetric=False)
+    trainer = Trainer(model, RiemannianAdam(model.parameters()), progress=False)
+    with pytest.raises(ValueError, match=r"train_data has no \('user', 'interacts', 'item'\) edges"):
+        trainer.fit(HeteroData(), val)
+    unlabelled = val.clone()
+    del unlabelled["user", "interacts", "item"].edge_label_index
+    with pytest.raises(ValueError, match=r"val_data has no held-out pairs \(edge_label_index\)"):
+        trainer.fit(train, unlabelled)
+
+
+def test_diverged_fit_rolls_back_to_the_parameters_it_started_with(split):
+    train, val, _ = split
+    model = make(train["item"].num_nodes, train["user"].num_nodes, asymmetric=False)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    # a huge step leaves the points far out; the next losses are inf or nan
+    trainer = Trainer(model, RiemannianSGD(model.parameters(), lr=1e30), progress=False, batch_size=64)
+    with pytest.raises(FloatingPointError, match="hold the parameters they started this fit with again"):
+        trainer.fit(train, val)
+    after = model.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+
+
+def test_diverged_fit_rolls_back_to_its_best_epoch(split, monkeypatch):
+    train, val, _ = split
+    model = make(train["item"].num_nodes, train["user"].num_nodes, asymmetric=False)
+    trainer = Trainer(model, RiemannianAdam(model.parameters(), lr=0.01), progress=False, max_epochs=5)
+    real_epoch, snapshot = trainer._epoch, {}
+
+    def epoch(*args):
+        if args[-1] == 3:  # third epoch: poison the parameters, then fail as a diverged step would
+            snapshot.update({k: v.clone() for k, v in model.state_dict().items()})
+            with torch.no_grad():
+                for p in model.parameters():
+                    p.fill_(float("nan"))
+            raise FloatingPointError("non-finite loss nan in epoch 3")
+        return real_epoch(*args)
+
+    monkeypatch.setattr(trainer, "_epoch", epoch)
+    with pytest.raises(FloatingPointError, match=r"parameters of its best epoch \([12]\) again"):
+        trainer.fit(train, val)
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+
+
+def test_killed_save_leaves_no_temporary_file(split, tmp_path, monkeypatch):
+    train, val, _ = split
+    model = make(train["item"].num_nodes, train["user"].num_nodes, asymmetric=False)
+    path = tmp_path / "run.ckpt"
+    # a save killed between write and rename, from an earlier run
+    (tmp_path / "run.ckpt.tmp").write_bytes(b"half a checkpoint")
+    trainer = Trainer(model, RiemannianAdam(model.parameters()), progress=False, max_epochs=1,
+                      checkpoint_path=path)
+    def interrupted(src, dst):
+        raise KeyboardInterrupt
+
+    import hypgraph.train.trainer as trainer_module
+    monkeypatch.setattr(trainer_module.os, "replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        trainer.fit(train, val)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # the stale one and its own are gone
+    monkeypatch.undo()
+    trainer.fit(train, val)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.ckpt"]
+
+
+def test_diverged_hyperknow_bilevel_fit_leaves_no_nan():
+    # issue: RiemannianAdam at lr >= 10 made Hyper-Know's loss non-finite and
+    # left NaN in the model
+    from hypgraph.nn.models import HyperKnow
+    from hypgraph.train import BilevelTrainer
+
+    data = make_synthetic(num_users=60, num_items=40, avg_user_degree=8, seed=3)
+    train, val, _ = random_split(data, seed=0)
+    torch.manual_seed(0)
+    model = HyperKnow.ablation("Hyper-Know", data=train, dim=8)
+    theta = [p for n, p in model.named_parameters() if n != "beta_logit"]
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    trainer = BilevelTrainer(model, RiemannianAdam(theta, lr=1e4), torch.optim.Adam([model.beta_logit], lr=1e4),
+                             progress=False, max_epochs=20, batch_size=32)
+    with pytest.raises(FloatingPointError, match="again") as info:
+        trainer.fit(train, val)
+    state = model.state_dict()
+    assert all(torch.isfinite(v).all() for v in state.values() if v.is_floating_point())
+    if "started this fit with" in str(info.value):
+        assert all(torch.equal(before[k], state[k]) for k in before)
