@@ -78,13 +78,28 @@ def test_table3_rows_are_one_class_differing_only_in_configuration(split):
     assert HyperKnow.ablation("BPR+Att+H", data=train, beta=0.25).beta == 0.25
 
 
+def ranking_loss(model, data, negatives):
+    # BPR (without the KG term) over every training pair against fixed negatives
+    edge_index = data["user", "interacts", "item"].edge_index
+    history = InteractionCSR(edge_index, data["user"].num_nodes)
+    model.eval()
+    with torch.no_grad():
+        pos_score, neg_score = model(edge_index[0], edge_index[1], negatives, history)
+    return float(bpr_loss(pos_score, neg_score))
+
+
 @pytest.mark.parametrize("name", list(ABLATIONS))
 def test_every_table3_row_trains_through_the_trainer(split, name):
     train, val, test = split
     model = HyperKnow.ablation(name, data=train, dim=8, l2=1e-3, num_neighbour_samples=2)
     model.reset_parameters(generator=torch.Generator().manual_seed(0))
+    edge_index = train["user", "interacts", "item"].edge_index
+    negatives = sample_negatives(edge_index, train["item"].num_nodes, 4,
+                                 generator=torch.Generator().manual_seed(1), exclude=edge_index)
+    untrained_loss = ranking_loss(model, train, negatives)
+    untrained = evaluate_full(model, test, ks=(20,))
     theta = [p for n, p in model.named_parameters() if n != "beta_logit"]
-    kwargs = dict(max_epochs=2, batch_size=128, progress=False, seed=0)
+    kwargs = dict(max_epochs=8, patience=8, batch_size=128, progress=False, seed=0)
     if name == "Hyper-Know":
         trainer = BilevelTrainer(model, RiemannianAdam(theta, lr=0.05),
                                  torch.optim.Adam([model.beta_logit], lr=0.05), **kwargs)
@@ -92,12 +107,17 @@ def test_every_table3_row_trains_through_the_trainer(split, name):
         trainer = Trainer(model, RiemannianAdam(theta, lr=0.05), **kwargs)
     result = trainer.fit(train, val)
     assert all(math.isfinite(r["loss"]) for r in result.history)
-    metrics = evaluate_full(model, test, ks=(20,))
-    assert all(math.isfinite(v) for v in metrics.values()) and metrics["recall@20"] > 0
     for _, p in model.named_parameters():
         assert torch.isfinite(p).all()
     if not isinstance(model.manifold, Euclidean):
         assert model.manifold.check_point(model.item.detach())
+    # training, not just running: the ranking loss on the training pairs falls
+    # and the held-out ranking improves clearly over the same model untrained
+    # (seed 0, 8 epochs: loss 0.694 -> 0.37-0.61, test NDCG@20 0.156 -> 0.33-0.51)
+    assert ranking_loss(model, train, negatives) < 0.93 * untrained_loss
+    trained = evaluate_full(model, test, ks=(20,))
+    assert trained["ndcg@20"] > 2 * untrained["ndcg@20"] > 0
+    assert trained["recall@20"] > untrained["recall@20"] + 0.1
 
 
 def test_ablation_and_constructor_errors(split):
