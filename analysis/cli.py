@@ -195,16 +195,12 @@ def _report(path: Optional[Path], args: argparse.Namespace) -> DatasetReport:
 def _guess_rating(path: Path) -> Optional[str]:
     r"""The rating column of a table (for ``--min-rating``), when there is one
     named like it; other formats carry their ratings themselves."""
-    from .report import _header, _split_header
+    from hypgraph.data.readers import guess_rating_column, read_header
 
     suffixes = [s for s in path.suffixes if s != ".gz"]
     if not (path.is_file() and suffixes and suffixes[-1] in {".csv", ".tsv", ".txt"}):
         return None
-    for name in _split_header(_header(path)):
-        clean = name.strip().strip('"').strip("'")
-        if clean.lower() in {"rating", "ratings", "score", "stars"} or "rating" in clean.lower():
-            return clean
-    return None
+    return guess_rating_column(read_header(path))
 
 
 def _plot(reports: List[DatasetReport], folder: Path) -> None:

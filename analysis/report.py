@@ -309,8 +309,13 @@ def describe(data, *, name: str = "data", n_read: Optional[int] = None, **kwargs
 
     Returns:
         DatasetReport
+
+    Raises:
+        ValueError: If :obj:`data` has no interactions of that shape.
     """
-    edge_index = data["user", "interacts", "item"].edge_index
+    from hypgraph.data import check_interactions
+
+    edge_index = check_interactions(data).edge_index
     user, item = edge_index[0].numpy(), edge_index[1].numpy()
     filters = [dict(asdict(r), text=str(r)) for r in (getattr(data, "filter_log", None) or [])]
     kwargs.setdefault("filters", filters)
@@ -391,52 +396,19 @@ def load_dataset(path, reader: str = "auto", *, min_rating: Optional[float] = No
     return data, n_read
 
 
-_USER_WORDS = ("user", "uid", "customer", "member", "reader")
-_ITEM_WORDS = ("item", "iid", "movie", "artist", "book", "isbn", "product", "asin", "track",
-               "song", "business", "article")
-
-
-def _table_columns(path: Path, given: Dict[str, str]) -> Dict[str, str]:
+def _table_columns(path: Path, given: Dict[str, Optional[str]]) -> Dict[str, str]:
     r"""``user_col``/``item_col`` (guessed from the header when not given),
     plus any rating/time columns given."""
     from hypgraph.data import DataFormatError
+    from hypgraph.data.readers import guess_columns, read_header
 
     out = {k: v for k, v in given.items() if v is not None}
     if {"user_col", "item_col"} <= out.keys():
         return out
     if path.suffix == ".parquet":
         raise DataFormatError("name the columns with --user-col and --item-col", path)
-    header = _header(path)
-    names = [h.strip().strip('"').strip("'") for h in _split_header(header)]
-    lowered = [n.lower() for n in names]
-    for key, words in (("user_col", _USER_WORDS), ("item_col", _ITEM_WORDS)):
-        if key not in out:
-            found = [n for n, low in zip(names, lowered) if any(w in low for w in words)]
-            if not found:
-                raise DataFormatError(
-                    f"no {key.split('_')[0]} column in the header {names!r}; name it with "
-                    f"--{key.replace('_', '-')}", path, 1)
-            out[key] = found[0]
-    return out
+    return guess_columns(read_header(path), out, path=path)
 
-
-def _header(path: Path) -> str:
-    import gzip
-    from hypgraph.data import DataFormatError
-
-    try:
-        opener = gzip.open if path.suffix == ".gz" else open
-        with opener(path, "rt", encoding="utf-8", errors="replace") as fh:
-            return fh.readline().rstrip("\r\n")
-    except OSError as err:
-        raise DataFormatError(f"cannot read the header: {err.strerror or err}", path) from None
-
-
-def _split_header(header: str) -> List[str]:
-    for sep in ("\t", ",", ";", "|"):
-        if sep in header:
-            return next(csv.reader([header], delimiter=sep))
-    return header.split()
 
 
 # ---------------------------------------------------------------------------

@@ -6,6 +6,7 @@ the file, the line and what was expected; rows that are read but not turned
 into interactions are counted in ``data.filter_log``.
 """
 from .auto import READERS, detect_format, read
+from .header import guess_columns, guess_rating_column, read_header
 from .hgcf import SafeUnpickler, read_hgcf
 from .kgat import read_kgat
 from .kgcn import read_kgcn
@@ -16,5 +17,5 @@ from .tabular import read_table
 __all__ = [
     "read", "detect_format", "READERS",
     "read_movielens", "read_kgat", "read_kgcn", "read_recbole", "read_hgcf", "read_table",
-    "SafeUnpickler",
+    "SafeUnpickler", "read_header", "guess_columns", "guess_rating_column",
 ]

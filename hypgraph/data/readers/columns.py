@@ -36,7 +36,8 @@ import numpy as np
 from ..errors import DataFormatError
 from .files import why_absent
 
-__all__ = ["FieldTable", "Rows", "read_text_bytes", "line_of_offset", "sniff_separator", "FIXED_LINE_BYTES"]
+__all__ = ["FieldTable", "Rows", "read_text_bytes", "line_of_offset", "sniff_separator", "FIXED_LINE_BYTES",
+           "MAX_HEADER_BYTES"]
 
 PathLike = Union[str, os.PathLike]
 
@@ -45,6 +46,8 @@ _BOM = b"\xef\xbb\xbf"
 _MAX_INT_DIGITS = 18
 _MAX_FLOAT_CHARS = 64
 _MAX_TOKEN_BYTES = 1024
+#: A header line longer than this is not a list of column names.
+MAX_HEADER_BYTES = 1 << 20
 #: Longest line of a format with a few short columns (ids, ratings, times).
 #: Checked before a file is split into fields, so that one huge line (a file
 #: without line breaks) is refused before it costs memory per field.
@@ -197,6 +200,9 @@ class FieldTable:
             raise DataFormatError("file is empty; expected a header line", self.path, 1)
         first = self.line[0]
         n = int(np.searchsorted(self.line, first, side="right"))
+        if self.end[n - 1] - self.start[0] > MAX_HEADER_BYTES:
+            raise DataFormatError(f"the header line is longer than {MAX_HEADER_BYTES:,} bytes; "
+                                  f"expected a line of column names", self.path, int(first))
         names = [self.data[s:e].decode("utf-8") for s, e in zip(self.start[:n], self.end[:n])]
         rest = FieldTable(self.path, self.data, self.start[n:], self.end[n:], self.line[n:])
         return names, rest

@@ -10,7 +10,7 @@ from torch_geometric.data import HeteroData
 
 from ..errors import DataFormatError
 from ..hetero import build_hetero_data
-from .columns import FieldTable, read_text_bytes, sniff_separator
+from .columns import MAX_HEADER_BYTES, FieldTable, read_text_bytes, sniff_separator
 from .ids import factorize
 
 __all__ = ["read_table"]
@@ -72,8 +72,10 @@ def _read_text(path: Path, wanted: Dict[str, str], sep: Optional[str]) -> Dict[s
     what = "a header line naming " + ", ".join(wanted.values())
     data = read_text_bytes(path, what=what)
     if sep is None:
-        first = data.lstrip().split(b"\n", 1)[0]
-        sep = sniff_separator(first)
+        # the first non-blank line, without copying a large file
+        head = data[:MAX_HEADER_BYTES]
+        begin = len(head) - len(head.lstrip())
+        sep = sniff_separator(data[begin:begin + MAX_HEADER_BYTES].split(b"\n", 1)[0])
     table = FieldTable.from_bytes(data, os.fspath(path), sep)
     header, rest = table.first_line_fields()
     header = [name.strip('"') for name in header]
