@@ -9,13 +9,14 @@ Nothing task-specific belongs here: these guard the domain of a function
 from __future__ import annotations
 
 import math
+from typing import Tuple, Union
 
 import torch
 from torch import Tensor
 
 __all__ = [
-    "EPS", "MIN_NORM", "MAX_COSH_ARG", "eps", "min_norm", "max_cosh_arg",
-    "sq_norm", "norm", "arcosh", "artanh", "sinh", "cosh", "tanh", "surely_finite",
+    "EPS", "MIN_NORM", "MAX_COSH_ARG", "eps", "min_norm", "max_cosh_arg", "max_tanh_arg",
+    "sq_norm", "norm", "clip_norm", "arcosh", "artanh", "sinh", "cosh", "tanh", "surely_finite",
 ]
 
 # Margin from a singular point (the ball's boundary, arcosh at 1).
@@ -54,6 +55,13 @@ def max_cosh_arg(dtype: torch.dtype) -> float:
     return MAX_COSH_ARG[dtype]
 
 
+def max_tanh_arg(dtype: torch.dtype) -> float:
+    r""":math:`\operatorname{artanh}(1 - \epsilon)`: the largest argument whose
+    ``tanh`` stays within ``EPS`` of 1, i.e. inside the balls' boundary margin
+    (``projx`` keeps :math:`\sqrt c\lVert x\rVert \le 1 - \epsilon`)."""
+    return math.atanh(1.0 - EPS[dtype])
+
+
 def sq_norm(x: Tensor, dim: int = -1, keepdim: bool = False) -> Tensor:
     return (x * x).sum(dim=dim, keepdim=keepdim)
 
@@ -63,6 +71,31 @@ def norm(x: Tensor, dim: int = -1, keepdim: bool = False) -> Tensor:
     zero: the clamp acts on the squared norm, so ``sqrt`` never sees 0."""
     floor = MIN_NORM[x.dtype] ** 2
     return sq_norm(x, dim, keepdim).clamp_min(floor).sqrt()
+
+
+def clip_norm(x: Tensor, max_norm: Union[float, Tensor], dim: int = -1) -> Tuple[Tensor, Tensor]:
+    r"""``(x', |x'|)``: :obj:`x` rescaled along :obj:`dim` to norm at most
+    :obj:`max_norm`, and that norm (keepdim, at least ``MIN_NORM``, as
+    :func:`norm`). Rows below the cap, and their norms, are exactly those of
+    :func:`norm` (bit for bit).
+
+    A row past the cap (including one whose squared norm overflows) becomes
+    its direction times the cap, the direction taken from the row divided by
+    its largest coordinate (a constant for autograd), so nothing squares a
+    large coordinate. Its gradient is that of :math:`x \mapsto m\,x/\lVert x\rVert`:
+    no radial part, the rest scaled by :math:`m/\lVert x\rVert`; no
+    intermediate of the backward pass exceeds the upstream gradient times an
+    :math:`O(1)` factor, so it is finite for every finite input.
+    """
+    floor = MIN_NORM[x.dtype]
+    length = norm(x, dim=dim, keepdim=True)
+    over = ~(length <= max_norm)  # also rows whose squared norm overflowed
+    scale = x.detach().abs().amax(dim=dim, keepdim=True).clamp_min(floor)
+    unit = x / scale  # largest coordinate +-1
+    direction = unit / norm(unit, dim=dim, keepdim=True)
+    clipped = torch.where(over, direction * max_norm, x)
+    capped = torch.as_tensor(max_norm, dtype=x.dtype, device=x.device)
+    return clipped, torch.where(over, capped.clamp_min(floor), length)
 
 
 def arcosh(x: Tensor) -> Tensor:

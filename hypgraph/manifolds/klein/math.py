@@ -100,8 +100,10 @@ def expmap(x: Tensor, u: Tensor, *, c: Curv = 1.0) -> Tensor:
 
 
 def expmap0(u: Tensor, *, c: Curv = 1.0) -> Tensor:
+    # the tangent length capped where tanh reaches the ball's margin, as in
+    # the Poincaré ball (poincare.math.expmap0)
     sc = c ** 0.5
-    n = nx.norm(u, keepdim=True)
+    u, n = nx.clip_norm(u, nx.max_tanh_arg(u.dtype) / sc)
     return projx(nx.tanh(sc * n) * u / (sc * n), c=c)
 
 

@@ -427,11 +427,23 @@ def _projx_(y: Tensor, k: Curv, dim: int) -> None:
 
 
 def expmap0(u: Tensor, *, k: Curv = 1.0, dim: int = -1) -> Tensor:
-    r"""Exponential map at the origin :math:`o = (1/\sqrt k, 0, \dots)`; the
-    time coordinate of :obj:`u` is ignored (it is 0 for tangent vectors at o)."""
+    r"""Exponential map at the origin :math:`o = (1/\sqrt k, 0, \dots)`,
+    :math:`(\cosh\theta/\sqrt k,\ \sinh\theta\,u_{1:}/\theta)` with
+    :math:`\theta = \sqrt k\lVert u_{1:}\rVert` ([Chamberlain 2019] Eq. 12 at
+    :math:`o`); the time coordinate of :obj:`u` is ignored (it is 0 for
+    tangent vectors at o).
+
+    **Cap.** A tangent vector longer than ``MAX_COSH_ARG`` / :math:`\sqrt k`
+    (40 in float32, 350 in float64, for :math:`k = 1`) is first rescaled to
+    that length, the distance from :math:`o` at which :func:`projx` caps
+    points (beyond it the time coordinate squared overflows): the result is
+    the point on the ray of :math:`u` at the cap. Its gradient is the
+    rescaled map's (no radial part, finite; :func:`~hypgraph.manifolds.numerics.clip_norm`),
+    and the length is measured without overflow.
+    """
     sk = k ** 0.5
-    space = _space(u, dim)
-    theta = sk * nx.norm(space, dim=dim, keepdim=True)
+    space, length = nx.clip_norm(_space(u, dim), nx.max_cosh_arg(u.dtype) / sk, dim=dim)
+    theta = sk * length
     return projx(torch.cat([nx.cosh(theta) / sk, nx.sinh(theta) / theta * space], dim=dim),
                  k=k, dim=dim)
 

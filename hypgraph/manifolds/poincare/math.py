@@ -111,9 +111,18 @@ def expmap(x: Tensor, u: Tensor, *, c: Curv = 1.0, dim: int = -1) -> Tensor:
 
 
 def expmap0(u: Tensor, *, c: Curv = 1.0, dim: int = -1) -> Tensor:
-    r""":math:`\tanh(\sqrt c\lVert u\rVert)\,u/(\sqrt c\lVert u\rVert)`, projected."""
+    r""":math:`\tanh(\sqrt c\lVert u\rVert)\,u/(\sqrt c\lVert u\rVert)`, projected.
+
+    **Cap.** A tangent vector longer than :math:`\operatorname{artanh}(1-\epsilon)/\sqrt c`
+    (:func:`~hypgraph.manifolds.numerics.max_tanh_arg`; 7.25 in float32, 14.2
+    in float64, for :math:`c = 1`) is first rescaled to that length, whose
+    image lies on the sphere :math:`\sqrt c\lVert x\rVert = 1 - \epsilon` where
+    :func:`projx` keeps every point: the result stays strictly inside the
+    ball, on the ray of :math:`u`, and its gradient is the rescaled map's (no
+    radial part, finite) instead of that of a ``tanh`` rounded to 1.
+    """
     sc = c ** 0.5
-    n = nx.norm(u, dim, keepdim=True)
+    u, n = nx.clip_norm(u, nx.max_tanh_arg(u.dtype) / sc, dim=dim)
     return projx(nx.tanh(sc * n) * u / (sc * n), c=c, dim=dim)
 
 
