@@ -186,6 +186,22 @@ class Manifold(nn.Module, ABC):
         o = self.origin(*x.shape, dtype=x.dtype, device=x.device)
         return self.expmap(x, self.transp(o, x, self.logmap0(y)))
 
+    def tangent0(self, v: Tensor) -> Tensor:
+        r"""The tangent vector at the origin whose intrinsic coordinates are
+        :obj:`v` (``[..., n]``), in this model's coordinates (``[..., D]``),
+        ready for :meth:`expmap0`. The models here hold :math:`T_o` as the
+        vectors whose first :attr:`extra_dims` coordinates are 0 (the
+        hyperboloid's time coordinate), so this pads with zeros; a model
+        where that is not so overrides it with :meth:`tangent0_coords`."""
+        if not self.extra_dims:
+            return v
+        return F.pad(v, (self.extra_dims, 0))
+
+    def tangent0_coords(self, u: Tensor) -> Tensor:
+        r"""The intrinsic coordinates ``[..., n]`` of :obj:`u` :math:`\in T_o`
+        (``[..., D]``, e.g. from :meth:`logmap0`): the inverse of :meth:`tangent0`."""
+        return u[..., self.extra_dims:] if self.extra_dims else u
+
     def pairwise_dist(self, x: Tensor, y: Tensor) -> Tensor:
         r"""All distances between rows of :obj:`x` ``[B, D]`` and :obj:`y` ``[N, D]``,
         shape ``[B, N]``. The hyperbolic models and :class:`Euclidean` override
@@ -221,9 +237,17 @@ class Manifold(nn.Module, ABC):
                dtype=None, device=None) -> Tensor:
         r"""Seeded random points: a Gaussian tangent vector at the origin with
         standard deviation :obj:`std` per coordinate, mapped by :meth:`expmap0`."""
+        return self.expmap0(self.random_tangent0(*size, std=std, generator=generator,
+                                                 dtype=dtype, device=device))
+
+    def random_tangent0(self, *size: int, std: float = 1.0, generator: Optional[torch.Generator] = None,
+                        dtype=None, device=None) -> Tensor:
+        r"""The tangent vectors at the origin behind :meth:`random` (the same
+        draws): Gaussian with standard deviation :obj:`std` per coordinate,
+        projected onto :math:`T_o`; shape :obj:`size` in this model's coordinates."""
         o = self.origin(*size, dtype=dtype, device=device)
         u = torch.randn(*size, generator=generator, dtype=o.dtype, device=device) * std
-        return self.expmap0(self.proju(o, u))
+        return self.proju(o, u)
 
     def extra_repr(self) -> str:
         return ""

@@ -8,6 +8,12 @@ class                                  what
                                        transported momentum and tangent clipping
 :class:`RiemannianAdam`                Bécigneul & Ganea, ICLR 2019: one second
                                        moment per point, transported first moment
+:class:`PointTable`                    how a model's table of points is stored:
+                                       :class:`ManifoldTable` (the points, for the
+                                       Riemannian optimisers) or
+                                       :class:`TangentTable` (tangent vectors at
+                                       the origin, for any ``torch.optim``
+                                       optimiser); :func:`point_table` by name
 =====================================  ============================================
 
 Both read ``getattr(param, "manifold", None)``; plain tensors (and
@@ -18,5 +24,7 @@ only the rows they touch.
 from .parameter import ManifoldParameter
 from .radam import RiemannianAdam
 from .rsgd import RiemannianSGD
+from .table import PARAMETERIZATIONS, ManifoldTable, PointTable, TangentTable, point_table
 
-__all__ = ["ManifoldParameter", "RiemannianSGD", "RiemannianAdam"]
+__all__ = ["ManifoldParameter", "RiemannianSGD", "RiemannianAdam", "PointTable", "ManifoldTable",
+           "TangentTable", "PARAMETERIZATIONS", "point_table"]
