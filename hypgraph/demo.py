@@ -81,7 +81,7 @@ def simulation_demo(out_dir: str, out=sys.stdout) -> None:
         model = run_simulation(which)
         path = plot_poincare_disk(model, os.path.join(out_dir, f"simulation{which}.png"),
                                   title=f"Chamberlain 2019 Fig. 5, simulation {which}")
-        radius = model.manifold.dist0(model.item.detach())
+        radius = model.manifold.dist0(model.points("item").detach())
         print(f"[simulation {which}] {path}; item distances from the origin: "
               + " ".join(f"{i + 1}:{float(r):.2f}" for i, r in enumerate(radius)), file=out)
 

@@ -73,8 +73,9 @@ def plot_poincare_disk(model: HyperbolicRecommender, path: Union[str, os.PathLik
     import matplotlib.pyplot as plt
 
     k = model.manifold.k
-    items = lorentz_to_poincare(model.item.detach(), k=k)
-    users = lorentz_to_poincare(model.user.detach(), k=k) if model.user is not None else items[:0]
+    with torch.no_grad():
+        items = lorentz_to_poincare(model.points("item"), k=k)
+        users = lorentz_to_poincare(model.points("user"), k=k) if model.user is not None else items[:0]
     fig, ax = plt.subplots(figsize=(4, 4))
     ax.add_patch(plt.Circle((0, 0), float(1 / k ** 0.5), fill=False, color="grey"))
     for i, (x, y) in enumerate(items.tolist()):

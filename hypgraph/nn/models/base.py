@@ -2,7 +2,7 @@ r"""What every recommender with users and items as points of a manifold
 shares: batch scoring, one-matmul ranking, and top-k recommendation."""
 from __future__ import annotations
 
-from typing import Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import torch
 from torch import Tensor, nn
@@ -11,6 +11,7 @@ from ...data.history import InteractionCSR
 from ...manifolds import Euclidean, Lorentz, Manifold, PoincareBall
 from ...manifolds.conversions import poincare_to_lorentz
 from ...manifolds.lorentz import math as L
+from ...optim import PARAMETERIZATIONS, PointTable, point_table
 from .ranking import top_k
 
 __all__ = ["PointRecommender", "rank_scores"]
@@ -42,14 +43,78 @@ def rank_scores(manifold: Manifold, users: Tensor, items: Tensor, score: str = "
 
 
 class PointRecommender(nn.Module):
-    r"""Base class: subclasses own ``manifold``, an item table ``item`` of
-    points, ``score_kind`` (``'distance'`` or ``'inner'``) and
-    :meth:`user_points`; scoring, ranking and recommendation follow."""
+    r"""Base class: subclasses own ``manifold``, an item table ``item``
+    (:meth:`register_point_table`), ``score_kind`` (``'distance'`` or
+    ``'inner'``) and :meth:`user_points`; scoring, ranking and recommendation
+    follow.
+
+    **Point tables.** Each table of points (users, items, entities) is a
+    parameter of the model under its own name (``model.item``) together with
+    a :class:`~hypgraph.optim.PointTable` in :attr:`point_tables` that says
+    how the parameter holds the points (``'manifold'``: the points;
+    ``'tangent'``: tangent vectors at the origin). Models read points only
+    through :meth:`points` and :meth:`gather_points`. A state dict records
+    each table's parameterisation, and loading one saved with another
+    converts its rows (through the points, with this model's manifold).
+    """
 
     manifold: Manifold
     item: Tensor
     score_kind: str = "distance"
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.point_tables: Dict[str, PointTable] = {}
+        self.register_state_dict_post_hook(_record_point_tables)
+
+    # --- point tables ------------------------------------------------------
+    def register_point_table(self, name: str, num_points: int, dim: int, parameterization: str = "manifold",
+                             *, sparse: bool = False) -> PointTable:
+        """Add a table of :obj:`num_points` points of dimension :obj:`dim` on
+        :attr:`manifold`: its (uninitialised) parameter becomes ``self.<name>``."""
+        table = point_table(parameterization, self.manifold, num_points, dim, sparse=sparse)
+        self.point_tables[name] = table
+        self.register_parameter(name, table.new_parameter())
+        return table
+
+    def points(self, name: str, index: Optional[Tensor] = None) -> Tensor:
+        r"""Points of table :obj:`name`: the rows :obj:`index` (any shape,
+        ``[*index.shape, D]``; only those rows are mapped), or all of them."""
+        table, weight = self.point_tables[name], getattr(self, name)
+        return table.points(weight) if index is None else table.rows(weight, index)
+
+    def gather_points(self, name: str, index: Tensor) -> Tuple[Tensor, Tensor]:
+        r"""``(points, local)`` with ``points[local]`` the points of
+        :obj:`index` in table :obj:`name` (:meth:`PointTable.gather`)."""
+        return self.point_tables[name].gather(getattr(self, name), index)
+
+    def stored_rows(self, name: str, index: Tensor) -> Tensor:
+        r"""The rows :obj:`index` of table :obj:`name`'s parameter as stored
+        (points, or tangent vectors): what a penalty on the parameters reads."""
+        return self.point_tables[name].take(getattr(self, name), index)
+
+    def point_parameters(self) -> List[nn.Parameter]:
+        """The parameters of the point tables (e.g. for a sparse optimiser;
+        the rest of :meth:`parameters` then goes to a dense one)."""
+        return [getattr(self, name) for name in self.point_tables]
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, *args, **kwargs):
+        saved = (local_metadata or {}).get("point_tables", {})
+        for name, kind in saved.items():
+            table, key = self.point_tables.get(name), prefix + name
+            if table is None or kind == table.kind or kind not in PARAMETERIZATIONS or key not in state_dict:
+                continue
+            source = PARAMETERIZATIONS[kind](self.manifold, table.num_points, table.dim)
+            with torch.no_grad():
+                state_dict[key] = table.convert(state_dict[key], source)
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, *args, **kwargs)
+
+    def _tables_repr(self) -> str:
+        kinds = {table.kind for table in self.point_tables.values()}
+        out = "" if kinds <= {"manifold"} else f", parameterization={'/'.join(sorted(kinds))!r}"
+        return out + (", sparse=True" if any(t.sparse for t in self.point_tables.values()) else "")
+
+    # --- scoring -----------------------------------------------------------
     def user_points(self, users: Tensor, history: Optional[InteractionCSR] = None) -> Tensor:
         raise NotImplementedError
 
@@ -59,7 +124,7 @@ class PointRecommender(nn.Module):
             user_points = user_points.unsqueeze(-2)
         elif items.dim() != user_points.dim() - 1:
             raise ValueError(f"items must be [B] or [B, k], got {tuple(items.shape)}")
-        item_points = self.item[items]
+        item_points = self.points("item", items)
         if self.score_kind == "distance":
             return -self.manifold.dist(user_points, item_points)
         if isinstance(self.manifold, Lorentz):
@@ -69,13 +134,13 @@ class PointRecommender(nn.Module):
     def score_all(self, user_points: Tensor) -> Tensor:
         """Scores of ``[B]`` users against every item, ``[B, num_items]``."""
         if self.score_kind == "distance":
-            return -self.manifold.pairwise_dist(user_points, self.item)
+            return -self.manifold.pairwise_dist(user_points, self.points("item"))
         return self.rank_scores(user_points)
 
     def rank_scores(self, user_points: Tensor) -> Tensor:
         """``[B, num_items]`` values ordering items as :meth:`score_all` does,
         from one matrix product (:func:`rank_scores`). Evaluation ranks with these."""
-        return rank_scores(self.manifold, user_points, self.item, self.score_kind)
+        return rank_scores(self.manifold, user_points, self.points("item"), self.score_kind)
 
     def forward(self, users: Tensor, pos_items: Tensor, neg_items: Tensor,
                 history: Optional[InteractionCSR] = None) -> Tuple[Tensor, Tensor]:
@@ -93,3 +158,8 @@ class PointRecommender(nn.Module):
         points = self.user_points(users, history)
         items, _ = top_k(self.rank_scores(points), users, k, history, exclude_seen)
         return items, self.score(points, items)
+
+
+def _record_point_tables(module: PointRecommender, state_dict, prefix: str, local_metadata: dict) -> None:
+    # state_dict post-hook: each table's parameterisation, beside the version
+    local_metadata["point_tables"] = {name: table.kind for name, table in module.point_tables.items()}

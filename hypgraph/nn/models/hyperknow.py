@@ -13,7 +13,6 @@ from ...data.hetero import RELATES
 from ...data.history import InteractionCSR
 from ...data.kg import KGNeighbourhoods
 from ...manifolds import Euclidean, Manifold, PoincareBall
-from ...optim import ManifoldParameter
 from ..conv import HyperbolicKGAttention
 from ..losses import l2_penalty
 from .base import PointRecommender
@@ -61,9 +60,10 @@ class HyperKnow(PointRecommender):
         \mathcal L = \mathcal L_R + \beta\,\mathcal L_K(v)\ \text{(Eq. 8)}
         \quad\text{or}\quad \mathcal L_R + \sigma(\beta_v)\,\mathcal L_K(v)\ \text{(Eq. 9)}
 
-    plus :math:`\lambda\lVert\Theta\rVert^2` on the rows the batch reads
-    (Eq. 13 writes the Frobenius norm; here, as :func:`~hypgraph.nn.l2_penalty`,
-    its square per interaction, the usual weight decay).
+    plus :math:`\lambda\lVert\Theta\rVert^2` on the rows of the parameters the
+    batch reads (Eq. 13 writes the Frobenius norm; here, as
+    :func:`~hypgraph.nn.l2_penalty`, its square per interaction, the usual
+    weight decay).
     As in Eq. 8 the KG term is taken for the positive item :math:`v` of each
     training triple :math:`(u, v, v')`. Items without KG triples have no
     :math:`\mathcal L_K` (their neighbourhood would be the origin).
@@ -79,6 +79,19 @@ class HyperKnow(PointRecommender):
     (:data:`ABLATIONS`): ``manifold=Euclidean()`` is "E", ``kg='average'`` is
     "Avg" (unweighted midpoint), ``kg=None`` is plain BPR, and the full model
     is ``beta='adaptive'``; everything else is the same code.
+
+    **Parameterisation.** ``parameterization='manifold'`` (the paper's)
+    stores users, items and entities as points of the ball, for
+    :class:`~hypgraph.optim.RiemannianAdam` /
+    :class:`~hypgraph.optim.RiemannianSGD`; ``'tangent'`` stores tangent
+    vectors at the origin mapped by ``expmap0`` when read (only the rows a
+    batch reads), for any :mod:`torch.optim` optimiser, with
+    :math:`\lambda\lVert\Theta\rVert^2` then on the tangent vectors (see
+    :class:`~hypgraph.optim.TangentTable` for the trade-off). The relation
+    embeddings are tangent vectors at the origin in both (a parameter of
+    :class:`~hypgraph.nn.conv.HyperbolicKGAttention`, small and dense).
+    With ``sparse=True`` the point tables get sparse row gradients
+    (:meth:`point_parameters` to a sparse optimiser, the rest to a dense one).
 
     Args:
         num_users (int): Number of users.
@@ -104,6 +117,10 @@ class HyperKnow(PointRecommender):
             embeddings are learned (default: ``True``).
         init_std (float): Per-coordinate std of the Gaussian tangent vectors
             mapped by ``expmap0`` at initialisation (default: ``0.01``).
+        parameterization (str): How the user, item and entity tables hold
+            their points: ``'manifold'`` or ``'tangent'``
+            (:data:`~hypgraph.optim.PARAMETERIZATIONS`; default: ``'manifold'``).
+        sparse (bool): Sparse row gradients for those tables (default: ``False``).
 
     Shapes:
         - **forward:** users :math:`(B)`, positives :math:`(B)`, negatives
@@ -116,7 +133,7 @@ class HyperKnow(PointRecommender):
                  beta: Union[float, str] = "adaptive", beta_init: float = 0.0, l2: float = 0.0,
                  neighbourhoods: Optional[KGNeighbourhoods] = None,
                  num_neighbour_samples: Optional[int] = None, inverse_relations: bool = True,
-                 init_std: float = 0.01) -> None:
+                 init_std: float = 0.01, *, parameterization: str = "manifold", sparse: bool = False) -> None:
         super().__init__()
         manifold = PoincareBall(c=1.0) if manifold is None else manifold
         if kg not in KG_MODES:
@@ -140,13 +157,13 @@ class HyperKnow(PointRecommender):
         self.beta_init = float(beta_init)
         self.num_relation_ids = num_relations * (2 if inverse_relations else 1)
         width = manifold.coord_dim(dim)
-        self.user = ManifoldParameter(torch.empty(num_users, width), manifold)
-        self.item = ManifoldParameter(torch.empty(num_items, width), manifold)
+        self.register_point_table("user", num_users, dim, parameterization, sparse=sparse)
+        self.register_point_table("item", num_items, dim, parameterization, sparse=sparse)
         if kg is None:
             self.register_parameter("entity", None)
             self.attention = None
         else:
-            self.entity = ManifoldParameter(torch.empty(num_entities, width), manifold)
+            self.register_point_table("entity", num_entities, dim, parameterization, sparse=sparse)
             self.attention = HyperbolicKGAttention(width, self.num_relation_ids, manifold,
                                                    attention=kg == "attention")
         if kg is not None and beta == "adaptive":
@@ -217,10 +234,12 @@ class HyperKnow(PointRecommender):
     @torch.no_grad()
     def reset_parameters(self, generator: Optional[torch.Generator] = None) -> None:
         """Points from Gaussian tangent vectors at the origin (std :obj:`init_std`)."""
-        for table in (self.user, self.item, self.entity):
-            if table is not None:
-                table.copy_(self.manifold.random(*table.shape, std=self.init_std, generator=generator,
-                                                 dtype=table.dtype, device=table.device))
+        for name, table in self.point_tables.items():
+            weight = getattr(self, name)
+            tangent = self.manifold.random_tangent0(table.num_points, self.manifold.coord_dim(self.dim),
+                                                    std=self.init_std, generator=generator,
+                                                    dtype=weight.dtype, device=weight.device)
+            table.reset_parameters(weight, tangent=tangent)
         if self.attention is not None:
             self.attention.reset_parameters()
         if self.beta_logit is not None:
@@ -235,7 +254,7 @@ class HyperKnow(PointRecommender):
     # --- recommendation (Eq. 1, 3) ----------------------------------------
     def user_points(self, users: Tensor, history: Optional[InteractionCSR] = None) -> Tensor:
         """Points of :obj:`users` ``[B]`` (their own embeddings; the history is unused)."""
-        return self.user[users]
+        return self.points("user", users)
 
     # --- knowledge graph (Eq. 4-9, 13) --------------------------------------
     def _batch_graph(self, items: Tensor, generator: Optional[torch.Generator]):
@@ -250,8 +269,10 @@ class HyperKnow(PointRecommender):
     def _kg_terms(self, items: Tensor, generator: Optional[torch.Generator]):
         # per-item L_K of the distinct items, the map back, and the entities read
         unique, inverse, edge_index, edge_type = self._batch_graph(items, generator)
-        points = self.item[unique]
-        n_v = self.attention(points, self.entity, edge_index, edge_type)  # Hyper-Know Eq. 4-6
+        points = self.points("item", unique)
+        # the entities the triples read (all of them when reading the table is free)
+        entities, local = self.gather_points("entity", edge_index[0])
+        n_v = self.attention(points, entities, torch.stack([local, edge_index[1]]), edge_type)  # Eq. 4-6
         has = torch.bincount(edge_index[1], minlength=unique.numel()) > 0
         distance = self.manifold.dist(points, n_v)  # Hyper-Know Eq. 7
         # no regulariser for items without triples (n_v would be the origin)
@@ -294,9 +315,10 @@ class HyperKnow(PointRecommender):
             loss, inverse, _, _, entities = self._kg_terms(pos_items, generator)
             total = total + (self.kg_weight(pos_items) * loss[inverse]).mean()  # Eq. 8 / Eq. 9
         if self.l2 > 0:  # Hyper-Know Eq. 13
-            rows = [self.user[users], self.item[pos_items], self.item[neg_items]]
+            rows = [self.stored_rows("user", users), self.stored_rows("item", pos_items),
+                    self.stored_rows("item", neg_items)]
             if entities is not None:
-                rows.append(self.entity[entities])
+                rows.append(self.stored_rows("entity", entities))
             if self.attention is not None and self.attention.relation is not None:
                 rows.append(self.attention.relation)
             total = total + l2_penalty(*rows, weight=self.l2, batch_size=users.numel())
@@ -320,4 +342,4 @@ class HyperKnow(PointRecommender):
     def extra_repr(self) -> str:
         beta = "'adaptive'" if self.beta == "adaptive" else f"{self.beta:g}"
         return (f"num_users={self.num_users}, num_items={self.num_items}, dim={self.dim}, "
-                f"manifold={self.manifold}, kg={self.kg!r}, beta={beta}")
+                f"manifold={self.manifold}, kg={self.kg!r}, beta={beta}{self._tables_repr()}")

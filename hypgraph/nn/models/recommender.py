@@ -3,6 +3,7 @@ r"""The hyperbolic recommender of [Chamberlain 2019]; with
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Optional
 
 import torch
@@ -11,7 +12,6 @@ from torch import Tensor
 from ...data.history import InteractionCSR
 from .base import SCORES, PointRecommender
 from ...manifolds import Euclidean, Lorentz, Manifold
-from ...optim import ManifoldParameter
 from ..conv import EinsteinMidpointConv
 
 __all__ = ["HyperbolicRecommender"]
@@ -39,6 +39,18 @@ class HyperbolicRecommender(PointRecommender):
     Both are computed for all items with one matrix product
     (:meth:`score_all`), so hyperbolic evaluation costs what Euclidean does.
 
+    **Parameterisation.** With ``parameterization='manifold'`` (the paper's
+    §5.3) the user and item tables hold the points, to be trained with
+    :class:`~hypgraph.optim.RiemannianSGD` or
+    :class:`~hypgraph.optim.RiemannianAdam`; with ``'tangent'`` they hold
+    tangent vectors at the origin, mapped by ``expmap0`` when read (only the
+    rows a batch uses), to be trained with any :mod:`torch.optim` optimiser,
+    e.g. :class:`torch.optim.Adam`, or :class:`torch.optim.SparseAdam` with
+    ``sparse=True`` (then :meth:`point_parameters` go to it and the rest,
+    if any, to a dense optimiser). The step is then no longer Riemannian and
+    Adam's per-coordinate adaptivity depends on the chart; see
+    :class:`~hypgraph.optim.TangentTable` for the trade-off.
+
     Args:
         num_items (int): Number of items.
         num_users (int, optional): Number of users; required when
@@ -50,11 +62,17 @@ class HyperbolicRecommender(PointRecommender):
         attention (bool): Attention-weighted midpoint users (default: ``False``).
         init_width (float): Poincaré-ball radius of the least frequent items
             at initialisation (default: ``0.1``).
+        parameterization (str): How the user and item tables hold their
+            points: ``'manifold'`` or ``'tangent'``
+            (:data:`~hypgraph.optim.PARAMETERIZATIONS`; default: ``'manifold'``).
+        sparse (bool): Sparse row gradients for the tables, as
+            ``nn.Embedding(sparse=True)`` (default: ``False``).
     """
 
     def __init__(self, num_items: int, num_users: Optional[int] = None, dim: int = 50,
                  manifold: Optional[Manifold] = None, asymmetric: bool = True,
-                 score: str = "distance", attention: bool = False, init_width: float = 0.1) -> None:
+                 score: str = "distance", attention: bool = False, init_width: float = 0.1, *,
+                 parameterization: str = "manifold", sparse: bool = False) -> None:
         super().__init__()
         manifold = Lorentz(margin=1e-6) if manifold is None else manifold
         if score not in SCORES:
@@ -69,12 +87,12 @@ class HyperbolicRecommender(PointRecommender):
         self.manifold, self.num_items, self.num_users = manifold, num_items, num_users
         self.dim, self.asymmetric, self.score_kind, self.init_width = dim, asymmetric, score, init_width
         width = manifold.coord_dim(dim)
-        self.item = ManifoldParameter(torch.empty(num_items, width), manifold)
+        self.register_point_table("item", num_items, dim, parameterization, sparse=sparse)
         if asymmetric:
             self.register_parameter("user", None)
             self.encoder = EinsteinMidpointConv(manifold, channels=width, attention=attention)
         else:
-            self.user = ManifoldParameter(torch.empty(num_users, width), manifold)
+            self.register_point_table("user", num_users, dim, parameterization, sparse=sparse)
             self.encoder = None
         self.reset_parameters()
 
@@ -92,30 +110,27 @@ class HyperbolicRecommender(PointRecommender):
                 raise ValueError(f"item_frequency must have shape ({self.num_items},), "
                                  f"got {tuple(item_frequency.shape)}")
             radius = self.init_width / torch.log(math.e + item_frequency.double().clamp_min(0)).float()
-        self.item.copy_(self._points_at(radius * torch.rand(self.num_items, generator=generator), generator))
+        self._reset_table("item", radius * torch.rand(self.num_items, generator=generator), generator)
         if self.user is not None:
             radius = torch.full((self.num_users,), self.init_width)
-            self.user.copy_(self._points_at(radius * torch.rand(self.num_users, generator=generator),
-                                            generator))
+            self._reset_table("user", radius * torch.rand(self.num_users, generator=generator), generator)
         if self.encoder is not None:
             self.encoder.reset_parameters()
 
-    def _points_at(self, ball_radius: Tensor, generator: Optional[torch.Generator]) -> Tensor:
+    def _reset_table(self, name: str, ball_radius: Tensor, generator: Optional[torch.Generator]) -> None:
         # a Poincaré-ball radius r is hyperbolic distance 2 artanh(r) from the origin
-        width = self.manifold.coord_dim(self.dim)
         direction = torch.randn(ball_radius.numel(), self.dim, generator=generator)
         direction = direction / direction.norm(dim=-1, keepdim=True).clamp_min(1e-12)
         tangent = direction * (2 * torch.atanh(ball_radius)).unsqueeze(-1)
-        if width > self.dim:  # hyperboloid: time coordinate of a tangent vector at o is 0
-            tangent = torch.cat([torch.zeros(tangent.size(0), width - self.dim), tangent], -1)
-        return self.manifold.expmap0(tangent.to(self.item.dtype))
+        weight = getattr(self, name)
+        self.point_tables[name].reset_parameters(weight, tangent=self.manifold.tangent0(tangent.to(weight.dtype)))
 
     def user_points(self, users: Tensor, history: Optional[InteractionCSR] = None) -> Tensor:
         r"""Points of :obj:`users` ``[B]``: their own parameters, or the midpoint
         of their :obj:`history` items (required for asymmetric models). Users
         with an empty history get the origin."""
         if not self.asymmetric:
-            return self.user[users]
+            return self.points("user", users)
         if history is None:
             raise ValueError("an asymmetric model needs the users' history (an InteractionCSR)")
         # a batch of interactions repeats its most active users, whose histories
@@ -124,9 +139,16 @@ class HyperbolicRecommender(PointRecommender):
         # [distinct users, items] counts: without attention the midpoints are
         # one sparse-dense product, never a copy of an item per history entry
         adj_t = history.adjacency(unique, self.num_items, dtype=self.item.dtype)
-        return self.encoder((self.item, None), adj_t)[inverse]
+        # the items the histories read (all of them when reading the table is free)
+        items, local = self.gather_points("item", adj_t.col_indices())
+        if items.size(0) != self.num_items:
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+                adj_t = torch.sparse_csr_tensor(adj_t.crow_indices(), local, adj_t.values(),
+                                                (adj_t.size(0), items.size(0)), check_invariants=False)
+        return self.encoder((items, None), adj_t)[inverse]
 
     def extra_repr(self) -> str:
         users = "midpoint" if self.asymmetric else self.num_users
         return (f"num_items={self.num_items}, users={users}, dim={self.dim}, "
-                f"manifold={self.manifold}, score={self.score_kind!r}")
+                f"manifold={self.manifold}, score={self.score_kind!r}{self._tables_repr()}")
