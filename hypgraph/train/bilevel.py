@@ -66,7 +66,10 @@ class BilevelTrainer(Trainer):
 
     **Proxy step.** On a manifold parameter Eq. 12's gradient step is the
     Riemannian SGD step :math:`\exp_x(-\alpha\,g_x^{-1}\nabla)` (projected),
-    which is literally :math:`\Theta - \alpha\nabla` in Euclidean space.
+    which is literally :math:`\Theta - \alpha\nabla` in Euclidean space; on
+    every other parameter, including a table of tangent vectors
+    (``parameterization='tangent'``, :class:`~hypgraph.optim.TangentTable`), it
+    is that plain SGD step on what the parameter stores.
     :math:`\alpha` is :obj:`proxy_lr` (default: the learning rate of the
     first group of :obj:`optimizer`).
 
