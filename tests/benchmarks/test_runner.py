@@ -371,6 +371,10 @@ def test_quick_suite_runs_end_to_end_on_a_small_budget(tmp_path):
 
 
 def test_scale_suite_runs_on_a_tiny_graph(tmp_path, monkeypatch):
+    import time
+    from types import SimpleNamespace
+
+    from benchmarks import timing
     from benchmarks.suites import scale
 
     monkeypatch.setitem(scale.BASE, "users", 300)
@@ -378,12 +382,59 @@ def test_scale_suite_runs_on_a_tiny_graph(tmp_path, monkeypatch):
     monkeypatch.setitem(scale.BASE, "degree", 5.0)
     suite = scale.Scale()
     suite.fixed = {**suite.fixed, "timed_batches": 2, "warmup_batches": 1, "batch_size": 64, "dim": 8}
+
+    # a clock for benchmarks.timing that moves only where the timed work is:
+    # 0.5 s for the once-per-epoch sorting of the positives, 1 s per warm-up
+    # batch, 0.25 s per timed batch, 0.125 s per full ranking (binary fractions:
+    # every sum is exact)
+    now, batches = [0.0], []
+
+    def advance(seconds):
+        now[0] += seconds
+
+    def positive_set(*args, **kwargs):
+        advance(0.5)
+        batches.append(0)  # a new epoch_seconds call
+        return PositiveSet(*args, **kwargs)
+
+    def sample_negatives(*args, **kwargs):
+        batches[-1] += 1
+        advance(1.0 if batches[-1] <= suite.fixed["warmup_batches"] else 0.25)
+        return draw(*args, **kwargs)
+
+    def full_ranking_metrics(*args, **kwargs):
+        advance(0.125)
+        return rank(*args, **kwargs)
+
+    PositiveSet, draw, rank = timing.PositiveSet, timing.sample_negatives, timing.full_ranking_metrics
+    monkeypatch.setattr(timing, "time", SimpleNamespace(perf_counter=lambda: now[0]))
+    monkeypatch.setattr(timing, "PositiveSet", positive_set)
+    monkeypatch.setattr(timing, "sample_negatives", sample_negatives)
+    monkeypatch.setattr(timing, "full_ranking_metrics", full_ranking_metrics)
+
+    start = time.perf_counter()
     results = run_suite(suite, data_root=tmp_path, seeds=[0, 1], out_dir=tmp_path, progress=False, datasets=["1x"])
-    by_model = {r["model"]: r for r in results["runs"]}
-    assert by_model["hyperbolic-asym"]["seconds_per_epoch"] > 0 and by_model["dot-product"]["seconds_per_epoch"] is None
-    assert all(r["metrics"]["ranking_seconds"] > 0 for r in results["runs"])
+    wall = time.perf_counter() - start
+    runs = results["runs"]
+    by_model = {(r["model"], r["seed"]): r for r in runs}
+    assert sorted(by_model) == [(m, s) for m in ("dot-product", "euclidean-asym", "hyperbolic-asym") for s in (0, 1)]
+    # each trained model ran warm-up + timed batches once per seed, and nothing else
+    assert batches == [1 + 2] * 4
+    interactions = runs[0]["extra"]["interactions"]
+    per_epoch = math.ceil(interactions / 64)  # batches in a full epoch
+    expected = 0.5 + 0.25 * per_epoch  # the timed batches' mean extrapolated, warm-up excluded
+    for r in runs:
+        assert r["extra"]["interactions"] == interactions
+        assert r["seconds_per_epoch"] == (None if r["model"] == "dot-product" else expected)
+        assert r["metrics"]["ranking_seconds"] == 0.125
+    # the runner's own (real) clock: each run's fit and evaluation took time,
+    # and together no more than the whole suite did
+    assert all(r["fit_seconds"] > 0 and r["eval_seconds"] > 0 for r in runs)
+    assert sum(r["fit_seconds"] + r["eval_seconds"] for r in runs) <= wall
     md = (tmp_path / "results.md").read_text()
     assert "## Cost against size" in md and (tmp_path / "cost_vs_size.png").exists()
+    assert (f"| 1x | {interactions:,} | {expected:.3g} | {expected:.3g} | 1.00 (1.00–1.00) | " in md)
+    assert md.count(" | 0.125 | 0.125 | 1.00 (1.00–1.00) |") == 1  # hyperbolic and dot-product ranking
 
 
 def test_recommender_speed_still_runs_as_a_script(monkeypatch, capsys):
