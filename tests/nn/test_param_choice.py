@@ -239,3 +239,11 @@ def test_negatives_from_the_sampler_score_in_both():
     neg = sample_negatives(pos, 30, 3, generator=torch.Generator().manual_seed(0), exclude=pos)
     pos_score, neg_score = model(pos[0], pos[1], neg)
     assert neg_score.shape == (2, 3) and torch.isfinite(neg_score).all()
+
+
+def test_a_pickled_model_keeps_its_tables(tmp_path):
+    model = recommender("tangent", "lorentz", sparse=True)
+    torch.save(model, tmp_path / "model.pt")
+    loaded = torch.load(tmp_path / "model.pt", weights_only=False)
+    assert loaded.point_tables["item"].sparse and loaded.point_tables["item"].manifold is loaded.manifold
+    torch.testing.assert_close(loaded.points("user"), model.points("user"))
