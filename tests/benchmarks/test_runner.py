@@ -427,9 +427,10 @@ def test_scale_suite_runs_on_a_tiny_graph(tmp_path, monkeypatch):
         assert r["extra"]["interactions"] == interactions
         assert r["seconds_per_epoch"] == (None if r["model"] == "dot-product" else expected)
         assert r["metrics"]["ranking_seconds"] == 0.125
-    # the runner's own (real) clock: each run's fit and evaluation took time,
-    # and together no more than the whole suite did
-    assert all(r["fit_seconds"] > 0 and r["eval_seconds"] > 0 for r in runs)
+    # the runner's own (real) clock, rounded to 0.1 ms: training and ranking
+    # took time (the dot product's fit, drawing two small tables, may round
+    # to 0), and all of it together no more than the whole suite did
+    assert all(r["eval_seconds"] > 0 and (r["fit_seconds"] > 0 or r["model"] == "dot-product") for r in runs)
     assert sum(r["fit_seconds"] + r["eval_seconds"] for r in runs) <= wall
     md = (tmp_path / "results.md").read_text()
     assert "## Cost against size" in md and (tmp_path / "cost_vs_size.png").exists()
