@@ -13,10 +13,11 @@ from .compare import (ALTERNATIVES, AlternativeFit, Comparison, compare_alternat
                       likelihood_ratio_test)
 from .plots import empirical_ccdf, plot_degree_distributions
 from .powerlaw_fit import PowerLawFit, unique_counts
+from .describe import COLUMNS, DatasetReport, FitSummary, describe, describe_arrays, describe_graph
+from .load import dataset_name, load_dataset
 from .projection import (ProjectionStats, clustering_exact, item_projection, projection_stats,
                          weighted_degree)
-from .report import (COLUMNS, DatasetReport, FitSummary, dataset_name, describe, describe_arrays,
-                     describe_graph, format_reports, load_dataset)
+from .render import FORMATS, format_reports
 from .sampling import DiscretePowerLawSampler, check_random_state, sample_power_law
 from .special import log_hurwitz_zeta
 
@@ -29,7 +30,7 @@ __all__ = [
     "clustering_exact",
     "empirical_ccdf", "plot_degree_distributions",
     "FitSummary", "DatasetReport", "COLUMNS", "describe", "describe_arrays", "describe_graph",
-    "format_reports", "load_dataset", "dataset_name",
+    "FORMATS", "format_reports", "load_dataset", "dataset_name",
     "sample_power_law", "DiscretePowerLawSampler", "check_random_state",
     "log_hurwitz_zeta",
 ]

@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import List, Optional
 
 from .powerlaw_fit import FEWEST_TAIL, SMALL_TAIL, PowerLawFit
-from .report import COLUMNS, FORMATS, DatasetReport, dataset_name, describe, format_reports, \
-    load_dataset
+from .describe import COLUMNS, DatasetReport, describe
+from .load import dataset_name, load_dataset
+from .render import FORMATS, format_reports
 
 __all__ = ["main", "build_parser"]
 

@@ -12,7 +12,7 @@ import pytest
 from analysis import PowerLawFit
 from analysis.cli import main
 from analysis.powerlaw_fit import SMALL_TAIL
-from analysis.report import COLUMNS
+from analysis.describe import COLUMNS
 
 REPO = Path(__file__).resolve().parents[2]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

@@ -1,24 +1,19 @@
-r"""One dataset's complex-network report — a row of Chamberlain et al. 2019,
-Table 1, and more — and its table, JSON, CSV and Markdown renderings.
+r"""One dataset's complex-network report: a row of Chamberlain et al. 2019,
+Table 1, and more (degree fits, comparisons, the item projection).
 
 The statistics run on plain index arrays (:func:`describe_arrays`);
 :func:`describe` is the thin adapter from the project's
-:class:`~torch_geometric.data.HeteroData` and :func:`load_dataset` reads and
-prepares a file with :mod:`hypgraph.data` (imported lazily, so the
-statistics need neither torch nor PyG).
+:class:`~torch_geometric.data.HeteroData` (:mod:`hypgraph.data` is imported
+lazily, so the statistics need neither torch nor PyG). Reading files is
+:mod:`analysis.load`'s job, rendering :mod:`analysis.render`'s.
 """
 from __future__ import annotations
 
-import csv
-import io
-import json
 import math
-import os
 import sys
 import time
 import warnings
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -29,10 +24,7 @@ from .powerlaw_fit import SMALL_TAIL, PowerLawFit
 from .projection import ProjectionStats, projection_stats
 from .sampling import check_random_state
 
-__all__ = ["FitSummary", "DatasetReport", "COLUMNS", "describe_arrays", "describe_graph",
-           "describe", "load_dataset", "format_reports", "dataset_name"]
-
-FORMATS = ("table", "json", "csv", "markdown")
+__all__ = ["FitSummary", "DatasetReport", "COLUMNS", "describe_arrays", "describe_graph", "describe"]
 
 
 @dataclass(frozen=True)
@@ -164,8 +156,6 @@ def _json_ready(x):
     return x
 
 
-# ---------------------------------------------------------------------------
-# Measuring.
 
 def describe_graph(
     graph: BipartiteGraph,
@@ -321,157 +311,3 @@ def describe(data, *, name: str = "data", n_read: Optional[int] = None, **kwargs
     kwargs.setdefault("filters", filters)
     return describe_arrays(user, item, name=name,
                            n_read=user.size if n_read is None else n_read, **kwargs)
-
-
-# ---------------------------------------------------------------------------
-# Reading.
-
-_GENERIC_STEMS = frozenset({"u", "train", "test", "ratings_final", "ratings", "user_item_list", "data",
-                            "interactions", "inter"})
-
-
-def dataset_name(path: Optional[os.PathLike]) -> str:
-    r"""A short name for :obj:`path`: the folder's name, or the file's stem
-    unless that is generic (``u.data``, ``train.txt``...), then its folder's."""
-    if path is None:
-        return "synthetic"
-    path = Path(path).resolve()
-    if path.is_dir():
-        return path.name
-    stem = path.name.split(".")[0]
-    return path.parent.name if stem in _GENERIC_STEMS and path.parent.name else stem
-
-
-def load_dataset(path, reader: str = "auto", *, min_rating: Optional[float] = None,
-                 min_user_interactions: Optional[int] = None,
-                 columns: Optional[Dict[str, str]] = None):
-    r"""Read :obj:`path` with :func:`hypgraph.data.readers.read` and prepare it
-    with :func:`hypgraph.data.preprocess.prepare` (de-duplicate, filter,
-    compact).
-
-    Args:
-        path (str or os.PathLike, optional): A dataset file or folder;
-            ``None`` for :func:`hypgraph.data.synthetic.default_dataset`.
-        reader (str): ``"auto"`` or a reader name; ``"csv"`` is the table
-            reader. (default: ``"auto"``)
-        min_rating (float, optional): Keep ratings at least this.
-        min_user_interactions (int, optional): Keep users with at least this
-            many interactions.
-        columns (dict, optional): ``user_col``/``item_col``/``rating_col``/
-            ``time_col`` for tables; missing user/item columns are guessed
-            from the header.
-
-    Returns:
-        (HeteroData, int): The prepared data and the number of interactions
-        read.
-
-    Raises:
-        hypgraph.data.DataFormatError: For unreadable data, or options that do
-            not fit it (e.g. :obj:`min_rating` without ratings), or nothing
-            left after the filters.
-    """
-    from hypgraph.data import DataFormatError
-    from hypgraph.data.preprocess import prepare
-
-    if path is None:
-        from hypgraph.data.synthetic import default_dataset
-        data = default_dataset()
-    else:
-        from hypgraph.data.readers import detect_format, read
-        name = "table" if reader == "csv" else reader
-        if name == "auto":
-            name = detect_format(path)
-        kwargs = {}
-        if name == "table":
-            kwargs = _table_columns(Path(path), columns or {})
-        data = read(path, reader=reader if reader != "csv" else "table", **kwargs)
-    n_read = int(data["user", "interacts", "item"].edge_index.size(1))
-    try:
-        data = prepare(data, min_rating=min_rating, min_user_interactions=min_user_interactions)
-    except ValueError as err:
-        raise DataFormatError(str(err), path if path is not None else "synthetic") from None
-    if data["user", "interacts", "item"].edge_index.size(1) == 0:
-        raise DataFormatError(f"no interactions left after the filters (of {n_read:,} read)",
-                              path if path is not None else "synthetic")
-    return data, n_read
-
-
-def _table_columns(path: Path, given: Dict[str, Optional[str]]) -> Dict[str, str]:
-    r"""``user_col``/``item_col`` (guessed from the header when not given),
-    plus any rating/time columns given."""
-    from hypgraph.data import DataFormatError
-    from hypgraph.data.readers import guess_columns, read_header
-
-    out = {k: v for k, v in given.items() if v is not None}
-    if {"user_col", "item_col"} <= out.keys():
-        return out
-    if path.suffix == ".parquet":
-        raise DataFormatError("name the columns with --user-col and --item-col", path)
-    return guess_columns(read_header(path), out, path=path)
-
-
-
-# ---------------------------------------------------------------------------
-# Rendering.
-
-def _columns(bootstrap: bool):
-    return [c for c in COLUMNS if bootstrap or c[0] != "p_boot"]
-
-
-def _text(key: str, value) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    if isinstance(value, (bool, np.bool_)):
-        return "yes" if value else "no"
-    if key in {"n_user", "n_item", "n_tail", "interactions", "removed"}:
-        return f"{int(value):,}"
-    if key == "density":
-        return f"{value:.4f}" if value >= 1e-3 else f"{value:.2e}"
-    if key == "xmin":
-        return f"{value:g}"
-    if isinstance(value, float):
-        return f"{value:.4f}"
-    return str(value)
-
-
-def format_reports(reports: Sequence[DatasetReport], fmt: str = "table", *,
-                   bootstrap: bool = False) -> str:
-    r"""Render the Table 1 rows of :obj:`reports` (``json`` renders all of
-    each report).
-
-    Args:
-        reports (sequence of DatasetReport): One per dataset.
-        fmt (str): ``"table"``, ``"json"``, ``"csv"`` or ``"markdown"``.
-            (default: ``"table"``)
-        bootstrap (bool): Include the bootstrap p-value column.
-
-    Returns:
-        str: The text, ending with a newline.
-    """
-    if fmt == "json":
-        return json.dumps({"datasets": [r.as_dict() for r in reports]}, indent=2,
-                          allow_nan=False) + "\n"
-    columns = _columns(bootstrap)
-    rows = [r.row() for r in reports]
-    if fmt == "csv":
-        buf = io.StringIO()
-        writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow([key for key, _, _ in columns])
-        for row in rows:
-            writer.writerow(["" if row[k] is None else row[k] for k, _, _ in columns])
-        return buf.getvalue()
-    cells = [[_text(k, row[k]) for k, _, _ in columns] for row in rows]
-    headers = [header for _, header, _ in columns]
-    if fmt == "markdown":
-        lines = ["| " + " | ".join(headers) + " |",
-                 "|" + "|".join(":---" if k == "name" else "---:" for k, _, _ in columns) + "|"]
-        lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in cells]
-        return "\n".join(lines) + "\n"
-    if fmt == "table":
-        widths = [max(len(h), *(len(row[i]) for row in cells)) if cells else len(h)
-                  for i, h in enumerate(headers)]
-        def line(values):
-            return "  ".join(v.ljust(w) if i == 0 else v.rjust(w)
-                             for i, (v, w) in enumerate(zip(values, widths))).rstrip()
-        return "\n".join([line(headers)] + [line(row) for row in cells]) + "\n"
-    raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
