@@ -173,6 +173,29 @@ def test_rank_scores_order_items_as_the_distance_does(manifold):
     assert torch.allclose(pos_score, exact[users, pos]) and torch.allclose(neg_score, exact.gather(1, neg))
 
 
+@pytest.mark.parametrize("manifold", [PoincareBall(c=1.0), Euclidean()], ids=["poincare", "euclidean"])
+def test_sqdist_score_squares_the_distance_and_ranks_alike(split, manifold):
+    train, _, _ = split
+    torch.manual_seed(0)
+    model = HyperKnow.from_data(train, dim=5, kg="attention", beta=0.1, manifold=manifold, init_std=0.3,
+                                score="sqdist").double()
+    plain = HyperKnow.from_data(train, dim=5, kg="attention", beta=0.1, manifold=manifold).double()
+    plain.load_state_dict(model.state_dict())
+    users, pos, neg = torch.arange(10), torch.arange(10), torch.randint(60, (10, 3))
+    (sq_pos, sq_neg), (d_pos, d_neg) = model(users, pos, neg), plain(users, pos, neg)
+    torch.testing.assert_close(sq_pos, -d_pos.pow(2))
+    torch.testing.assert_close(sq_neg, -d_neg.pow(2))
+    points = model.user_points(users)
+    order = model.rank_scores(points).argsort(dim=-1, descending=True)
+    assert (model.score_all(points).gather(1, order).diff(dim=-1) <= 1e-12).all()
+    # the KG term is still the distance of Eq. 7
+    g = torch.Generator().manual_seed(0)
+    torch.testing.assert_close(model.kg_loss(pos, g), plain.kg_loss(pos, torch.Generator().manual_seed(0)))
+    assert "score='sqdist'" in repr(model) and "score=" not in repr(plain)
+    with pytest.raises(ValueError, match="score must be one of"):
+        HyperKnow(2, 2, 2, 1, score="inner")
+
+
 def test_recommend_excludes_seen_items():
     torch.manual_seed(0)
     model = HyperKnow(4, 12, 1, 1, dim=3, kg=None, init_std=0.3)

@@ -81,6 +81,27 @@ def test_score_all_agrees_with_score(split, manifold, asymmetric):
     torch.testing.assert_close(model.score_all(u), model.score(u, every), atol=1e-4, rtol=1e-4)
 
 
+@pytest.mark.parametrize("manifold", MANIFOLDS, ids=str)
+@pytest.mark.parametrize("parameterization", ["manifold", "tangent"])
+def test_sqdist_score_is_minus_the_squared_distance(split, manifold, parameterization):
+    model = HyperbolicRecommender(split["ni"], split["nu"], dim=8, manifold=manifold, asymmetric=False,
+                                  score="sqdist", parameterization=parameterization)
+    plain = HyperbolicRecommender(split["ni"], split["nu"], dim=8, manifold=manifold, asymmetric=False,
+                                  parameterization=parameterization)
+    plain.load_state_dict(model.state_dict())
+    users, pos, neg = torch.tensor([0, 5, 17]), torch.tensor([1, 2, 3]), torch.tensor([[4, 5], [6, 7], [8, 9]])
+    (sq_pos, sq_neg), (d_pos, d_neg) = model(users, pos, neg), plain(users, pos, neg)
+    torch.testing.assert_close(sq_pos, -d_pos.pow(2))
+    torch.testing.assert_close(sq_neg, -d_neg.pow(2))
+    u = model.user_points(users)
+    torch.testing.assert_close(model.score_all(u), -plain.score_all(u).pow(2))
+    # BPR on -d^2 trains: finite gradients even for a user sitting on its item
+    model.user.data[0] = model.item.data[1]
+    bpr_loss(*model(users, pos, neg)).backward()
+    assert torch.isfinite(model.user.grad).all() and torch.isfinite(model.item.grad).all()
+    assert "score='sqdist'" in repr(model)
+
+
 def float64_model(num_items, **kwargs):
     # points drawn again in float64 so that they lie on the manifold to float64
     # precision: the scores then differ from each other by far more than their
@@ -207,7 +228,7 @@ def test_lightgcn_propagation_equals_pyg_lgconv_and_its_gradient():
 
 
 # score='inner' on the Poincaré ball is refused by the constructor (test_argument_errors)
-@pytest.mark.parametrize("manifold,score", [(m, s) for m in MANIFOLDS for s in ("distance", "inner")
+@pytest.mark.parametrize("manifold,score", [(m, s) for m in MANIFOLDS for s in ("distance", "sqdist", "inner")
                                             if not (s == "inner" and isinstance(m, PoincareBall))],
                          ids=lambda v: str(v))
 @pytest.mark.parametrize("init_width", [0.1, 0.9])  # near the origin (many near-ties), spread out

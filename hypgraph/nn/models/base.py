@@ -16,7 +16,7 @@ from .ranking import top_k
 
 __all__ = ["PointRecommender", "rank_scores"]
 
-SCORES = ("distance", "inner")
+SCORES = ("distance", "sqdist", "inner")
 
 
 def rank_scores(manifold: Manifold, users: Tensor, items: Tensor, score: str = "distance") -> Tensor:
@@ -29,6 +29,8 @@ def rank_scores(manifold: Manifold, users: Tensor, items: Tensor, score: str = "
       points (Eq. 4-5); in Euclidean space :math:`-\lVert u-v\rVert^2` differs
       from :math:`2\langle u, v\rangle - \lVert v\rVert^2` by a per-user
       constant. Other models fall back to ``-pairwise_dist``.
+    - ``score='sqdist'`` (:math:`-d(u, v)^2`): a monotone function of the
+      distance, so the same values as ``'distance'``.
     - ``score='inner'``: the Minkowski (Lorentz) or dot (Euclidean) product.
     """
     if isinstance(manifold, PoincareBall):
@@ -44,8 +46,8 @@ def rank_scores(manifold: Manifold, users: Tensor, items: Tensor, score: str = "
 
 class PointRecommender(nn.Module):
     r"""Base class: subclasses own ``manifold``, an item table ``item``
-    (:meth:`register_point_table`), ``score_kind`` (``'distance'`` or
-    ``'inner'``) and :meth:`user_points`; scoring, ranking and recommendation
+    (:meth:`register_point_table`), ``score_kind`` (``'distance'``,
+    ``'sqdist'`` or ``'inner'``) and :meth:`user_points`; scoring, ranking and recommendation
     follow.
 
     **Point tables.** Each table of points (users, items, entities) is a
@@ -127,6 +129,8 @@ class PointRecommender(nn.Module):
         item_points = self.points("item", items)
         if self.score_kind == "distance":
             return -self.manifold.dist(user_points, item_points)
+        if self.score_kind == "sqdist":
+            return -self.manifold.dist(user_points, item_points).pow(2)
         if isinstance(self.manifold, Lorentz):
             return L.inner(user_points, item_points)
         return (user_points * item_points).sum(-1)
@@ -135,6 +139,8 @@ class PointRecommender(nn.Module):
         """Scores of ``[B]`` users against every item, ``[B, num_items]``."""
         if self.score_kind == "distance":
             return -self.manifold.pairwise_dist(user_points, self.points("item"))
+        if self.score_kind == "sqdist":
+            return -self.manifold.pairwise_dist(user_points, self.points("item")).pow(2)
         return self.rank_scores(user_points)
 
     def rank_scores(self, user_points: Tensor) -> Tensor:

@@ -20,6 +20,8 @@ from .base import PointRecommender
 __all__ = ["HyperKnow", "ABLATIONS", "FIXED_BETA"]
 
 KG_MODES = ("attention", "average", None)
+#: Preference scores of :class:`HyperKnow` (both rank items alike).
+HYPERKNOW_SCORES = ("distance", "sqdist")
 #: The fixed beta of Table 3 rows 3-5 unless given (Eq. 8).
 FIXED_BETA = 1.0
 
@@ -49,7 +51,9 @@ class HyperKnow(PointRecommender):
         \mathcal L_R(u, v, v') = -\ln\sigma\big(d_{\mathbb B}(\mathbf u,\mathbf v')
         - d_{\mathbb B}(\mathbf u, \mathbf v)\big)
 
-    (the ranking loss itself is the trainer's :func:`~hypgraph.nn.bpr_loss`).
+    (the ranking loss itself is the trainer's :func:`~hypgraph.nn.bpr_loss`;
+    ``score='sqdist'`` takes :math:`-d_{\mathbb B}^2` instead, the same
+    ranking with a different loss).
     Each item's neighbourhood point :math:`\mathbf n_v` is the
     attention-weighted Einstein midpoint of its KG neighbours (Eq. 4-6,
     :class:`~hypgraph.nn.conv.HyperbolicKGAttention`, computed only for the
@@ -121,6 +125,8 @@ class HyperKnow(PointRecommender):
             their points: ``'manifold'`` or ``'tangent'``
             (:data:`~hypgraph.optim.PARAMETERIZATIONS`; default: ``'manifold'``).
         sparse (bool): Sparse row gradients for those tables (default: ``False``).
+        score (str): Preference :math:`-d` (``'distance'``, Eq. 1) or
+            :math:`-d^2` (``'sqdist'``) (default: ``'distance'``).
 
     Shapes:
         - **forward:** users :math:`(B)`, positives :math:`(B)`, negatives
@@ -133,9 +139,12 @@ class HyperKnow(PointRecommender):
                  beta: Union[float, str] = "adaptive", beta_init: float = 0.0, l2: float = 0.0,
                  neighbourhoods: Optional[KGNeighbourhoods] = None,
                  num_neighbour_samples: Optional[int] = None, inverse_relations: bool = True,
-                 init_std: float = 0.01, *, parameterization: str = "manifold", sparse: bool = False) -> None:
+                 init_std: float = 0.01, *, parameterization: str = "manifold", sparse: bool = False,
+                 score: str = "distance") -> None:
         super().__init__()
         manifold = PoincareBall(c=1.0) if manifold is None else manifold
+        if score not in HYPERKNOW_SCORES:
+            raise ValueError(f"score must be one of {HYPERKNOW_SCORES}, got {score!r}")
         if kg not in KG_MODES:
             raise ValueError(f"kg must be one of {KG_MODES}, got {kg!r}")
         if not (beta == "adaptive" or (isinstance(beta, (int, float)) and beta >= 0)):
@@ -153,6 +162,7 @@ class HyperKnow(PointRecommender):
         self.num_users, self.num_items, self.num_entities = num_users, num_items, num_entities
         self.num_relations, self.dim, self.manifold, self.kg = num_relations, dim, manifold, kg
         self.l2, self.init_std, self.num_neighbour_samples = l2, init_std, num_neighbour_samples
+        self.score_kind = score
         self.beta = beta if beta == "adaptive" else float(beta)
         self.beta_init = float(beta_init)
         self.num_relation_ids = num_relations * (2 if inverse_relations else 1)
@@ -342,4 +352,6 @@ class HyperKnow(PointRecommender):
     def extra_repr(self) -> str:
         beta = "'adaptive'" if self.beta == "adaptive" else f"{self.beta:g}"
         return (f"num_users={self.num_users}, num_items={self.num_items}, dim={self.dim}, "
-                f"manifold={self.manifold}, kg={self.kg!r}, beta={beta}{self._tables_repr()}")
+                f"manifold={self.manifold}, kg={self.kg!r}, beta={beta}"
+                + ("" if self.score_kind == "distance" else f", score={self.score_kind!r}")
+                + self._tables_repr())

@@ -31,6 +31,9 @@ class HyperbolicRecommender(PointRecommender):
 
     - ``score='distance'``: :math:`s_{u,i} = -d(v_u, v_i)` (Eq. 14, 17), with
       the margin of Eq. 19 when the manifold is ``Lorentz(margin=eps)``;
+    - ``score='sqdist'``: :math:`s_{u,i} = -d(v_u, v_i)^2`, the same ranking
+      with a loss that weighs far pairs more (the squared distance of
+      Poincaré-ball recommenders and hyperbolic KG embeddings);
     - ``score='inner'``: the Minkowski inner product
       :math:`\langle v_u, v_i\rangle_{\mathcal L}` (§5.2; a monotone function of
       the distance without its singularity), or the dot product in Euclidean
@@ -58,7 +61,7 @@ class HyperbolicRecommender(PointRecommender):
         dim (int): Intrinsic dimension (default: ``50``).
         manifold (Manifold, optional): (default: ``Lorentz(margin=1e-6)``)
         asymmetric (bool): Midpoint users (default: ``True``).
-        score (str): ``'distance'`` or ``'inner'`` (default: ``'distance'``).
+        score (str): ``'distance'``, ``'sqdist'`` or ``'inner'`` (default: ``'distance'``).
         attention (bool): Attention-weighted midpoint users (default: ``False``).
         init_width (float): Poincaré-ball radius of the least frequent items
             at initialisation (default: ``0.1``).
