@@ -50,20 +50,14 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import torch
 from tqdm.auto import tqdm
 
-from hypgraph.data import ENV_VAR, data_root as resolve_data_root
+from hypgraph.data import ENV_VAR, RawFilesMissingError, data_root as resolve_data_root
 
 from . import report
-from .suites import DatasetMissing, ModelSpec, RunContext, Suite, Trial, available, get
+from .suites import ModelSpec, RunContext, Suite, Trial, available, get
 from .timing import REPO, PeakMemory, git_commit, machine_description
 
 __all__ = ["main", "run_suite", "default_data_root", "default_out", "UsageError"]
 
-# RawFilesMissingError of hypgraph's dataset classes also means "not here"
-try:
-    from hypgraph.data import RawFilesMissingError as _RawMissing
-except ImportError:  # pragma: no cover
-    _RawMissing = DatasetMissing
-MISSING = (DatasetMissing, _RawMissing)
 
 
 class UsageError(ValueError):
@@ -219,7 +213,7 @@ def _run_datasets(suite, datasets, models, seeds, ctx, results, provenance, log,
         start = time.perf_counter()
         try:
             data = dataset.load(ctx.data_root)
-        except MISSING as err:
+        except RawFilesMissingError as err:
             tqdm.write(f"skip {suite.name}/{dataset.name}: {err}", file=log)
             results["skipped"].append({"dataset": dataset.name, "reason": str(err)})
             bar.update(per_dataset)

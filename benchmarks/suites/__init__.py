@@ -6,7 +6,7 @@ on first use). It declares
 
 - :attr:`Suite.datasets`: :class:`DatasetSpec` s whose ``load(root)`` returns
   whatever :meth:`Suite.fit` takes (e.g. a ``(train, val, test)`` split) or
-  raises :class:`DatasetMissing` naming the absent files (:func:`require`
+  raises :class:`~hypgraph.data.RawFilesMissingError` naming the absent files (:func:`require`
   does that) — the runner then reports one line and skips the dataset;
 - :attr:`Suite.models`: :class:`ModelSpec` s; every hyperbolic model names its
   Euclidean ``counterpart``, which the report tests it against;
@@ -36,7 +36,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
-__all__ = ["Suite", "DatasetSpec", "ModelSpec", "Metric", "Trial", "RunContext", "DatasetMissing",
+from hypgraph.data import RawFilesMissingError
+
+__all__ = ["Suite", "DatasetSpec", "ModelSpec", "Metric", "Trial", "RunContext",
            "require", "register", "unregister", "get", "available", "BUILTIN", "GEOMETRIES"]
 
 #: Modules of ``benchmarks.suites`` that define the built-in suites.
@@ -46,17 +48,14 @@ GEOMETRIES = ("hyperbolic", "euclidean", "baseline")
 _REGISTRY: Dict[str, "Suite"] = {}
 
 
-class DatasetMissing(FileNotFoundError):
-    r"""A dataset's files are absent: the runner skips it with this one-line message."""
-
-
 def require(root: Path, *relative: str) -> List[Path]:
     r"""The paths ``root / r`` for each of :obj:`relative`; raises
-    :class:`DatasetMissing` naming every absent one."""
+    :class:`~hypgraph.data.RawFilesMissingError` (the error of the dataset
+    classes too) naming every absent one."""
     paths = [Path(root) / r for r in relative]
-    missing = [str(p) for p in paths if not p.exists()]
+    missing = [r for r, p in zip(relative, paths) if not p.exists()]
     if missing:
-        raise DatasetMissing(f"missing {', '.join(missing)}")
+        raise RawFilesMissingError(f"missing {', '.join(missing)}", root)
     return paths
 
 
@@ -72,7 +71,7 @@ class Metric:
 
 @dataclass(frozen=True)
 class DatasetSpec:
-    r"""``load(data_root)`` returns the suite's data or raises :class:`DatasetMissing`."""
+    r"""``load(data_root)`` returns the suite's data or raises :class:`~hypgraph.data.RawFilesMissingError`."""
     name: str
     load: Callable[[Path], Any]
     description: str = ""

@@ -12,7 +12,8 @@ they belong to, and appends a :class:`~hypgraph.data.report.FilterReport` to
 from __future__ import annotations
 
 import copy
-from typing import Dict, Optional, Tuple
+import functools
+from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -157,8 +158,20 @@ def compact(data: HeteroData) -> HeteroData:
     return out
 
 
-# prepare()'s keyword arguments shadow these functions inside its body.
-_dedupe, _compact, _min_user_interactions = dedupe, compact, min_user_interactions
+def _steps(min_rating: Optional[float], min_users: Optional[int], repeats: bool,
+           renumber: bool) -> List[Callable[[HeteroData], HeteroData]]:
+    r"""The steps :func:`prepare` runs, in order (built here, where the
+    step functions are not shadowed by :func:`prepare`'s keyword names)."""
+    steps: List[Callable[[HeteroData], HeteroData]] = []
+    if min_rating is not None:
+        steps.append(functools.partial(implicit_feedback, min_rating=min_rating))
+    if repeats:
+        steps.append(dedupe)
+    if min_users is not None:
+        steps.append(functools.partial(min_user_interactions, n=min_users))
+    if renumber:
+        steps.append(compact)
+    return steps
 
 
 def prepare(
@@ -191,14 +204,8 @@ def prepare(
     Returns:
         HeteroData: The prepared data; ``data.filter_log`` lists every step.
     """
-    if min_rating is not None:
-        data = implicit_feedback(data, min_rating)
-    if dedupe:
-        data = _dedupe(data)
-    if min_user_interactions is not None:
-        data = _min_user_interactions(data, min_user_interactions)
-    if compact:
-        data = _compact(data)
+    for step in _steps(min_rating, min_user_interactions, dedupe, compact):
+        data = step(data)
     return data
 
 

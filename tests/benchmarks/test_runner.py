@@ -14,9 +14,10 @@ from scipy import stats
 
 from benchmarks import report
 from benchmarks.runner import main, run_suite
-from benchmarks.suites import (DatasetMissing, DatasetSpec, Metric, ModelSpec, Suite, Trial, available,
+from benchmarks.suites import (DatasetSpec, Metric, ModelSpec, Suite, Trial, available,
                                register, require, unregister)
 from benchmarks.timing import PeakMemory
+from hypgraph.data import RawFilesMissingError
 
 from ..conftest import REPO
 
@@ -175,17 +176,18 @@ def test_missing_dataset_is_skipped_with_one_line_and_the_run_succeeds(registere
     assert rc == 0
     err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
     skips = [line for line in err if line.startswith("skip ")]
-    assert len(skips) == 1 and skips[0].startswith("skip tiny-test/absent: missing ")
+    assert len(skips) == 1 and skips[0].startswith(f"skip tiny-test/absent: {tmp_path}")
+    assert skips[0].endswith(": missing nowhere/train.txt")
     assert "nowhere/train.txt" in skips[0]
     results = json.loads((out / "results.json").read_text())
     assert [s["dataset"] for s in results["skipped"]] == ["absent"]
     assert {r["dataset"] for r in results["runs"]} == {"toy"}
-    assert "absent: missing" in (out / "results.md").read_text()
+    assert ": missing nowhere/train.txt" in (out / "results.md").read_text()
 
 
 def test_a_suite_with_every_dataset_missing_still_succeeds(registered, tmp_path):
     def missing(root):
-        raise DatasetMissing(f"missing {root}/kgat/amazon-book/train.txt")
+        raise RawFilesMissingError("missing kgat/amazon-book/train.txt", root)
 
     rc, out = run(Tiny(datasets=(DatasetSpec("amazon-book", missing),)), registered, tmp_path)
     assert rc == 0
