@@ -1,20 +1,12 @@
 import pytest
 import torch
 
-from hypgraph.manifolds import Euclidean, Klein, Lorentz, PoincareBall
+from ..manifold_cases import EVERY_MODEL, hyperbolic as _hyperbolic_names, select
 
 # Every manifold, including a non-unit curvature for each hyperbolic model:
 # the contract suite runs over all of them (geoopt once left one out).
-MANIFOLDS = {
-    "lorentz": lambda: Lorentz(),
-    "lorentz-k0.5": lambda: Lorentz(k=0.5),
-    "poincare": lambda: PoincareBall(),
-    "poincare-c2": lambda: PoincareBall(c=2.0),
-    "klein": lambda: Klein(),
-    "klein-c0.7": lambda: Klein(c=0.7),
-    "euclidean": lambda: Euclidean(),
-}
-HYPERBOLIC = [k for k in MANIFOLDS if k != "euclidean"]
+MANIFOLDS = select(EVERY_MODEL)
+HYPERBOLIC = _hyperbolic_names(MANIFOLDS)
 
 # (atol, rtol) per dtype
 TOL = {torch.float32: (2e-4, 2e-4), torch.float64: (1e-9, 1e-9)}

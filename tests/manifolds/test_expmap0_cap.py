@@ -128,7 +128,6 @@ def test_expmap0_is_continuous_at_the_cap(name):
 @pytest.mark.parametrize("name", list(MANIFOLDS))
 def test_gradcheck_expmap0_then_dist_float64_below_the_cap(name):
     m = MANIFOLDS[name]()
-    g = torch.Generator().manual_seed(2)
     # norms up to 0.9 of the cap on the hyperboloid; up to sqrt(c) |u| = 4 in the balls,
     # beyond which (1 - sqrt(c) |x| < 1e-3) the distance curves too fast for finite differences
     top = 0.9 * cap(m, torch.float64) if isinstance(m, Lorentz) else 4.0 / curvature(m) ** 0.5

@@ -7,19 +7,14 @@ Lorentz model), so every test reads the same small example."""
 import pytest
 import torch
 
-from hypgraph.manifolds import Euclidean, Klein, Lorentz, PoincareBall
+from hypgraph.manifolds import Klein, Lorentz, PoincareBall
 
+from ..manifold_cases import LAYERS, hyperbolic as _hyperbolic_names, select
 from .reference import hyperboloid_point
 
 # Every model a layer accepts, hyperbolic ones also with curvature != 1.
-MANIFOLDS = {
-    "lorentz": lambda: Lorentz(),
-    "lorentz-k0.5": lambda: Lorentz(k=0.5),
-    "poincare-c0.7": lambda: PoincareBall(c=0.7),
-    "klein-c1.3": lambda: Klein(c=1.3),
-    "euclidean": lambda: Euclidean(),
-}
-HYPERBOLIC = [name for name in MANIFOLDS if name != "euclidean"]
+MANIFOLDS = select(LAYERS)
+HYPERBOLIC = _hyperbolic_names(MANIFOLDS)
 # Learnable curvature makes the manifold's raw curvature a parameter of the layer.
 LEARNABLE = {
     "lorentz-k0.5": lambda: Lorentz(k=0.5, learnable=True),

@@ -1,20 +1,13 @@
 import pytest
 import torch
 
-from hypgraph.manifolds import Euclidean, Klein, Lorentz, PoincareBall
 from hypgraph.optim import RiemannianAdam, RiemannianSGD
 
+from ..manifold_cases import EVERY_MODEL, hyperbolic as _hyperbolic_names, select
+
 # Every manifold, with a non-unit curvature for each hyperbolic model.
-MANIFOLDS = {
-    "lorentz": lambda: Lorentz(),
-    "lorentz-k0.5": lambda: Lorentz(k=0.5),
-    "poincare": lambda: PoincareBall(),
-    "poincare-c2": lambda: PoincareBall(c=2.0),
-    "klein": lambda: Klein(),
-    "klein-c0.7": lambda: Klein(c=0.7),
-    "euclidean": lambda: Euclidean(),
-}
-HYPERBOLIC = [name for name in MANIFOLDS if name != "euclidean"]
+MANIFOLDS = select(EVERY_MODEL)
+HYPERBOLIC = _hyperbolic_names(MANIFOLDS)
 
 # Optimisers by name: (class, keyword arguments).
 OPTIMIZERS = {

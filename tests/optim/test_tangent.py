@@ -5,19 +5,15 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from hypgraph.manifolds import Euclidean, Lorentz, PoincareBall
+from hypgraph.manifolds import Lorentz, PoincareBall
 from hypgraph.manifolds.lorentz import math as L
 from hypgraph.manifolds.poincare import math as P
 from hypgraph.optim import (PARAMETERIZATIONS, ManifoldParameter, ManifoldTable, RiemannianAdam,
                             TangentTable, point_table)
 
-MANIFOLDS = {
-    "lorentz": lambda: Lorentz(),
-    "lorentz-k0.5": lambda: Lorentz(k=0.5),
-    "poincare": lambda: PoincareBall(),
-    "poincare-c2": lambda: PoincareBall(c=2.0),
-    "euclidean": lambda: Euclidean(),
-}
+from ..manifold_cases import select
+
+MANIFOLDS = select(["lorentz", "lorentz-k0.5", "poincare", "poincare-c2", "euclidean"])
 KINDS = list(PARAMETERIZATIONS)
 N, DIM = 12, 3
 

@@ -1,0 +1,34 @@
+"""The manifolds the suites run over: one registry of named cases, from
+which each suite picks its list (the contract and optimiser suites take one
+unit and one non-unit curvature of every model; the layer suites other
+non-unit curvatures, so that no constant 1 hides in a layer)."""
+from typing import Callable, Dict, Iterable
+
+from hypgraph.manifolds import Euclidean, Klein, Lorentz, Manifold, PoincareBall
+
+CASES: Dict[str, Callable[[], Manifold]] = {
+    "lorentz": lambda: Lorentz(),
+    "lorentz-k0.5": lambda: Lorentz(k=0.5),
+    "poincare": lambda: PoincareBall(),
+    "poincare-c0.7": lambda: PoincareBall(c=0.7),
+    "poincare-c2": lambda: PoincareBall(c=2.0),
+    "klein": lambda: Klein(),
+    "klein-c0.7": lambda: Klein(c=0.7),
+    "klein-c1.3": lambda: Klein(c=1.3),
+    "euclidean": lambda: Euclidean(),
+}
+
+#: every model with curvature 1 and another (geoopt once left one out of its contract suite)
+EVERY_MODEL = ("lorentz", "lorentz-k0.5", "poincare", "poincare-c2", "klein", "klein-c0.7", "euclidean")
+#: what the layer tests run over
+LAYERS = ("lorentz", "lorentz-k0.5", "poincare-c0.7", "klein-c1.3", "euclidean")
+
+
+def select(names: Iterable[str]) -> Dict[str, Callable[[], Manifold]]:
+    """The cases :obj:`names`, in that order."""
+    return {name: CASES[name] for name in names}
+
+
+def hyperbolic(cases: Dict[str, Callable[[], Manifold]]):
+    """The names of :obj:`cases` other than Euclidean space."""
+    return [name for name in cases if name != "euclidean"]
