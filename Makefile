@@ -23,7 +23,7 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/hypgraph-stats --no-progress --plot demo_output
 	$(PY) -m benchmarks run quick --out demo_output/quick
-	$(PY) -m hypgraph.demo
+	$(PY) -m hypgraph.cli.demo
 
 test: $(STAMP)
 	$(PY) -m pytest -q -n 2 tests

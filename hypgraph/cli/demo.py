@@ -11,7 +11,7 @@ from typing import Optional, Sequence
 
 import torch
 
-from .manifolds import Lorentz, PoincareBall, einstein_midpoint, frechet_mean
+from ..manifolds import Lorentz, PoincareBall, einstein_midpoint, frechet_mean
 
 
 def geometry_demo(out=sys.stdout) -> None:
@@ -36,12 +36,12 @@ def geometry_demo(out=sys.stdout) -> None:
 def recommender_demo(epochs: int = 8, out=sys.stdout) -> None:
     """Hyperbolic vs Euclidean midpoint-user recommenders and popularity on the
     embedded synthetic graph (per-user 80/20 split, full ranking)."""
-    from .data import default_dataset, random_split
-    from .data.hetero import INTERACTS
-    from .manifolds import Euclidean
-    from .nn.models import HyperbolicRecommender
-    from .optim import RiemannianAdam
-    from .train import Trainer, full_ranking_metrics
+    from ..data import default_dataset, random_split
+    from ..data.hetero import INTERACTS
+    from ..manifolds import Euclidean
+    from ..nn.models import HyperbolicRecommender
+    from ..optim import RiemannianAdam
+    from ..train import Trainer, full_ranking_metrics
 
     data = default_dataset()
     train, val, test = random_split(data, seed=0)
@@ -74,7 +74,7 @@ def simulation_demo(out_dir: str, out=sys.stdout) -> None:
     """Chamberlain 2019 §6.1 / Fig. 5: the three simulations drawn on the Poincaré disk."""
     import os
 
-    from .train.simulations import plot_poincare_disk, run_simulation
+    from ..train.simulations import plot_poincare_disk, run_simulation
 
     os.makedirs(out_dir, exist_ok=True)
     for which in (1, 2, 3):
@@ -87,7 +87,7 @@ def simulation_demo(out_dir: str, out=sys.stdout) -> None:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m hypgraph.demo", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m hypgraph.cli.demo", description=__doc__)
     parser.add_argument("--epochs", type=int, default=8, help="training epochs per model (default: 8)")
     parser.add_argument("--out", default="demo_output", help="folder for the figures (default: demo_output)")
     args = parser.parse_args(argv)
