@@ -20,11 +20,18 @@ Both read ``getattr(param, "manifold", None)``; plain tensors (and
 :class:`~hypgraph.manifolds.Euclidean` parameters) get exactly
 :class:`torch.optim.SGD` / :class:`torch.optim.Adam`. Sparse gradients update
 only the rows they touch.
+
+The steps themselves are functions of tensors in
+:mod:`hypgraph.optim.functional` (:func:`~hypgraph.optim.functional.rsgd_step`,
+:func:`~hypgraph.optim.functional.adam_step`, differentiable on request): the
+optimisers keep the state and call them, and so does anything else that needs
+the same step, such as the bilevel proxy of :mod:`hypgraph.train`.
 """
+from . import functional
 from .parameter import ManifoldParameter
 from .radam import RiemannianAdam
 from .rsgd import RiemannianSGD
 from .table import PARAMETERIZATIONS, ManifoldTable, PointTable, TangentTable, point_table
 
-__all__ = ["ManifoldParameter", "RiemannianSGD", "RiemannianAdam", "PointTable", "ManifoldTable",
+__all__ = ["functional", "ManifoldParameter", "RiemannianSGD", "RiemannianAdam", "PointTable", "ManifoldTable",
            "TangentTable", "PARAMETERIZATIONS", "point_table"]

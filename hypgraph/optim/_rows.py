@@ -3,28 +3,18 @@ r"""Row-wise machinery shared by the Riemannian optimisers.
 A parameter is updated either whole (dense gradient) or on the rows its
 sparse gradient touches; both cases run the same math on a tensor of rows
 ``x`` with gradient ``grad``, gathered here and scattered back with
-``index_copy_``.
+``index_copy_``. The math of a step is :mod:`hypgraph.optim.functional`'s.
 """
 from __future__ import annotations
 
-from typing import Optional, Tuple, Union
+from typing import Optional, Tuple
 
 import torch
 from torch import Tensor
 
-from ..manifolds import numerics as nx
 from ..manifolds.base import Manifold
 from ..manifolds.euclidean import Euclidean
-
-Count = Union[float, Tensor]
-
-
-def manifold_of(param: Tensor) -> Optional[Manifold]:
-    r"""The manifold of :obj:`param`, or ``None`` for Euclidean geometry
-    (plain tensors and :class:`Euclidean` parameters share one code path,
-    which reproduces :mod:`torch.optim` exactly)."""
-    manifold = getattr(param, "manifold", None)
-    return None if manifold is None or isinstance(manifold, Euclidean) else manifold
+from .functional import Count
 
 
 def euclidean_points(param: Tensor) -> Optional[Manifold]:
@@ -114,76 +104,6 @@ def advance_count(state: dict, param: Tensor, index: Optional[Tensor]) -> Count:
         rows = step.index_select(0, index).add_(1)
         step.index_copy_(0, index, rows)
     return rows.view(-1, *([1] * (param.dim() - 1)))
-
-
-def riemannian_grad(manifold: Optional[Manifold], x: Tensor, grad: Tensor,
-                    weight_decay: float) -> Tensor:
-    r"""The Riemannian gradient of the loss plus weight decay at :obj:`x`.
-
-    Euclidean: ``grad + weight_decay * x`` (:mod:`torch.optim`'s L2 penalty).
-    On a manifold the gradient is converted by ``egrad2rgrad`` (inverse
-    metric, then tangent projection: [Chamberlain 2019] Eq. 20-21) and the
-    weight decay is the Riemannian gradient of
-    :math:`\tfrac{\lambda}{2} d(o, x)^2`, namely :math:`-\lambda \log_x(o)`:
-    a geodesic pull toward the origin that is the same in every model of
-    hyperbolic space and reduces to the L2 penalty in Euclidean space.
-    """
-    if manifold is None:
-        return grad.add(x, alpha=weight_decay) if weight_decay != 0 else grad
-    rgrad = manifold.egrad2rgrad(x, grad)  # Chamberlain 2019, Eq. 20-21
-    if weight_decay != 0:
-        origin = manifold.origin(*x.shape, dtype=x.dtype, device=x.device)
-        rgrad = rgrad.sub(manifold.logmap(x, origin), alpha=weight_decay)
-    return hold_overflowed(rgrad, grad)
-
-
-def hold_overflowed(rgrad: Tensor, grad: Tensor) -> Tensor:
-    r"""Zero the rows of a Riemannian gradient that overflowed although the
-    Euclidean gradient is finite.
-
-    On the hyperboloid the ambient coordinates of :math:`g^{-1}
-abla` projected
-    onto :math:`T_x` grow like :math:`x_0^2\lVert
-abla
-Vert`; for a float32
-    point near :func:`projx`'s cap (coordinates ~1e17) a gradient of 1e3 is
-    already out of range, and the step would turn the point into NaN. Such a
-    point is held where it is for this step. A gradient that is itself not
-    finite (a NaN loss) is left alone, so that it shows. One reduction per
-    step; the mask is built only when something overflowed."""
-    if nx.surely_finite(rgrad):
-        return rgrad
-    overflowed = ~torch.isfinite(rgrad.sum(dim=-1, keepdim=True)) & torch.isfinite(grad.sum(dim=-1, keepdim=True))
-    return rgrad.masked_fill(overflowed, 0.0)
-
-
-def clip(manifold: Optional[Manifold], x: Tensor, u: Tensor,
-         max_norm: Optional[float]) -> Tensor:
-    r"""Rescale each tangent vector (one per point, last dimension) whose
-    Riemannian norm exceeds :obj:`max_norm` down to that norm
-    ([Chamberlain 2019] §5.3: gradient norm clipping in the tangent space)."""
-    if max_norm is None:
-        return u
-    if manifold is None:
-        norm = torch.linalg.vector_norm(u, dim=-1, keepdim=True)
-    else:
-        norm = manifold.norm(x, u, keepdim=True)
-    # a zero norm gives inf, clamped to a factor of 1
-    return u * (max_norm / norm).clamp(max=1.0)
-
-
-def restart_overflowed(moment: Tensor) -> Tensor:
-    r"""Zero the rows of a transported moment that overflowed.
-
-    A point held at :func:`projx`'s radial cap (float32: distance 40 from
-    the origin, coordinates ~1e17) has tangent vectors of enormous ambient
-    size; transporting a large moment there can overflow to ``inf``, and the
-    next step would turn the point into NaN. Such a row restarts its
-    momentum instead (in place). One reduction per step; the mask is built only when
-    something overflowed."""
-    if nx.surely_finite(moment):
-        return moment
-    return moment.masked_fill_(~torch.isfinite(moment.sum(dim=-1, keepdim=True)), 0.0)
 
 
 def check_common(group: dict) -> None:

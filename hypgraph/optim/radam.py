@@ -7,6 +7,7 @@ import torch
 from torch import Tensor
 
 from . import _rows as R
+from . import functional as F
 from .base import RiemannianOptimizer
 
 __all__ = ["RiemannianAdam"]
@@ -27,14 +28,6 @@ def _check(group: dict) -> None:
     if group.get("euclidean_factor", "coordinate") not in ("coordinate", "point"):
         raise ValueError(f"Invalid euclidean_factor: {group['euclidean_factor']!r} "
                          f"(expected 'coordinate' or 'point')")
-
-
-def _bias_correction(beta: float, count: R.Count, dtype: torch.dtype):
-    r""":math:`1 - \beta^t` for a scalar count (a float, as in torch.optim.Adam)
-    or per-row counts (computed in float64, returned in :obj:`dtype`)."""
-    if isinstance(count, float):
-        return 1 - beta ** count
-    return (1 - torch.pow(beta, count.to(torch.float64))).to(dtype)
 
 
 class RiemannianAdam(RiemannianOptimizer):
@@ -146,49 +139,21 @@ class RiemannianAdam(RiemannianOptimizer):
             state["max_exp_avg_sq"] = torch.zeros_like(state["exp_avg_sq"])
 
     def _update(self, param: Tensor, group: dict) -> None:
-        lr, eps, amsgrad = group["lr"], group["eps"], group["amsgrad"]
-        beta1, beta2 = group["betas"]
-        manifold = R.manifold_of(param)
+        amsgrad = group["amsgrad"]
+        manifold = F.manifold_of(param)
         if manifold is None and group["euclidean_factor"] == "point":
             manifold = R.euclidean_points(param)  # one factor per point, as on a manifold
         index, x, grad = R.gather(param, param.grad, manifold, _NAME)
         state = self.state[param]
         self._init_state(state, param, manifold, amsgrad)
         count = R.advance_count(state, param, index)
-
-        # Chamberlain 2019, Eq. 20-21
-        rgrad = R.riemannian_grad(manifold, x, grad, group["weight_decay"])
-        rgrad = R.clip(manifold, x, rgrad, group["max_grad_norm"])  # Chamberlain 2019, §5.3
-
-        # moments updated in place: the state itself (dense) or its gathered rows
-        exp_avg = R.read(state["exp_avg"], index).lerp_(rgrad, 1 - beta1)
-        exp_avg_sq = R.read(state["exp_avg_sq"], index).mul_(beta2)
-        if manifold is None:
-            exp_avg_sq.addcmul_(rgrad, rgrad, value=1 - beta2)
-        else:
-            # Bécigneul & Ganea 2019: the squared Riemannian norm <g, g>_x of the
-            # point's gradient, taken as norm^2 since Lorentz.norm avoids the
-            # cancellation of <u, u>_L far from the origin
-            sq_norm = manifold.norm(x, rgrad, keepdim=True).square()
-            exp_avg_sq.add_(sq_norm, alpha=1 - beta2)
-        second = exp_avg_sq
+        # the moments are the state itself (dense) or its gathered rows
+        new = F.adam_step(x, grad, R.read(state["exp_avg"], index), R.read(state["exp_avg_sq"], index),
+                          step=count, lr=group["lr"], betas=group["betas"], eps=group["eps"], manifold=manifold,
+                          weight_decay=group["weight_decay"], max_grad_norm=group["max_grad_norm"],
+                          max_exp_avg_sq=R.read(state["max_exp_avg_sq"], index) if amsgrad else None)
+        R.write(param, index, new.x)
+        R.store(state, "exp_avg", index, new.exp_avg)
+        R.store(state, "exp_avg_sq", index, new.exp_avg_sq)
         if amsgrad:
-            second = torch.maximum(R.read(state["max_exp_avg_sq"], index), exp_avg_sq)
-            R.store(state, "max_exp_avg_sq", index, second)
-
-        step_size = lr / _bias_correction(beta1, count, x.dtype)
-        denom = (second.sqrt() / _bias_correction(beta2, count, x.dtype) ** 0.5).add_(eps)
-        if manifold is None:
-            if isinstance(count, float):
-                new_x = torch.addcdiv(x, exp_avg, denom, value=-step_size)
-            else:
-                new_x = torch.addcdiv(x, exp_avg * step_size, denom, value=-1)
-        else:
-            # step along the geodesic and carry the first moment with it, in
-            # place (x is the parameter itself or its gathered rows)
-            manifold.geodesic_step_(x, exp_avg, -step_size / denom)
-            new_x = x
-            exp_avg = R.restart_overflowed(exp_avg)
-        R.write(param, index, new_x)
-        R.store(state, "exp_avg", index, exp_avg)
-        R.store(state, "exp_avg_sq", index, exp_avg_sq)
+            R.store(state, "max_exp_avg_sq", index, new.max_exp_avg_sq)

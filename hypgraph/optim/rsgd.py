@@ -1,12 +1,13 @@
 r"""Riemannian stochastic gradient descent ([Chamberlain 2019] §5.3)."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, Tuple
 
 import torch
 from torch import Tensor
 
 from . import _rows as R
+from . import functional as F
 from .base import RiemannianOptimizer
 
 __all__ = ["RiemannianSGD"]
@@ -125,51 +126,32 @@ class RiemannianSGD(RiemannianOptimizer):
     _check = staticmethod(_check)
 
     def _update(self, param: Tensor, group: dict) -> None:
-        lr, momentum = group["lr"], group["momentum"]
-        manifold = R.manifold_of(param)
+        manifold = F.manifold_of(param)
         index, x, grad = R.gather(param, param.grad, manifold, _NAME)
         state = self.state[param]
         count = R.advance_count(state, param, index)
-
-        # Chamberlain 2019, Eq. 20-21
-        d_p = R.riemannian_grad(manifold, x, grad, group["weight_decay"])
-        d_p = R.clip(manifold, x, d_p, group["max_grad_norm"])  # Chamberlain 2019, §5.3
-        buf = None
-        if momentum != 0:
-            buf = self._momentum(state, param, index, d_p, count, group)
-            d_p = d_p.add(buf, alpha=momentum) if group["nesterov"] else buf
-
-        if manifold is None:
-            new_x = x.add(d_p, alpha=-lr)
-        else:
-            if buf is None:
-                new_x = manifold.expmap(x, d_p * -lr)  # Chamberlain 2019, Eq. 22 (re-projected)
-            else:
-                if d_p is buf:  # plain momentum: step along the buffer and carry it, in place
-                    manifold.geodesic_step_(x, buf, -lr)
-                    new_x = x
-                else:
-                    new_x, buf = manifold.expmap_transp(x, d_p * -lr, buf)
-                buf = R.restart_overflowed(buf)
-                buf = self._stabilize(manifold, new_x, buf, count, group["stabilize"])
+        buf, fresh = self._buffer_rows(state, param, index, count) if group["momentum"] != 0 else (None, None)
+        new_x, buf = F.rsgd_step(x, grad, lr=group["lr"], manifold=manifold, weight_decay=group["weight_decay"],
+                                 max_grad_norm=group["max_grad_norm"], momentum=group["momentum"],
+                                 dampening=group["dampening"], nesterov=group["nesterov"],
+                                 momentum_buffer=buf, fresh=fresh)
+        if buf is not None and manifold is not None:
+            buf = self._stabilize(manifold, new_x, buf, count, group["stabilize"])
         R.write(param, index, new_x)
         if buf is not None:
             R.store(state, "momentum_buffer", index, buf)
 
     @staticmethod
-    def _momentum(state: dict, param: Tensor, index: Optional[Tensor], d_p: Tensor,
-                  count: R.Count, group: dict) -> Tensor:
-        momentum, dampening = group["momentum"], group["dampening"]
+    def _buffer_rows(state: dict, param: Tensor, index: Optional[Tensor],
+                     count: R.Count) -> Tuple[Optional[Tensor], Optional[Tensor]]:
+        # (buffer rows, rows on their first update): torch.optim.SGD's buffer
+        # while only dense gradients came; lazy rows once a sparse one did
         buf = state.get("momentum_buffer")
-        if isinstance(count, float):  # dense only so far: torch.optim.SGD verbatim
-            if buf is None:
-                buf = state["momentum_buffer"] = d_p.detach().clone()
-                return buf
-            return buf.mul(momentum).add_(d_p, alpha=1 - dampening)
+        if isinstance(count, float):
+            return buf, None
         if buf is None:
             buf = state["momentum_buffer"] = torch.zeros_like(param)
-        old = R.read(buf, index).mul(momentum).add_(d_p, alpha=1 - dampening)
-        return torch.where(count == 1, d_p, old)  # a row's first buffer is its gradient
+        return R.read(buf, index), count == 1
 
     @staticmethod
     def _stabilize(manifold, new_x: Tensor, buf: Tensor, count: R.Count,
