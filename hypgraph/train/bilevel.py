@@ -11,7 +11,7 @@ from torch_geometric.data import HeteroData
 from ..data.hetero import INTERACTS, check_interactions
 from ..data.history import InteractionCSR
 from ..data.negative import PositiveSet, sample_negatives
-from ..optim._rows import manifold_of
+from ..optim import functional as F
 from .trainer import FitResult, Trainer
 
 __all__ = ["BilevelTrainer"]
@@ -65,11 +65,14 @@ class BilevelTrainer(Trainer):
     (their inner gradient is zero), so nothing is lost.
 
     **Proxy step.** On a manifold parameter Eq. 12's gradient step is the
-    Riemannian SGD step :math:`\exp_x(-\alpha\,g_x^{-1}\nabla)` (projected),
+    Riemannian SGD step :math:`\exp_x(-\alpha\,\Pi_x(g_x^{-1}\nabla))`,
     which is literally :math:`\Theta - \alpha\nabla` in Euclidean space; on
     every other parameter, including a table of tangent vectors
     (``parameterization='tangent'``, :class:`~hypgraph.optim.TangentTable`), it
-    is that plain SGD step on what the parameter stores.
+    is that plain SGD step on what the parameter stores. Both are
+    :func:`hypgraph.optim.functional.rsgd_step` with ``differentiable=True``
+    (:meth:`proxy_step`), the very step :class:`~hypgraph.optim.RiemannianSGD`
+    takes without momentum, clipping or weight decay.
     :math:`\alpha` is :obj:`proxy_lr` (default: the learning rate of the
     first group of :obj:`optimizer`).
 
@@ -172,7 +175,7 @@ class BilevelTrainer(Trainer):
         for (name, param, index, leaf), grad in zip(leaves, grads):
             if grad is None:
                 continue
-            moved = self._proxy_rows(param, leaf, grad)
+            moved = self.proxy_step(param, leaf, grad)
             proxy[name] = moved if index is None else param.detach().index_copy(0, index, moved)
         outer_users, outer_pos, outer_neg = self._outer_batch(users, pos, neg, generator)
         # Hyper-Know Eq. 10-11: J_outer(Theta~(beta)) is the ranking loss alone
@@ -207,13 +210,13 @@ class BilevelTrainer(Trainer):
         named = {f"model.{name}": value for name, value in params.items()}
         return torch.func.functional_call(self._objective, named, args, kwargs)
 
-    def _proxy_rows(self, param: Tensor, x: Tensor, grad: Tensor) -> Tensor:
-        manifold = manifold_of(param)
-        if manifold is None:
-            return x - self.proxy_lr * grad
-        # the Riemannian SGD step (Chamberlain 2019, Eq. 20-22)
-        step = manifold.egrad2rgrad(x, grad) * -self.proxy_lr
-        return manifold.projx(manifold.expmap(x, manifold.proju(x, step)))
+    def proxy_step(self, param: Tensor, x: Tensor, grad: Tensor) -> Tensor:
+        r"""Hyper-Know Eq. 12 on the rows :obj:`x` of :obj:`param` with inner
+        gradient :obj:`grad`: the plain Riemannian SGD step
+        (:func:`hypgraph.optim.functional.rsgd_step`, Chamberlain 2019,
+        Eq. 20-22, overflow guard included) of size :attr:`proxy_lr`, built
+        differentiably so that the hypergradient flows through it."""
+        return F.rsgd_step(x, grad, lr=self.proxy_lr, manifold=F.manifold_of(param), differentiable=True)[0]
 
     def _outer_batch(self, users: Tensor, pos: Tensor, neg: Tensor,
                      generator: torch.Generator) -> Tuple[Tensor, Tensor, Tensor]:

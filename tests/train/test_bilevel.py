@@ -5,10 +5,11 @@ import pytest
 import torch
 
 from hypgraph.data import build_hetero_data, set_interactions
-from hypgraph.manifolds import Euclidean, PoincareBall
+from hypgraph.manifolds import Euclidean, Lorentz, PoincareBall
 from hypgraph.nn.losses import bpr_loss
 from hypgraph.nn.models import HyperKnow
-from hypgraph.optim import RiemannianAdam
+from hypgraph.optim import RiemannianAdam, RiemannianSGD
+from hypgraph.optim import functional as F
 from hypgraph.train import BilevelTrainer, Trainer, evaluate_full
 
 INTERACTS = ("user", "interacts", "item")
@@ -247,6 +248,52 @@ def test_hypergradient_matches_finite_differences_of_the_full_proxy(manifold):
         numeric = (outer_of(up) - outer_of(down)) / (2 * eps)
         assert analytic[v].item() == pytest.approx(numeric, rel=1e-4, abs=1e-10), v
     assert analytic[pos.unique()].abs().max() > 1e-6  # not trivially zero
+
+
+@pytest.mark.parametrize("manifold", [PoincareBall(), Lorentz(), Euclidean()], ids=["poincare", "lorentz",
+                                                                               "euclidean"])
+def test_proxy_is_the_riemannian_sgd_step(manifold):
+    # Eq. 12's proxy and the optimiser's step are one function, so they cannot
+    # drift apart: for every Theta table the proxy equals functional.rsgd_step
+    # and RiemannianSGD's own step, bit for bit
+    train, _, _ = small_split()
+    torch.manual_seed(0)
+    model = HyperKnow.from_data(train, dim=4, manifold=manifold, beta="adaptive", init_std=0.3).double()
+    alpha = 0.7
+    trainer = BilevelTrainer(model, torch.optim.SGD(theta_of(model), lr=0.01),
+                             torch.optim.SGD([model.beta_logit], lr=0.0), proxy_lr=alpha, progress=False)
+    g = torch.Generator().manual_seed(2)
+    for name, param in model.named_parameters():
+        if name == "beta_logit":
+            continue
+        grad = torch.randn(param.shape, generator=g, dtype=param.dtype)
+        x = param.detach().clone().requires_grad_(True)
+        proxy = trainer.proxy_step(param, x, grad)
+        assert proxy.requires_grad, name  # differentiable
+        expected, _ = F.rsgd_step(param.detach(), grad, lr=alpha, manifold=F.manifold_of(param))
+        assert torch.equal(proxy.detach(), expected), name
+        twin = copy.deepcopy(param)
+        twin.grad = grad
+        RiemannianSGD([twin], lr=alpha).step()
+        assert torch.equal(proxy.detach(), twin.detach()), name
+
+
+def test_step_takes_its_proxy_from_the_functional_step(monkeypatch):
+    train, _, _ = small_split()
+    model = build("Hyper-Know", train)
+    trainer = bilevel(model, outer="train")
+    calls, real = [], F.rsgd_step
+
+    def spy(x, grad, **kwargs):
+        calls.append(kwargs)
+        return real(x, grad, **kwargs)
+
+    monkeypatch.setattr(F, "rsgd_step", spy)
+    users, pos, neg = batch(train, torch.Generator().manual_seed(0))
+    trainer._step(users, pos, neg, None, torch.Generator().manual_seed(0))
+    assert calls and all(c["differentiable"] and c["lr"] == trainer.proxy_lr for c in calls)
+    # one proxy per Theta table with an inner gradient; the KG tables are read
+    assert len(calls) >= 3
 
 
 class _FullLoss(torch.nn.Module):
