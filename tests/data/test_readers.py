@@ -487,3 +487,34 @@ def test_parquet_bad_values_name_the_row(tmp_path):
         read_table(tmp_path / "r.parquet", user_col="u", item_col="i", rating_col="r")
     with pytest.raises(DataFormatError, match=r"expected a column 'time'"):
         read_table(tmp_path / "r.parquet", user_col="u", item_col="i", time_col="time")
+
+
+def test_hgcf_memo_index_does_not_size_memory(tmp_path):
+    # LONG_BINPUT 2^31 - 1: five bytes that made the C unpickler allocate a
+    # memo of 2^31 slots (16 GiB); our reader keeps the memo in a dict
+    import tracemalloc
+
+    body = b"\x80\x03}r\xff\xff\xff\x7fK\x00]q\x01K\x01asK\x01]q\x02K\x00as."
+    root = hgcf_folder(tmp_path, train=body)
+    tracemalloc.start()
+    data = read_hgcf(root)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 16 << 20
+    train = data[UI].edge_index[:, data[UI].train_mask]
+    assert train.tolist() == [[0, 1], [1, 0]]
+
+
+def test_hgcf_reader_builds_what_pickle_builds_without_unpickling():
+    from hypgraph.data.readers.hgcf import load_plain_pickle
+
+    for proto in range(6):
+        shared = [1, 2]
+        obj = [{1: [1, 2]}, [1, (2, 3), {"a": None, "b": True}, 1.5, "s", 2 ** 70, -5, (), (1,), (1, 2, 3, 4)],
+               {0: shared, 1: shared}]
+        obj += [b"x"] if proto >= 3 else []
+        obj += [frozenset({1}), {2}] if proto >= 4 else []
+        raw = pickle.dumps(obj, protocol=proto)
+        out = load_plain_pickle(raw)
+        assert out == pickle.loads(raw)
+        assert out[2][0] is out[2][1]  # the memo shares, as pickle's does
