@@ -209,6 +209,53 @@ class Manifold(nn.Module, ABC):
         broadcasts (memory ``B x N x D``)."""
         return self.dist(x.unsqueeze(-2), y.unsqueeze(-3))
 
+    # --- scores of recommenders: the geometry decides the formulas ---------
+    #: What :meth:`score`, :meth:`pairwise_score` and :meth:`rank_scores`
+    #: accept: ``'distance'`` (:math:`-d(x, y)`) and ``'sqdist'``
+    #: (:math:`-d(x, y)^2`) everywhere; ``'inner'`` where the model has a
+    #: bilinear form on points (the hyperboloid's Minkowski product, the dot
+    #: product).
+    score_kinds: Tuple[str, ...] = ("distance", "sqdist")
+
+    def check_score_kind(self, kind: str) -> None:
+        r"""Raise :class:`ValueError` naming :attr:`score_kinds` when
+        :obj:`kind` is not one of them."""
+        if kind not in self.score_kinds:
+            raise ValueError(f"score {kind!r} is not defined on {self}; expected one of {self.score_kinds}")
+
+    def point_inner(self, x: Tensor, y: Tensor) -> Tensor:
+        r"""The bilinear form of ``score='inner'`` between points (broadcast
+        over leading dimensions); only where ``'inner'`` is in :attr:`score_kinds`."""
+        raise ValueError(f"score 'inner' is not defined on {self}; expected one of {self.score_kinds}")
+
+    def score(self, x: Tensor, y: Tensor, kind: str = "distance") -> Tensor:
+        r"""Scores (higher = better) of points :obj:`x` against :obj:`y`,
+        broadcast over leading dimensions: :math:`-d(x, y)`,
+        :math:`-d(x, y)^2` or :meth:`point_inner` ([Chamberlain 2019] Eq. 14,
+        17 and §5.2)."""
+        self.check_score_kind(kind)
+        if kind == "inner":
+            return self.point_inner(x, y)
+        d = self.dist(x, y)
+        return -d if kind == "distance" else -d.pow(2)
+
+    def pairwise_score(self, x: Tensor, y: Tensor, kind: str = "distance") -> Tensor:
+        r""":meth:`score` of every row of :obj:`x` ``[B, D]`` against every
+        row of :obj:`y` ``[N, D]``, ``[B, N]``."""
+        self.check_score_kind(kind)
+        if kind == "inner":
+            return self.rank_scores(x, y, kind)
+        d = self.pairwise_dist(x, y)
+        return -d if kind == "distance" else -d.pow(2)
+
+    def rank_scores(self, x: Tensor, y: Tensor, kind: str = "distance") -> Tensor:
+        r"""``[B, N]`` values that order the rows of :obj:`y` for each row of
+        :obj:`x` exactly as :meth:`pairwise_score` does, as cheaply as the
+        model allows (one matrix product in every model here: the
+        hyperbolic distances are decreasing functions of a Minkowski
+        product, [Chamberlain 2019] §5.2). This fallback returns the scores."""
+        return self.pairwise_score(x, y, kind)
+
     def retr(self, x: Tensor, u: Tensor) -> Tensor:
         """Retraction used by the optimisers: the exponential map."""
         return self.expmap(x, u)

@@ -39,6 +39,17 @@ class Euclidean(Manifold):
     def dist0(self, x: Tensor, *, keepdim: bool = False) -> Tensor:
         return nx.norm(x, keepdim=keepdim)
 
+    score_kinds = ("distance", "sqdist", "inner")
+
+    def point_inner(self, x: Tensor, y: Tensor) -> Tensor:
+        return (x * y).sum(-1)
+
+    def rank_scores(self, x: Tensor, y: Tensor, kind: str = "distance") -> Tensor:
+        # -|x - y|^2 = 2<x, y> - |y|^2 - |x|^2: the last term is the same for a row
+        self.check_score_kind(kind)
+        dot = x @ y.transpose(-1, -2)
+        return dot if kind == "inner" else 2 * dot - y.pow(2).sum(-1)
+
     def expmap(self, x: Tensor, u: Tensor) -> Tensor:
         return x + u
 

@@ -70,6 +70,18 @@ class Lorentz(Manifold):
     def dist0(self, x: Tensor, *, keepdim: bool = False) -> Tensor:
         return L.dist0(x, k=self._like(x), keepdim=keepdim)
 
+    score_kinds = ("distance", "sqdist", "inner")
+
+    def point_inner(self, x: Tensor, y: Tensor) -> Tensor:
+        # Chamberlain 2019, Eq. 7 (the score of §5.2)
+        return L.inner(x, y)
+
+    def rank_scores(self, x: Tensor, y: Tensor, kind: str = "distance") -> Tensor:
+        # d = arcosh(-k<x,y>_L + margin) / sqrt(k) decreases in <x,y>_L
+        # (Chamberlain 2019, Eq. 9, 19), so every score kind ranks by it
+        self.check_score_kind(kind)
+        return L.pairwise_inner(x, y)
+
     def expmap(self, x: Tensor, u: Tensor) -> Tensor:
         return L.expmap(x, u, k=self._like(x))
 

@@ -9,6 +9,7 @@ from torch import Tensor
 from .. import conversions as C
 from .. import numerics as nx
 from ..base import Curvature, Manifold
+from ..lorentz import math as L
 from . import math as P
 
 __all__ = ["PoincareBall"]
@@ -60,6 +61,14 @@ class PoincareBall(Manifold):
 
     def dist0(self, x: Tensor, *, keepdim: bool = False) -> Tensor:
         return P.dist0(x, c=self._like(x), keepdim=keepdim)
+
+    def rank_scores(self, x: Tensor, y: Tensor, kind: str = "distance") -> Tensor:
+        # the ball's distance is the hyperboloid distance of the mapped points
+        # (Chamberlain 2019, Eq. 4-5), a decreasing function of their
+        # Minkowski product: one matrix product
+        self.check_score_kind(kind)
+        c = self.c.to(x.dtype)
+        return L.pairwise_inner(C.poincare_to_lorentz(x, k=c), C.poincare_to_lorentz(y, k=c))
 
     def expmap(self, x: Tensor, u: Tensor) -> Tensor:
         return P.expmap(x, u, c=self._like(x))

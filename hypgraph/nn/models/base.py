@@ -2,15 +2,15 @@ r"""What every recommender with users and items as points of a manifold
 shares: batch scoring, one-matmul ranking, and top-k recommendation."""
 from __future__ import annotations
 
+import warnings
+
 from typing import Dict, List, Optional, Tuple
 
 import torch
 from torch import Tensor, nn
 
 from ...data.history import InteractionCSR
-from ...manifolds import Euclidean, Lorentz, Manifold, PoincareBall
-from ...manifolds.conversions import poincare_to_lorentz
-from ...manifolds.lorentz import math as L
+from ...manifolds import Manifold
 from ...optim import PARAMETERIZATIONS, PointTable, point_table
 from .ranking import top_k
 
@@ -20,28 +20,12 @@ SCORES = ("distance", "sqdist", "inner")
 
 
 def rank_scores(manifold: Manifold, users: Tensor, items: Tensor, score: str = "distance") -> Tensor:
-    r"""``[B, N]`` values that order :obj:`items` for each of :obj:`users`
-    exactly as their scores do, from one matrix product.
-
-    - ``score='distance'`` (:math:`-d(u, v)`): the hyperboloid distance is a
-      decreasing function of the Minkowski inner product ([Chamberlain 2019]
-      §5.2); the Poincaré distance is the hyperboloid distance of the mapped
-      points (Eq. 4-5); in Euclidean space :math:`-\lVert u-v\rVert^2` differs
-      from :math:`2\langle u, v\rangle - \lVert v\rVert^2` by a per-user
-      constant. Other models fall back to ``-pairwise_dist``.
-    - ``score='sqdist'`` (:math:`-d(u, v)^2`): a monotone function of the
-      distance, so the same values as ``'distance'``.
-    - ``score='inner'``: the Minkowski (Lorentz) or dot (Euclidean) product.
-    """
-    if isinstance(manifold, PoincareBall):
-        c = manifold.c.to(users.dtype)
-        return L.pairwise_inner(poincare_to_lorentz(users, k=c), poincare_to_lorentz(items, k=c))
-    if isinstance(manifold, Lorentz):
-        return L.pairwise_inner(users, items)
-    if isinstance(manifold, Euclidean):
-        dot = users @ items.t()
-        return dot if score == "inner" else 2 * dot - items.pow(2).sum(-1)
-    return -manifold.pairwise_dist(users, items)
+    r"""Deprecated: use ``manifold.rank_scores(users, items, score)``
+    (:meth:`~hypgraph.manifolds.Manifold.rank_scores`); the geometry now
+    decides the formula, not the model."""
+    warnings.warn("hypgraph.nn.models.base.rank_scores(manifold, ...) is deprecated; use "
+                  "manifold.rank_scores(users, items, score)", DeprecationWarning, stacklevel=2)
+    return manifold.rank_scores(users, items, score)
 
 
 class PointRecommender(nn.Module):
@@ -126,27 +110,17 @@ class PointRecommender(nn.Module):
             user_points = user_points.unsqueeze(-2)
         elif items.dim() != user_points.dim() - 1:
             raise ValueError(f"items must be [B] or [B, k], got {tuple(items.shape)}")
-        item_points = self.points("item", items)
-        if self.score_kind == "distance":
-            return -self.manifold.dist(user_points, item_points)
-        if self.score_kind == "sqdist":
-            return -self.manifold.dist(user_points, item_points).pow(2)
-        if isinstance(self.manifold, Lorentz):
-            return L.inner(user_points, item_points)
-        return (user_points * item_points).sum(-1)
+        return self.manifold.score(user_points, self.points("item", items), self.score_kind)
 
     def score_all(self, user_points: Tensor) -> Tensor:
         """Scores of ``[B]`` users against every item, ``[B, num_items]``."""
-        if self.score_kind == "distance":
-            return -self.manifold.pairwise_dist(user_points, self.points("item"))
-        if self.score_kind == "sqdist":
-            return -self.manifold.pairwise_dist(user_points, self.points("item")).pow(2)
-        return self.rank_scores(user_points)
+        return self.manifold.pairwise_score(user_points, self.points("item"), self.score_kind)
 
     def rank_scores(self, user_points: Tensor) -> Tensor:
         """``[B, num_items]`` values ordering items as :meth:`score_all` does,
-        from one matrix product (:func:`rank_scores`). Evaluation ranks with these."""
-        return rank_scores(self.manifold, user_points, self.points("item"), self.score_kind)
+        from one matrix product (:meth:`Manifold.rank_scores
+        <hypgraph.manifolds.Manifold.rank_scores>`). Evaluation ranks with these."""
+        return self.manifold.rank_scores(user_points, self.points("item"), self.score_kind)
 
     def forward(self, users: Tensor, pos_items: Tensor, neg_items: Tensor,
                 history: Optional[InteractionCSR] = None) -> Tuple[Tensor, Tensor]:

@@ -11,7 +11,7 @@ from torch import Tensor
 
 from ...data.history import InteractionCSR
 from .base import SCORES, PointRecommender
-from ...manifolds import Euclidean, Lorentz, Manifold
+from ...manifolds import Lorentz, Manifold
 from ..conv import EinsteinMidpointConv
 
 __all__ = ["HyperbolicRecommender"]
@@ -80,8 +80,7 @@ class HyperbolicRecommender(PointRecommender):
         manifold = Lorentz(margin=1e-6) if manifold is None else manifold
         if score not in SCORES:
             raise ValueError(f"score must be one of {SCORES}, got {score!r}")
-        if score == "inner" and not isinstance(manifold, (Lorentz, Euclidean)):
-            raise ValueError(f"score='inner' needs Lorentz or Euclidean, got {manifold}")
+        manifold.check_score_kind(score)
         if not asymmetric and not num_users:
             raise ValueError("a symmetric model (asymmetric=False) needs num_users")
         if num_items < 1 or dim < 1 or not 0 < init_width < 1:
