@@ -2,10 +2,12 @@ r"""Measuring helpers shared by the benchmark scripts and suites: training
 time extrapolated from a fixed number of batches, full-ranking evaluation
 time, training-only epoch time inside a :class:`~hypgraph.train.Trainer`,
 peak resident memory of a block, and the commit and machine a result came
-from."""
+from. Training is timed through the trainer's public callbacks, so what is
+timed is the trainer's own loop, never a copy of it."""
 from __future__ import annotations
 
 import gc
+import math
 import os
 import platform
 import resource
@@ -14,14 +16,14 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Callable, List, Optional
+from typing import Callable, Dict, List, Optional
 
 import torch
 from torch import Tensor
 
-from hypgraph.data.history import InteractionCSR
-from hypgraph.data.negative import PositiveSet, sample_negatives
-from hypgraph.nn.losses import bpr_loss
+from hypgraph.data.history import InteractionCSR, Interactions
+from hypgraph.train import Callback, Trainer
+from hypgraph.train.callbacks import TRAIN_SECONDS
 from hypgraph.train.metrics import full_ranking_metrics
 
 __all__ = ["epoch_seconds", "eval_seconds", "record_epoch_seconds", "PeakMemory", "git_commit",
@@ -35,35 +37,41 @@ MIB = 2 ** 20
 
 def epoch_seconds(model, opt, edge_index: Tensor, num_items: int, history: InteractionCSR,
                   batch_size: int, max_batches: int, seed: int, warmup: int = 0) -> float:
-    r"""Seconds of one BPR training epoch over :obj:`edge_index`, extrapolated
-    from :obj:`max_batches` timed batches (after :obj:`warmup` untimed ones,
-    which absorb one-off allocations), so that large graphs stay affordable.
-    The timed work is what :class:`~hypgraph.train.Trainer` does in an epoch:
-    sorting the known positives once, then per batch negative sampling,
-    forward, backward and the optimiser step."""
+    r"""Seconds of one BPR training epoch of :class:`~hypgraph.train.Trainer`
+    over :obj:`edge_index`, extrapolated from :obj:`max_batches` timed
+    mini-batches (after :obj:`warmup` untimed ones, which absorb one-off
+    allocations and index the positives), so that large graphs stay
+    affordable. A mini-batch is timed from the trainer's ``on_batch_start``
+    to its ``on_batch_end``: negative sampling, forward, backward and the
+    optimiser step. The positives are indexed once per split
+    (:class:`~hypgraph.data.history.Interactions`), not per epoch, so no
+    per-epoch part is added."""
+    trainer = Trainer(model, opt, loss="bpr", num_negatives=1, batch_size=batch_size, seed=seed, progress=False)
+    train = Interactions(edge_index, history.num_users, num_items, csr=history)
     g = torch.Generator().manual_seed(seed)
-    batches = torch.randperm(edge_index.size(1), generator=g).split(batch_size)
-    start = time.perf_counter()
-    known = PositiveSet(edge_index, num_items, history.num_users)  # once per epoch, as in Trainer
-    once = time.perf_counter() - start
+    if warmup:
+        trainer.train_epoch(train, g, max_batches=warmup)
+    clock = _BatchClock()
+    trainer.callbacks.append(clock)
+    try:
+        trainer.train_epoch(train, g, max_batches=max_batches)
+    finally:
+        trainer.callbacks.remove(clock)
+    per_batch = clock.seconds / clock.batches
+    return per_batch * math.ceil(edge_index.size(1) / batch_size)  # extrapolated to a full epoch
 
-    def step(batch: Tensor) -> None:
-        pos = edge_index[:, batch]
-        neg = sample_negatives(pos, num_items, 1, generator=g, exclude=known)
-        p, n = model(pos[0], pos[1], neg, history)
-        loss = bpr_loss(p, n)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
 
-    for batch in batches[:warmup]:
-        step(batch)
-    timed = batches[warmup:warmup + max_batches] or batches[:max_batches]
-    start = time.perf_counter()
-    for batch in timed:
-        step(batch)
-    per_batch = (time.perf_counter() - start) / len(timed)
-    return once + per_batch * len(batches)  # extrapolated to a full epoch
+class _BatchClock(Callback):
+    # total seconds and number of the mini-batches it saw
+    def __init__(self) -> None:
+        self.seconds, self.batches, self._start = 0.0, 0, 0.0
+
+    def on_batch_start(self, trainer, epoch: int, batch: int) -> None:
+        self._start = time.perf_counter()
+
+    def on_batch_end(self, trainer, epoch: int, batch: int, loss: float) -> None:
+        self.seconds += time.perf_counter() - self._start
+        self.batches += 1
 
 
 def eval_seconds(score_fn: Callable[[Tensor], Tensor], edge_index: Tensor, test: Tensor,
@@ -76,23 +84,24 @@ def eval_seconds(score_fn: Callable[[Tensor], Tensor], edge_index: Tensor, test:
     return time.perf_counter() - start
 
 
-def record_epoch_seconds(trainer) -> List[float]:
+def record_epoch_seconds(trainer: Trainer) -> List[float]:
     r"""Make :obj:`trainer` (a :class:`~hypgraph.train.Trainer` or subclass)
     append the seconds of each training epoch, *without* its validation
-    ranking, to the returned list. ``FitResult.history[i]['seconds']`` includes
-    validation, which would blur a comparison of training cost."""
-    seconds: List[float] = []
-    epoch = trainer._epoch  # the loop's per-epoch training pass (bound method)
+    ranking, to the returned list: the ``train_seconds`` of each epoch's
+    record, collected by a callback added to ``trainer.callbacks``
+    (``record['seconds']`` includes validation, which would blur a
+    comparison of training cost)."""
+    recorder = _EpochSeconds()
+    trainer.callbacks.append(recorder)
+    return recorder.seconds
 
-    def timed_epoch(*args, **kwargs):
-        start = time.perf_counter()
-        try:
-            return epoch(*args, **kwargs)
-        finally:
-            seconds.append(time.perf_counter() - start)
 
-    trainer._epoch = timed_epoch
-    return seconds
+class _EpochSeconds(Callback):
+    def __init__(self) -> None:
+        self.seconds: List[float] = []
+
+    def on_epoch_end(self, trainer, epoch: int, record: Dict[str, float]) -> None:
+        self.seconds.append(record[TRAIN_SECONDS])
 
 
 # --- memory -------------------------------------------------------------------

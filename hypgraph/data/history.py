@@ -1,14 +1,21 @@
 r"""Per-user interaction lists in CSR form: the history behind midpoint users,
-seen-item masks and evaluation."""
+seen-item masks and evaluation; and :class:`Interactions`, one part of a
+split indexed once for training, validation and evaluation alike."""
 from __future__ import annotations
 
+import functools
 import warnings
-from typing import Optional, Tuple
+import weakref
+from typing import Dict, Optional, Tuple
 
 import torch
 from torch import Tensor
+from torch_geometric.data import HeteroData
 
-__all__ = ["InteractionCSR"]
+from .hetero import check_interactions
+from .negative import PositiveSet
+
+__all__ = ["InteractionCSR", "Interactions"]
 
 
 class InteractionCSR:
@@ -69,6 +76,135 @@ class InteractionCSR:
             ptr[1:] = torch.bincount(key // width, minlength=self.num_users).cumsum(0)
             self._dedup = (ptr, key % width, counts)
         return self._dedup
+
+
+class Interactions:
+    r"""One part of a split (:mod:`hypgraph.data.split`) indexed once: its
+    ``(user, item)`` pairs and every structure built from them, each built on
+    first use and then kept.
+
+    ==================  =====================================================
+    attribute           what
+    ==================  =====================================================
+    ``edge_index``      ``[2, E]`` the pairs a model may see (the part's
+                        ``edge_index``)
+    ``labels``          ``[2, L]`` its held-out pairs (``edge_label_index``),
+                        or ``None``
+    ``csr``             :class:`InteractionCSR` of ``edge_index``: the users'
+                        histories, and the items full ranking leaves out
+    ``positives``       :class:`~hypgraph.data.negative.PositiveSet` of
+                        ``edge_index``: what training negatives exclude
+    ``known``           :class:`~hypgraph.data.negative.PositiveSet` of
+                        ``edge_index`` and ``labels``
+    ``item_counts``     ``[num_items]`` pairs per item (popularity)
+    ``user_counts``     ``[num_users]`` pairs per user
+    ==================  =====================================================
+
+    :meth:`of` returns the one object of a :class:`HeteroData` part, so a
+    trainer, its validation and a later evaluation of the same part sort the
+    pairs once between them. The tensors are read, never copied: a part whose
+    ``edge_index`` is modified in place or replaced gets a fresh object.
+
+    Args:
+        edge_index (Tensor): ``[2, E]`` (user, item) pairs.
+        num_users (int): Number of users.
+        num_items (int): Number of items.
+        labels (Tensor, optional): ``[2, L]`` held-out pairs.
+        csr (InteractionCSR, optional): :attr:`csr` when it is already built.
+    """
+
+    def __init__(self, edge_index: Tensor, num_users: int, num_items: int, *,
+                 labels: Optional[Tensor] = None, csr: Optional[InteractionCSR] = None) -> None:
+        for name, pairs in (("edge_index", edge_index), ("labels", labels)):
+            if pairs is not None and (pairs.dim() != 2 or pairs.size(0) != 2):
+                raise ValueError(f"{name} must have shape [2, E], got {tuple(pairs.shape)}")
+        if csr is not None and csr.num_users != num_users:
+            raise ValueError(f"csr has {csr.num_users} users, not {num_users}")
+        self.edge_index, self.labels = edge_index, labels
+        self.num_users, self.num_items = int(num_users), int(num_items)
+        self._built: Dict[str, object] = {} if csr is None else {"csr": csr}
+        self._versions = _versions(edge_index, labels)
+
+    @classmethod
+    def of(cls, data: HeteroData, *, labels: bool = False, what: str = "data") -> "Interactions":
+        r"""The :class:`Interactions` of a part's ``('user', 'interacts',
+        'item')`` pairs, the same object on every call while the part holds
+        the same tensors.
+
+        Args:
+            data (HeteroData): A part of a split (or any graph of that shape).
+            labels (bool): Require held-out pairs (``edge_label_index``)
+                (default: ``False``).
+            what (str): How to name :obj:`data` in errors, e.g. ``"val_data"``.
+        """
+        store = check_interactions(data, labels=labels, what=what)
+        edge_index = store.edge_index
+        label = store.edge_label_index if "edge_label_index" in store else None
+        num_users, num_items = data["user"].num_nodes, data["item"].num_nodes
+        key = id(store)
+        entry = _PARTS.get(key)
+        if entry is not None and entry[0]() is store:
+            found = entry[1]
+            if (found.edge_index is edge_index and found.labels is label and found.num_users == num_users
+                    and found.num_items == num_items and found._versions == _versions(edge_index, label)):
+                return found
+        found = cls(edge_index, num_users, num_items, labels=label)
+        _PARTS[key] = (weakref.ref(store, functools.partial(_forget, key)), found)
+        return found
+
+    def _get(self, name: str, build):
+        if name not in self._built:
+            self._built[name] = build()
+        return self._built[name]
+
+    @property
+    def num_pairs(self) -> int:
+        return self.edge_index.size(1)
+
+    @property
+    def csr(self) -> InteractionCSR:
+        return self._get("csr", lambda: InteractionCSR(self.edge_index, self.num_users))
+
+    @property
+    def positives(self) -> PositiveSet:
+        return self._get("positives", lambda: PositiveSet(self.edge_index, self.num_items, self.num_users))
+
+    @property
+    def known(self) -> PositiveSet:
+        def build() -> PositiveSet:
+            pairs = self.edge_index if self.labels is None else torch.cat([self.edge_index, self.labels], 1)
+            return PositiveSet(pairs, self.num_items, self.num_users)
+
+        return self._get("known", build)
+
+    @property
+    def item_counts(self) -> Tensor:
+        return self._get("item_counts", lambda: torch.bincount(self.edge_index[1], minlength=self.num_items))
+
+    @property
+    def user_counts(self) -> Tensor:
+        return self._get("user_counts", lambda: self.csr.ptr.diff())
+
+    def __repr__(self) -> str:
+        held = "" if self.labels is None else f", labels={self.labels.size(1)}"
+        return (f"{type(self).__name__}(users={self.num_users}, items={self.num_items}, "
+                f"pairs={self.num_pairs}{held})")
+
+
+# id(EdgeStorage) -> (weak reference to it, its Interactions): storages are
+# unhashable, and one entry must not keep its part alive
+_PARTS: Dict[int, Tuple[weakref.ref, Interactions]] = {}
+
+
+def _forget(key: int, ref: weakref.ref) -> None:
+    entry = _PARTS.get(key)
+    if entry is not None and entry[0] is ref:
+        del _PARTS[key]
+
+
+def _versions(*tensors: Optional[Tensor]) -> Tuple[Optional[int], ...]:
+    # bumped by every in-place change of the tensor
+    return tuple(None if t is None else t._version for t in tensors)
 
 
 def _gather_rows(ptr: Tensor, users: Tensor) -> Tuple[Tensor, Tensor]:

@@ -8,8 +8,7 @@ import torch
 from torch import Tensor, nn
 from torch_geometric.data import HeteroData
 
-from ..data.hetero import INTERACTS, check_interactions
-from ..data.history import InteractionCSR
+from ..data.history import InteractionCSR, Interactions
 from ..data.negative import PositiveSet, sample_negatives
 from ..optim import functional as F
 from .trainer import FitResult, Trainer
@@ -138,18 +137,17 @@ class BilevelTrainer(Trainer):
         self._num_items = 0
 
     def fit(self, train_data: HeteroData, val_data: HeteroData, *, resume: bool = False) -> FitResult:
-        check_interactions(train_data, what="train_data")
-        check_interactions(val_data, labels=True, what="val_data")
-        self._num_items = train_data["item"].num_nodes
+        train = Interactions.of(train_data, what="train_data")
+        val_edges = Interactions.of(val_data, labels=True, what="val_data").labels
+        self._num_items = train.num_items
         if self.outer == "validation":
-            val_edges = val_data[INTERACTS].edge_label_index
             if val_edges.numel() == 0:
                 raise ValueError("outer='validation' needs validation pairs (val_data's edge_label_index "
                                  "is empty); use outer='train'")
-            train_edges = train_data[INTERACTS].edge_index
             self._outer_edges = val_edges
-            self._outer_known = PositiveSet(torch.cat([train_edges, val_edges], 1), self._num_items,
-                                            train_data["user"].num_nodes)
+            # outer negatives exclude the training and the validation pairs
+            self._outer_known = Interactions(train.edge_index, train.num_users, train.num_items,
+                                             labels=val_edges).known
         return super().fit(train_data, val_data, resume=resume)
 
     # --- Algorithm 1 -----------------------------------------------------

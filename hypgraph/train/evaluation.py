@@ -8,8 +8,7 @@ import torch
 from torch import nn
 from torch_geometric.data import HeteroData
 
-from ..data.hetero import check_interactions
-from ..data.history import InteractionCSR
+from ..data.history import Interactions
 from ..data.negative import sample_eval_negatives
 from .metrics import full_ranking_metrics, sampled_metrics
 
@@ -21,10 +20,10 @@ def evaluate_sampled(model: nn.Module, test_data: HeteroData, *, generator: torc
                      num_negatives: int = 100, k: int = 10, chunk_size: int = 4096) -> Dict[str, float]:
     r"""HR@K and NDCG@K with :obj:`num_negatives` uniformly sampled unseen
     items per held-out positive ([Chamberlain 2019] §8.1). The users' history
-    is ``test_data``'s ``edge_index`` (train + validation)."""
-    store = check_interactions(test_data, labels=True, what="test_data")
-    history = InteractionCSR(store.edge_index, test_data["user"].num_nodes)
-    label = store.edge_label_index
+    is ``test_data``'s ``edge_index`` (train + validation), indexed once per
+    part (:meth:`Interactions.of <hypgraph.data.history.Interactions.of>`)."""
+    test = Interactions.of(test_data, labels=True, what="test_data")
+    history, label = test.csr, test.labels
     negatives = sample_eval_negatives(test_data, num_negatives, generator=generator)
     model.eval()
     pos, neg = [], []
@@ -41,11 +40,13 @@ def evaluate_full(model: nn.Module, test_data: HeteroData, *, ks: Sequence[int] 
                   chunk_size: int = 1024, exclude: Optional[torch.Tensor] = None) -> Dict[str, float]:
     r"""Full-ranking Recall/Precision/NDCG@K ([Hyper-Know]) of ``test_data``'s
     ``edge_label_index``; items in its ``edge_index`` (and :obj:`exclude`) are
-    not ranked."""
-    store = check_interactions(test_data, labels=True, what="test_data")
-    num_users, num_items = test_data["user"].num_nodes, test_data["item"].num_nodes
-    history = InteractionCSR(store.edge_index, num_users)
+    not ranked. Its index is built once per part
+    (:meth:`Interactions.of <hypgraph.data.history.Interactions.of>`) and
+    serves as both the users' histories and the items left out."""
+    test = Interactions.of(test_data, labels=True, what="test_data")
+    history = test.csr
     model.eval()
     return full_ranking_metrics(lambda users: model.rank_scores(model.user_points(users, history)),
-                                store.edge_index, store.edge_label_index, num_users, num_items,
-                                ks=ks, chunk_size=chunk_size, exclude_edge_index=exclude)
+                                history if exclude is None else test.edge_index, test.labels,
+                                test.num_users, test.num_items, ks=ks, chunk_size=chunk_size,
+                                exclude_edge_index=exclude)

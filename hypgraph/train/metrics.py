@@ -14,7 +14,7 @@ Scores are computed in chunks of users, so memory is bounded by
 from __future__ import annotations
 
 import math
-from typing import Callable, Dict, Optional, Sequence
+from typing import Callable, Dict, Optional, Sequence, Union
 
 import torch
 from torch import Tensor
@@ -67,7 +67,7 @@ def _check_k(k: int) -> None:
 
 def full_ranking_metrics(
     score_fn: Callable[[Tensor], Tensor],
-    train_edge_index: Tensor,
+    train_edge_index: Union[Tensor, InteractionCSR],
     test_edge_index: Tensor,
     num_users: int,
     num_items: int,
@@ -95,7 +95,11 @@ def full_ranking_metrics(
     Args:
         score_fn (callable): Maps a ``[B]`` tensor of user ids to ``[B, num_items]``
             scores (higher is better).
-        train_edge_index (Tensor): ``[2, E]`` (user, item) pairs seen in training.
+        train_edge_index (Tensor or InteractionCSR): ``[2, E]`` (user, item)
+            pairs seen in training, or the :class:`InteractionCSR` of the
+            pairs to leave out, already built (e.g.
+            :attr:`Interactions.csr <hypgraph.data.history.Interactions>`; a
+            trainer validating every epoch then indexes them once).
         test_edge_index (Tensor): ``[2, T]`` held-out (user, item) pairs.
         num_users (int): Number of users.
         num_items (int): Number of items.
@@ -118,9 +122,7 @@ def full_ranking_metrics(
         raise ValueError(f"k = {max(ks)} exceeds the number of items ({num_items})")
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
-    seen = train_edge_index if exclude_edge_index is None else torch.cat(
-        [train_edge_index, exclude_edge_index], dim=1)
-    seen_rows = InteractionCSR(seen, num_users)
+    seen_rows = _seen_rows(train_edge_index, exclude_edge_index, num_users)
     users = torch.unique(test_edge_index[0])
     if users.numel() == 0:
         raise ValueError("no user has a test item")
@@ -160,3 +162,15 @@ def full_ranking_metrics(
     out = {name: value / n for name, value in sums.items()}
     out["users"] = n
     return out
+
+
+def _seen_rows(train: Union[Tensor, InteractionCSR], exclude: Optional[Tensor], num_users: int) -> InteractionCSR:
+    if isinstance(train, InteractionCSR):
+        if exclude is not None:
+            raise ValueError("exclude_edge_index needs the training pairs as an edge_index, not an "
+                             "InteractionCSR (pass the CSR of both instead)")
+        if train.num_users != num_users:
+            raise ValueError(f"the InteractionCSR has {train.num_users} users, not {num_users}")
+        return train
+    seen = train if exclude is None else torch.cat([train, exclude], dim=1)
+    return InteractionCSR(seen, num_users)

@@ -6,25 +6,26 @@ import copy
 import json
 import os
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Union
+from typing import Dict, List, Optional, Sequence, Union
 
 import torch
 from torch import Tensor
 from torch_geometric.data import HeteroData
 from tqdm.auto import tqdm
 
-from ..data.hetero import check_interactions
-from ..data.history import InteractionCSR
-from ..data.negative import PositiveSet, sample_negatives
+from ..data.history import InteractionCSR, Interactions
+from ..data.negative import sample_negatives
 from ..nn.losses import bpr_loss, wmrb_loss
+from .callbacks import TRAIN_SECONDS, VALIDATION_SECONDS, Callback
 from .metrics import full_ranking_metrics
 
 __all__ = ["Trainer", "FitResult", "METRICS", "parse_metric"]
 
 LOSSES = ("bpr", "wmrb")
-#: Validation metrics :meth:`Trainer.evaluate_split` reports, each as ``name@K``.
+#: Validation metrics :meth:`Trainer.validate` reports, each as ``name@K``.
 METRICS = ("recall", "precision", "ndcg", "ndcg_kgat")
 
 
@@ -42,21 +43,44 @@ def parse_metric(metric: str) -> int:
     return int(k)
 
 
+#: Keys of an epoch record that time it rather than measure the model.
+TIMING = ("seconds", TRAIN_SECONDS, VALIDATION_SECONDS)
+
+
 @dataclass
 class FitResult:
-    """What :meth:`Trainer.fit` returns."""
+    """What :meth:`Trainer.fit` returns.
+
+    Attributes:
+        best_epoch (int): The epoch whose state the model holds (0 if none
+            was validated).
+        best_metrics (Dict[str, float]): That epoch's record without its
+            timings: ``epoch``, ``loss`` and the validation metrics.
+        records (List[Dict[str, float]]): One record per epoch, as logged:
+            ``epoch``, ``loss``, the validation metrics, ``seconds``,
+            ``train_seconds`` and ``validation_seconds``.
+    """
     best_epoch: int
     best_metrics: Dict[str, float]
-    history: List[Dict[str, float]] = field(default_factory=list)
+    records: List[Dict[str, float]] = field(default_factory=list)
+
+    @property
+    def history(self) -> List[Dict[str, float]]:
+        """Deprecated name of :attr:`records` (``history`` is a user's
+        interactions everywhere else); removed in the next release."""
+        warnings.warn("FitResult.history is deprecated, use FitResult.records (the epoch log); "
+                      "it will be removed in the next release", DeprecationWarning, stacklevel=2)
+        return self.records
 
 
 class Trainer:
     r"""Trains a recommender (e.g. :class:`~hypgraph.nn.models.HyperbolicRecommender`)
     on a split from :mod:`hypgraph.data.split`.
 
-    Every epoch shuffles the training interactions, draws ``num_negatives``
-    unseen items per positive (:func:`~hypgraph.data.sample_negatives`), takes
-    one optimiser step per mini-batch (:meth:`_step`) on BPR ([Chamberlain 2019]
+    Every epoch (:meth:`train_epoch`) shuffles the training interactions,
+    draws ``num_negatives`` unseen items per positive
+    (:func:`~hypgraph.data.sample_negatives`), takes one optimiser step per
+    mini-batch (:meth:`_step`) on BPR ([Chamberlain 2019]
     Eq. 13) or WMRB (Eq. 15-16), plus the model's ``auxiliary_loss(users, pos,
     neg, generator=...)`` where it has one (e.g. the KG regulariser of
     :class:`~hypgraph.nn.models.HyperKnow`, Hyper-Know Eq. 8), then ranks all
@@ -64,6 +88,14 @@ class Trainer:
     state by ``metric``; training
     stops after ``patience`` epochs without improvement and the best state is
     loaded back.
+
+    Each part of the split is indexed once
+    (:meth:`Interactions.of <hypgraph.data.history.Interactions.of>`: the
+    users' histories, the positives negative sampling excludes), and the same
+    index serves every epoch, every validation and a later
+    :func:`~hypgraph.train.evaluate_full` of that part. :obj:`callbacks` see
+    the loop (:class:`~hypgraph.train.Callback`); each epoch's record times
+    training and validation separately.
 
     All randomness flows from one :class:`torch.Generator` seeded with
     ``seed``, whose state is checkpointed with the model and optimiser, so a
@@ -85,6 +117,10 @@ class Trainer:
         log_path (str or Path, optional): JSON-lines log, one line per epoch.
         checkpoint_path (str or Path, optional): Written after every epoch.
         progress (bool): tqdm progress bar on stderr (default: ``True``).
+        wmrb_margin (float): Margin of WMRB (default: ``1.0``).
+        callbacks (Sequence[Callback]): Hooks called during :meth:`fit` and
+            :meth:`train_epoch`, in order; kept in :attr:`callbacks`, a list
+            (default: none).
     """
 
     def __init__(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer, *, loss: str = "bpr",
@@ -92,7 +128,7 @@ class Trainer:
                  patience: int = 5, metric: str = "ndcg@10", seed: int = 0,
                  log_path: Optional[Union[str, os.PathLike]] = None,
                  checkpoint_path: Optional[Union[str, os.PathLike]] = None,
-                 progress: bool = True, wmrb_margin: float = 1.0) -> None:
+                 progress: bool = True, wmrb_margin: float = 1.0, callbacks: Sequence[Callback] = ()) -> None:
         if loss not in LOSSES:
             raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
         if batch_size < 1 or max_epochs < 1 or patience < 1:
@@ -105,6 +141,7 @@ class Trainer:
         self.k = parse_metric(metric)
         self.log_path = None if log_path is None else Path(log_path)
         self.checkpoint_path = None if checkpoint_path is None else Path(checkpoint_path)
+        self.callbacks: List[Callback] = list(callbacks)
         self._epoch_number = 0
 
     # --- training -------------------------------------------------------
@@ -116,14 +153,12 @@ class Trainer:
             val_data (HeteroData): ``edge_label_index`` holds validation positives.
             resume (bool): Continue from ``checkpoint_path`` if it exists.
         """
-        edge_index = check_interactions(train_data, what="train_data").edge_index
-        if edge_index.numel() == 0:
+        train = Interactions.of(train_data, what="train_data")
+        if train.num_pairs == 0:
             raise ValueError("no training interactions")
-        num_users, num_items = train_data["user"].num_nodes, train_data["item"].num_nodes
-        history = InteractionCSR(edge_index, num_users)
-        val_edges = check_interactions(val_data, labels=True, what="val_data").edge_label_index
-        if self.k > num_items:
-            raise ValueError(f"metric {self.metric!r} ranks {self.k} items, but there are {num_items}")
+        val_edges = Interactions.of(val_data, labels=True, what="val_data").labels
+        if self.k > train.num_items:
+            raise ValueError(f"metric {self.metric!r} ranks {self.k} items, but there are {train.num_items}")
         state = self._fresh_state()
         if self.checkpoint_path is not None:
             # a save killed between write and rename leaves its temporary file
@@ -137,14 +172,18 @@ class Trainer:
         start_state = copy.deepcopy(self._state_dicts()) if state["best_state"] is None else None
 
         for epoch in range(state["epoch"] + 1, self.max_epochs + 1):
+            self._notify("on_epoch_start", epoch)
             start = time.perf_counter()
             try:
-                loss = self._epoch(edge_index, num_items, history, generator, epoch)
+                loss = self.train_epoch(train, generator, epoch)
             except FloatingPointError as exc:
                 raise FloatingPointError(f"{exc}; {self._roll_back(state, start_state)}") from None
-            metrics = self.evaluate_split(edge_index, val_edges, num_users, num_items, history)
-            record = {"epoch": epoch, "loss": loss, **metrics, "seconds": time.perf_counter() - start}
-            state["history"].append(record)
+            trained = time.perf_counter()
+            metrics = self.validate(train, val_edges)
+            end = time.perf_counter()
+            record = {"epoch": epoch, "loss": loss, **metrics, "seconds": end - start,
+                      TRAIN_SECONDS: trained - start, VALIDATION_SECONDS: end - trained}
+            state["records"].append(record)
             self._log(record)
             if metrics[self.metric] > state["best_value"]:
                 state.update(best_value=metrics[self.metric], best_epoch=epoch, bad_epochs=0,
@@ -154,30 +193,58 @@ class Trainer:
             state["epoch"], state["generator"] = epoch, generator.get_state()
             if self.checkpoint_path is not None:
                 self._save(state, self.checkpoint_path)
+            self._notify("on_epoch_end", epoch, record)
             if state["bad_epochs"] >= self.patience:
                 break
         if state["best_state"] is not None:
             self.model.load_state_dict(state["best_state"])
-        best = next((r for r in state["history"] if r["epoch"] == state["best_epoch"]), {})
-        return FitResult(state["best_epoch"], best, state["history"])
+        best = next((r for r in state["records"] if r["epoch"] == state["best_epoch"]), {})
+        return FitResult(state["best_epoch"], {k: v for k, v in best.items() if k not in TIMING}, state["records"])
 
-    def _epoch(self, edge_index: Tensor, num_items: int, history: InteractionCSR,
-               generator: torch.Generator, epoch: int) -> float:
+    def train_epoch(self, train: Interactions, generator: torch.Generator, epoch: int = 1, *,
+                    max_batches: Optional[int] = None) -> float:
+        r"""One training pass over :obj:`train`: shuffle its pairs with
+        :obj:`generator`, then per mini-batch draw negatives (excluding
+        ``train.positives``) and take one optimiser step (:meth:`_step`),
+        calling the callbacks' ``on_batch_start``/``on_batch_end``.
+        :meth:`fit` calls it once per epoch.
+
+        Args:
+            train (Interactions): The training pairs.
+            generator (torch.Generator): All randomness of the pass.
+            epoch (int): Its number, for the progress bar, errors and the
+                callbacks (default: ``1``).
+            max_batches (int, optional): Stop after this many mini-batches,
+                e.g. to time a few (default: ``None``, the whole epoch).
+
+        Returns:
+            float: The mean loss per positive over the batches taken.
+        """
+        if max_batches is not None and max_batches < 1:
+            raise ValueError(f"max_batches must be >= 1 or None, got {max_batches}")
         self.model.train()
         self._epoch_number = epoch
-        known = PositiveSet(edge_index, num_items, history.num_users)  # sorted once per epoch
+        edge_index, known, history = train.edge_index, train.positives, train.csr
         order = torch.randperm(edge_index.size(1), generator=generator)
-        batches = order.split(self.batch_size)
+        batches = order.split(self.batch_size)[:max_batches]
         total, count = 0.0, 0
         bar = tqdm(batches, desc=f"epoch {epoch}", disable=not self.progress, leave=False)
-        for batch in bar:
+        for number, batch in enumerate(bar):
+            self._notify("on_batch_start", epoch, number)
             pos = edge_index[:, batch]
-            neg = sample_negatives(pos, num_items, self.num_negatives, generator=generator, exclude=known)
+            neg = sample_negatives(pos, train.num_items, self.num_negatives, generator=generator, exclude=known)
             value = self._step(pos[0], pos[1], neg, history, generator)
             total += value * batch.numel()
             count += batch.numel()
             bar.set_postfix(loss=f"{total / count:.4f}")
+            self._notify("on_batch_end", epoch, number, value)
         return total / count
+
+    def _notify(self, hook: str, *args) -> None:
+        for callback in self.callbacks:
+            method = getattr(callback, hook, None)
+            if method is not None:
+                method(self, *args)
 
     def _step(self, users: Tensor, pos: Tensor, neg: Tensor, history: InteractionCSR,
               generator: torch.Generator) -> float:
@@ -211,25 +278,35 @@ class Trainer:
             raise FloatingPointError(f"non-finite loss {float(loss.detach())} in epoch {self._epoch_number}")
 
     @torch.no_grad()
-    def evaluate_split(self, train_edge_index: Tensor, eval_edges: Tensor, num_users: int, num_items: int,
-                       history: Optional[InteractionCSR] = None,
-                       exclude_edge_index: Optional[Tensor] = None) -> Dict[str, float]:
-        """Full-ranking metrics of :obj:`eval_edges`, training items excluded."""
+    def validate(self, train: Interactions, eval_edges: Tensor,
+                 exclude_edge_index: Optional[Tensor] = None) -> Dict[str, float]:
+        """Full-ranking metrics of :obj:`eval_edges` (``[2, L]`` pairs), the
+        training pairs (and :obj:`exclude_edge_index`) left out of the ranking,
+        the users' histories read from :obj:`train`."""
         self.model.eval()
-        history = history or InteractionCSR(train_edge_index, num_users)
-        ks = sorted({self.k, 20} & set(range(1, num_items + 1))) or [num_items]
+        history = train.csr
+        ks = sorted({self.k, 20} & set(range(1, train.num_items + 1))) or [train.num_items]
 
         def score(users: Tensor) -> Tensor:
             return self.model.rank_scores(self.model.user_points(users, history))
 
-        return full_ranking_metrics(score, train_edge_index, eval_edges, num_users, num_items, ks=ks,
+        seen = train.csr if exclude_edge_index is None else train.edge_index
+        return full_ranking_metrics(score, seen, eval_edges, train.num_users, train.num_items, ks=ks,
                                     exclude_edge_index=exclude_edge_index)
+
+    def evaluate_split(self, train_edge_index: Tensor, eval_edges: Tensor, num_users: int, num_items: int,
+                       history: Optional[InteractionCSR] = None,
+                       exclude_edge_index: Optional[Tensor] = None) -> Dict[str, float]:
+        """:meth:`validate` from the training pairs as an ``edge_index``
+        (:obj:`history`: their :class:`InteractionCSR`, when already built)."""
+        train = Interactions(train_edge_index, num_users, num_items, csr=history)
+        return self.validate(train, eval_edges, exclude_edge_index)
 
     # --- state ----------------------------------------------------------
     @staticmethod
     def _fresh_state() -> dict:
         return dict(epoch=0, best_value=-float("inf"), best_epoch=0, bad_epochs=0,
-                    best_state=None, history=[], generator=None)
+                    best_state=None, records=[], generator=None)
 
     def _roll_back(self, state: dict, start_state: Optional[dict]) -> str:
         """Put back the best validated parameters (or, before any, those the
@@ -258,7 +335,10 @@ class Trainer:
     def _load(self, path: Path) -> dict:
         payload = torch.load(path, weights_only=True)
         self._load_state_dicts(payload)
-        return payload["state"]
+        state = payload["state"]
+        if "history" in state:  # a checkpoint from before the epoch log was renamed
+            state["records"] = state.pop("history")
+        return state
 
     def _state_dicts(self) -> dict:
         """What a checkpoint holds besides the loop state (subclasses add to it)."""

@@ -376,8 +376,10 @@ def test_scale_suite_runs_on_a_tiny_graph(tmp_path, monkeypatch):
     import time
     from types import SimpleNamespace
 
+    import hypgraph.train.trainer as trainer_module
     from benchmarks import timing
     from benchmarks.suites import scale
+    from hypgraph.data import history
 
     monkeypatch.setitem(scale.BASE, "users", 300)
     monkeypatch.setitem(scale.BASE, "items", 60)
@@ -385,18 +387,22 @@ def test_scale_suite_runs_on_a_tiny_graph(tmp_path, monkeypatch):
     suite = scale.Scale()
     suite.fixed = {**suite.fixed, "timed_batches": 2, "warmup_batches": 1, "batch_size": 64, "dim": 8}
 
-    # a clock for benchmarks.timing that moves only where the timed work is:
-    # 0.5 s for the once-per-epoch sorting of the positives, 1 s per warm-up
-    # batch, 0.25 s per timed batch, 0.125 s per full ranking (binary fractions:
-    # every sum is exact)
+    # a clock for benchmarks.timing that moves only where the work is: 0.5 s
+    # for sorting the positives (once per split, so no part of an epoch), 1 s
+    # per warm-up batch, 0.25 s per timed batch (the trainer draws negatives
+    # once per batch), 0.125 s per full ranking (binary fractions: every sum
+    # is exact)
     now, batches = [0.0], []
 
     def advance(seconds):
         now[0] += seconds
 
+    def epoch_seconds(*args, **kwargs):
+        batches.append(0)  # a new epoch_seconds call
+        return measure(*args, **kwargs)
+
     def positive_set(*args, **kwargs):
         advance(0.5)
-        batches.append(0)  # a new epoch_seconds call
         return PositiveSet(*args, **kwargs)
 
     def sample_negatives(*args, **kwargs):
@@ -408,10 +414,12 @@ def test_scale_suite_runs_on_a_tiny_graph(tmp_path, monkeypatch):
         advance(0.125)
         return rank(*args, **kwargs)
 
-    PositiveSet, draw, rank = timing.PositiveSet, timing.sample_negatives, timing.full_ranking_metrics
+    measure, PositiveSet = scale.epoch_seconds, history.PositiveSet
+    draw, rank = trainer_module.sample_negatives, timing.full_ranking_metrics
     monkeypatch.setattr(timing, "time", SimpleNamespace(perf_counter=lambda: now[0]))
-    monkeypatch.setattr(timing, "PositiveSet", positive_set)
-    monkeypatch.setattr(timing, "sample_negatives", sample_negatives)
+    monkeypatch.setattr(scale, "epoch_seconds", epoch_seconds)
+    monkeypatch.setattr(history, "PositiveSet", positive_set)
+    monkeypatch.setattr(trainer_module, "sample_negatives", sample_negatives)
     monkeypatch.setattr(timing, "full_ranking_metrics", full_ranking_metrics)
 
     start = time.perf_counter()
@@ -424,7 +432,7 @@ def test_scale_suite_runs_on_a_tiny_graph(tmp_path, monkeypatch):
     assert batches == [1 + 2] * 4
     interactions = runs[0]["extra"]["interactions"]
     per_epoch = math.ceil(interactions / 64)  # batches in a full epoch
-    expected = 0.5 + 0.25 * per_epoch  # the timed batches' mean extrapolated, warm-up excluded
+    expected = 0.25 * per_epoch  # the timed batches' mean extrapolated; warm-up and sorting excluded
     for r in runs:
         assert r["extra"]["interactions"] == interactions
         assert r["seconds_per_epoch"] == (None if r["model"] == "dot-product" else expected)

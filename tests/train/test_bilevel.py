@@ -321,8 +321,8 @@ def test_resume_gives_the_same_result_as_an_uninterrupted_run(tmp_path):
     run(2, tmp_path / "half.pt")
     # a different seed for the fresh model proves the checkpoint, not luck, decides
     resumed, model_resumed, trainer = run(4, tmp_path / "half.pt", resume=True, seed=99)
-    assert [r["ndcg@10"] for r in resumed.history] == [r["ndcg@10"] for r in full.history]
-    assert [r["loss"] for r in resumed.history] == [r["loss"] for r in full.history]
+    assert [r["ndcg@10"] for r in resumed.records] == [r["ndcg@10"] for r in full.records]
+    assert [r["loss"] for r in resumed.records] == [r["loss"] for r in full.records]
     assert torch.equal(model_full.item, model_resumed.item)
     assert torch.equal(model_full.beta_logit, model_resumed.beta_logit)
     assert not torch.equal(model_full.beta_logit, torch.zeros_like(model_full.beta_logit))

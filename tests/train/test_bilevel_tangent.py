@@ -111,6 +111,6 @@ def test_fit_with_torch_adam_moves_beta_and_stays_finite(split):
                              torch.optim.Adam([model.beta_logit], lr=0.1), max_epochs=2, patience=2,
                              batch_size=64, progress=False)
     result = trainer.fit(train, val)
-    assert all(torch.isfinite(torch.tensor(r["loss"])) for r in result.history)
+    assert all(torch.isfinite(torch.tensor(r["loss"])) for r in result.records)
     assert not torch.equal(model.beta_logit, torch.zeros_like(model.beta_logit))
     assert model.manifold.check_point(model.points("item").detach())

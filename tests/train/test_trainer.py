@@ -46,8 +46,8 @@ def test_early_stopping_restores_the_best_state(split):
     trainer = Trainer(model, RiemannianSGD(model.parameters(), lr=50.0), max_epochs=30, patience=2,
                       batch_size=64, progress=False)
     result = trainer.fit(train, val)
-    assert len(result.history) < 30
-    best = max(r["ndcg@10"] for r in result.history)
+    assert len(result.records) < 30
+    best = max(r["ndcg@10"] for r in result.records)
     assert result.best_metrics["ndcg@10"] == best
     again = trainer.evaluate_split(train["user", "interacts", "item"].edge_index,
                                    val["user", "interacts", "item"].edge_label_index,
@@ -71,7 +71,7 @@ def test_resume_gives_the_same_result_as_an_uninterrupted_run(split, tmp_path, l
     run(2, tmp_path / "half.pt")
     # a different seed for the fresh model proves the checkpoint, not luck, decides
     resumed, model_resumed = run(4, tmp_path / "half.pt", resume=True, seed=99)
-    assert [r["ndcg@10"] for r in resumed.history] == [r["ndcg@10"] for r in full.history]
+    assert [r["ndcg@10"] for r in resumed.records] == [r["ndcg@10"] for r in full.records]
     assert torch.equal(model_full.item, model_resumed.item)
     assert not (tmp_path / "half.pt.tmp").exists()
     torch.load(tmp_path / "half.pt", weights_only=True)  # loadable without pickle
@@ -103,7 +103,7 @@ def test_metric_beyond_the_catalogue_is_refused_before_training(split, monkeypat
     train, val, _ = split
     model = make(train["item"].num_nodes, train["user"].num_nodes, asymmetric=False)
     trainer = Trainer(model, RiemannianAdam(model.parameters()), metric="ndcg@1000", progress=False)
-    monkeypatch.setattr(trainer, "_epoch", lambda *a: pytest.fail("trained before refusing"))
+    monkeypatch.setattr(trainer, "train_epoch", lambda *a: pytest.fail("trained before refusing"))
     with pytest.raises(ValueError, match="ranks 1000 items, but there are 120"):
         trainer.fit(train, val)
 
@@ -138,7 +138,7 @@ def test_diverged_fit_rolls_back_to_its_best_epoch(split, monkeypatch):
     train, val, _ = split
     model = make(train["item"].num_nodes, train["user"].num_nodes, asymmetric=False)
     trainer = Trainer(model, RiemannianAdam(model.parameters(), lr=0.01), progress=False, max_epochs=5)
-    real_epoch, snapshot = trainer._epoch, {}
+    real_epoch, snapshot = trainer.train_epoch, {}
 
     def epoch(*args):
         if args[-1] == 3:  # third epoch: poison the parameters, then fail as a diverged step would
@@ -149,7 +149,7 @@ def test_diverged_fit_rolls_back_to_its_best_epoch(split, monkeypatch):
             raise FloatingPointError("non-finite loss nan in epoch 3")
         return real_epoch(*args)
 
-    monkeypatch.setattr(trainer, "_epoch", epoch)
+    monkeypatch.setattr(trainer, "train_epoch", epoch)
     with pytest.raises(FloatingPointError, match=r"parameters of its best epoch \([12]\) again"):
         trainer.fit(train, val)
     assert all(torch.isfinite(p).all() for p in model.parameters())
@@ -196,3 +196,131 @@ def test_diverged_hyperknow_bilevel_fit_leaves_no_nan():
     assert all(torch.isfinite(v).all() for v in state.values() if v.is_floating_point())
     if "started this fit with" in str(info.value):
         assert all(torch.equal(before[k], state[k]) for k in before)
+
+
+# --- callbacks and the epoch log ------------------------------------------------
+
+class Recorder:
+    """Every hook call, in order (a plain object: callbacks need not subclass)."""
+
+    def __init__(self):
+        self.calls = []
+
+    def on_epoch_start(self, trainer, epoch):
+        self.calls.append(("epoch_start", epoch))
+
+    def on_batch_start(self, trainer, epoch, batch):
+        self.calls.append(("batch_start", epoch, batch))
+
+    def on_batch_end(self, trainer, epoch, batch, loss):
+        assert isinstance(loss, float)
+        self.calls.append(("batch_end", epoch, batch))
+
+    def on_epoch_end(self, trainer, epoch, record):
+        self.calls.append(("epoch_end", epoch, record))
+
+
+def test_callbacks_see_every_epoch_and_batch_in_order(split):
+    import math
+
+    train, val, _ = split
+    model = make(train["item"].num_nodes, train["user"].num_nodes, asymmetric=False)
+    recorder = Recorder()
+    trainer = Trainer(model, RiemannianAdam(model.parameters(), lr=0.05), max_epochs=3, patience=10,
+                      batch_size=256, progress=False, callbacks=[recorder])
+    result = trainer.fit(train, val)
+    per_epoch = math.ceil(train["user", "interacts", "item"].edge_index.size(1) / 256)
+    expected = []
+    for epoch in (1, 2, 3):
+        expected.append(("epoch_start", epoch))
+        for batch in range(per_epoch):
+            expected += [("batch_start", epoch, batch), ("batch_end", epoch, batch)]
+        expected.append(("epoch_end", epoch))
+    assert [c[:3] if c[0] != "epoch_end" else c[:2] for c in recorder.calls] == expected
+    records = [c[2] for c in recorder.calls if c[0] == "epoch_end"]
+    assert records == result.records  # the record a callback gets is the logged one
+
+
+def test_records_time_training_and_validation_separately(split, monkeypatch):
+    from types import SimpleNamespace
+
+    import hypgraph.train.trainer as trainer_module
+
+    train, val, _ = split
+    model = make(train["item"].num_nodes, train["user"].num_nodes, asymmetric=False)
+    trainer = Trainer(model, RiemannianAdam(model.parameters(), lr=0.05), max_epochs=2, patience=10,
+                      batch_size=256, progress=False)
+    # a scripted clock: 2 s per training pass, 0.5 s per validation
+    now = [0.0]
+    train_epoch, validate = trainer.train_epoch, trainer.validate
+
+    def timed(function, seconds):
+        def run(*args, **kwargs):
+            out = function(*args, **kwargs)
+            now[0] += seconds
+            return out
+        return run
+
+    monkeypatch.setattr(trainer_module, "time", SimpleNamespace(perf_counter=lambda: now[0]))
+    monkeypatch.setattr(trainer, "train_epoch", timed(train_epoch, 2.0))
+    monkeypatch.setattr(trainer, "validate", timed(validate, 0.5))
+    result = trainer.fit(train, val)
+    for record in result.records:
+        assert (record["train_seconds"], record["validation_seconds"], record["seconds"]) == (2.0, 0.5, 2.5)
+    assert not {"seconds", "train_seconds", "validation_seconds"} & set(result.best_metrics)
+    assert {"epoch", "loss", "ndcg@10"} <= set(result.best_metrics)
+
+
+def test_callbacks_do_not_change_the_run(split):
+    train, val, _ = split
+    runs = []
+    for callbacks in ([], [Recorder(), Recorder()]):
+        model = make(train["item"].num_nodes, train["user"].num_nodes)
+        trainer = Trainer(model, RiemannianAdam(model.parameters(), lr=0.05), max_epochs=2, batch_size=128,
+                          progress=False, callbacks=callbacks)
+        result = trainer.fit(train, val)
+        runs.append(([{k: v for k, v in r.items() if "seconds" not in k} for r in result.records], model.item))
+    assert runs[0][0] == runs[1][0]
+    assert torch.equal(runs[0][1], runs[1][1])
+
+
+def test_train_epoch_can_stop_after_some_batches(split):
+    from hypgraph.data.history import Interactions
+
+    train, _, _ = split
+    model = make(train["item"].num_nodes, train["user"].num_nodes, asymmetric=False)
+    recorder = Recorder()
+    trainer = Trainer(model, RiemannianAdam(model.parameters(), lr=0.05), batch_size=32, progress=False,
+                      callbacks=[recorder])
+    loss = trainer.train_epoch(Interactions.of(train), torch.Generator().manual_seed(0), max_batches=3)
+    assert loss > 0
+    assert [c for c in recorder.calls if c[0] == "batch_end"] == [("batch_end", 1, b) for b in range(3)]
+    with pytest.raises(ValueError, match="max_batches must be >= 1"):
+        trainer.train_epoch(Interactions.of(train), torch.Generator(), max_batches=0)
+
+
+def test_history_is_a_deprecated_name_of_records(split):
+    train, val, _ = split
+    model = make(train["item"].num_nodes, train["user"].num_nodes, asymmetric=False)
+    result = Trainer(model, RiemannianAdam(model.parameters()), max_epochs=1, progress=False).fit(train, val)
+    with pytest.warns(DeprecationWarning, match="FitResult.records"):
+        assert result.history is result.records
+
+
+def test_resume_from_a_checkpoint_whose_log_is_still_called_history(split, tmp_path):
+    train, val, _ = split
+    nu, ni = train["user"].num_nodes, train["item"].num_nodes
+
+    def run(epochs, path, resume=False):
+        model = make(ni, nu, asymmetric=False)
+        trainer = Trainer(model, RiemannianAdam(model.parameters(), lr=0.05), max_epochs=epochs, patience=10,
+                          batch_size=128, progress=False, checkpoint_path=path)
+        return trainer.fit(train, val, resume=resume)
+
+    full = run(3, tmp_path / "full.pt")
+    run(2, tmp_path / "half.pt")
+    payload = torch.load(tmp_path / "half.pt", weights_only=True)
+    payload["state"]["history"] = payload["state"].pop("records")  # written before the rename
+    torch.save(payload, tmp_path / "half.pt")
+    resumed = run(3, tmp_path / "half.pt", resume=True)
+    assert [r["loss"] for r in resumed.records] == [r["loss"] for r in full.records]
