@@ -3,6 +3,7 @@ negative sampling and the synthetic complex-network generator."""
 from .errors import DataFormatError
 from .hetero import (INTERACTS, LINKS, RELATES, REV_INTERACTS, build_hetero_data,
                      index_of, set_interactions, check_interactions)
+from .history import InteractionCSR, Interactions
 from .paths import ENV_VAR, data_root
 from .report import FilterReport, record
 from .readers import (READERS, SafeUnpickler, detect_format, read, read_hgcf, read_kgat,
@@ -17,7 +18,7 @@ from .datasets import KGAT, KGCN, AmazonCD, MovieLens100K, RawFilesMissingError,
 __all__ = [
     "DataFormatError", "FilterReport", "record", "data_root", "ENV_VAR",
     "INTERACTS", "REV_INTERACTS", "LINKS", "RELATES",
-    "build_hetero_data", "set_interactions", "index_of", "check_interactions",
+    "build_hetero_data", "set_interactions", "index_of", "check_interactions", "InteractionCSR", "Interactions",
     "read", "detect_format", "READERS", "read_movielens", "read_kgat", "read_kgcn",
     "read_recbole", "read_hgcf", "read_table", "SafeUnpickler",
     "implicit_feedback", "min_user_interactions", "dedupe", "compact", "prepare",

@@ -106,7 +106,7 @@ def test_every_table3_row_trains_through_the_trainer(split, name):
     else:
         trainer = Trainer(model, RiemannianAdam(theta, lr=0.05), **kwargs)
     result = trainer.fit(train, val)
-    assert all(math.isfinite(r["loss"]) for r in result.history)
+    assert all(math.isfinite(r["loss"]) for r in result.records)
     for _, p in model.named_parameters():
         assert torch.isfinite(p).all()
     if not isinstance(model.manifold, Euclidean):
