@@ -19,7 +19,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-__all__ = ["welch", "summarise", "compare", "markdown", "plot_dataset", "write", "value", "ALPHA"]
+__all__ = ["welch", "summarise", "compare", "headline", "markdown", "plot_dataset", "write", "value", "ALPHA"]
 
 ALPHA = 0.05
 
@@ -215,11 +215,63 @@ def _baseline_notes(results: Dict[str, Any], suite, dataset: str) -> List[str]:
     return out
 
 
+def headline(results: Dict[str, Any], suite, dataset: str) -> Optional[dict]:
+    r"""The best model on :obj:`dataset` by the suite's headline metric (mean
+    over seeds on test), and the best hyperbolic model against the best
+    Euclidean one (Welch's t-test); ``None`` without runs."""
+    key = suite.headline_metric(dataset)
+    metric = next(m for m in suite.metrics if m.key == key)
+    sign = 1 if metric.higher_is_better else -1
+    values = {m["name"]: _values(results["runs"], dataset, m["name"], key) for m in results["models"]}
+    values = {name: v for name, v in values.items() if v}
+    if not values:
+        return None
+    geometry = {m["name"]: m["geometry"] for m in results["models"]}
+    best = lambda names: max(names, key=lambda n: sign * float(np.mean(values[n])))  # noqa: E731
+    out = {"dataset": dataset, "metric": key, "label": metric.label, "fmt": metric.fmt, "best": best(values),
+           "mean": {n: float(np.mean(v)) for n, v in values.items()},
+           "std": {n: summarise(v)[1] for n, v in values.items()}}
+    hyperbolic = [n for n in values if geometry[n] == "hyperbolic"]
+    euclidean = [n for n in values if geometry[n] == "euclidean"]
+    if hyperbolic and euclidean:
+        h, e = best(hyperbolic), best(euclidean)
+        t, p = welch(values[h], values[e])
+        out.update(hyperbolic=h, euclidean=e, t=t, p=p,
+                   better=sign * out["mean"][h] > sign * out["mean"][e], significant=bool(p < ALPHA))
+    return out
+
+
+def _headline_line(h: dict) -> str:
+    f = lambda n: f"{_fmt(h['mean'][n], h['fmt'])} ± {_fmt(h['std'][n], h['fmt'])}"  # noqa: E731
+    text = f"**{h['dataset']}** ({h['label']}): best model **{h['best']}** ({f(h['best'])})"
+    if "hyperbolic" not in h:
+        return text + "."
+    if h["significant"]:
+        verdict = "significantly better than" if h["better"] else "significantly worse than"
+    else:
+        verdict = ("better on average than, but not significantly," if h["better"]
+                   else "worse on average than, but not significantly,")
+    change = h["mean"][h["hyperbolic"]] / h["mean"][h["euclidean"]] - 1 if h["mean"][h["euclidean"]] else math.nan
+    return (text + f"; the best hyperbolic model, {h['hyperbolic']} ({f(h['hyperbolic'])}), is {verdict} "
+            f"the best Euclidean model, {h['euclidean']} ({f(h['euclidean'])}): {change:+.1%}, "
+            f"Welch p = {_fmt(h['p'], '.3g')}.")
+
+
+def _settings(source: Dict[str, Any]) -> Tuple[str, str, str]:
+    r"""(grid note, grid, fixed) of a results file or of one of its datasets, as text."""
+    grid = ", ".join(f"{k} ∈ {{{', '.join(map(str, v))}}}" for k, v in (source.get("grid") or {}).items()) or "none"
+    fixed = ", ".join(f"{k}={v}" for k, v in (source.get("fixed") or {}).items()) or "—"
+    return source.get("grid_note") or "the same for every tuned model", grid, fixed
+
+
 def markdown(results: Dict[str, Any], suite, plots: Dict[str, str]) -> str:
     r"""The ``results.md`` text."""
     comparisons = compare(results, suite.metrics)
-    grid = ", ".join(f"{k} ∈ {{{', '.join(map(str, v))}}}" for k, v in results["grid"].items()) or "none"
-    fixed = ", ".join(f"{k}={v}" for k, v in results["fixed"].items()) or "—"
+    note, grid, fixed = _settings(results)
+    # datasets kept from earlier runs may have run with other settings
+    per_dataset = {d["name"]: _settings({**results, **{k: d[k] for k in ("grid", "grid_note", "fixed") if k in d}})
+                   for d in results["datasets"]}
+    mixed = len(set(per_dataset.values())) > 1
     methods = sorted({r["memory_method"] for r in results["runs"] if "memory_method" in r})
     merged = len(_provenance(results)) > 1
     if merged:
@@ -234,12 +286,20 @@ def markdown(results: Dict[str, Any], suite, plots: Dict[str, str]) -> str:
         seeds = results["seeds"]
     out = [f"# Benchmark suite `{results['suite']}`", "", results["description"], "", *runs_by,
            f"- seeds: {', '.join(map(str, seeds))} (cells are mean ± sample std over seeds)",
-           f"- searched grid ({results.get('grid_note') or 'the same for every tuned model'}): {grid}; chosen on validation "
-           f"`{results['selection_metric'] or '—'}` with seed {results['seeds'][0]}, then run for every "
-           "seed and evaluated on test",
-           f"- fixed: {fixed}",
+           ("- searched grid and fixed settings: per dataset, under each heading (a dataset kept from an "
+            "earlier run keeps the settings it ran with)" if mixed else f"- searched grid ({note}): {grid}")
+           + f"; chosen on validation `{results['selection_metric'] or '—'}` with seed {results['seeds'][0]}, "
+           "then run for every seed and evaluated on test",
+           *([] if mixed else [f"- fixed: {fixed}"]),
            f"- peak MiB: resident memory at the run's peak minus at its start ({', '.join(methods) or '—'}; "
            "see `benchmarks/timing.py`)", ""]
+    headlines = [h for h in (headline(results, suite, d["name"]) for d in results["datasets"]) if h]
+    if headlines:
+        out += ["## Summary", "",
+                "Per dataset, the best model by mean test value over seeds, and the best hyperbolic model "
+                "against the best Euclidean one (popularity is neither; both picked by their test means, so read "
+                "the two-sided Welch p-value as descriptive):", "",
+                *[f"- {_headline_line(h)}" for h in headlines], ""]
     if results["skipped"]:
         out += ["Skipped (files missing):", ""]
         out += [f"- {s['dataset']}: {s['reason']}" for s in results["skipped"]]
@@ -249,6 +309,9 @@ def markdown(results: Dict[str, Any], suite, plots: Dict[str, str]) -> str:
         out += [f"## {title}", ""]
         if ds.get("description"):
             out += [ds["description"], ""]
+        if mixed:
+            note, grid, fixed = per_dataset[ds["name"]]
+            out += [f"- searched grid ({note}): {grid}", f"- fixed: {fixed}", ""]
         if merged:
             for part in (ds, *ds.get("parts", [])):
                 models = f" — models {', '.join(part['models'])}" if ds.get("parts") and part.get("models") else ""
@@ -314,6 +377,7 @@ def write(results: Dict[str, Any], suite, out_dir: Path) -> Dict[str, Path]:
     r"""Write ``results.json``, the plots and ``results.md`` into :obj:`out_dir`."""
     out_dir.mkdir(parents=True, exist_ok=True)
     results["comparisons"] = compare(results, suite.metrics)
+    results["headlines"] = [h for h in (headline(results, suite, d["name"]) for d in results["datasets"]) if h]
     plots: Dict[str, Any] = {}
     if suite.bar_plots:
         for ds in results["datasets"]:

@@ -28,9 +28,11 @@ interrupted run keeps the datasets it finished. With ``--merge`` the
 ``results.json`` of ``--out`` and every other pair is kept: other datasets
 whole, and on a dataset this run redoes the models it leaves out (``--models``),
 so a model set can be completed run by run. Each dataset records the command,
-commit, machine and seeds that produced it, and the parts merged into it with
-their models; a suite whose grid or fixed settings changed since is refused
-rather than mixed.
+commit, machine and seeds that produced it, the search settings (grid, fixed)
+it ran with, and the parts merged into it with their models. A dataset kept
+from an earlier run keeps its own settings; a dataset redone under settings
+that changed since is replaced whole rather than mixed; a suite whose metrics
+changed is refused.
 """
 from __future__ import annotations
 
@@ -220,6 +222,7 @@ def _run_datasets(suite, datasets, models, seeds, ctx, results, provenance, log,
             continue
         record = {"name": dataset.name, "description": dataset.description, "summary": suite.describe(data),
                   "load_seconds": round(time.perf_counter() - start, 2), **provenance,
+                  **{k: results[k] for k in _SETTINGS},
                   "started": results["started"], "seeds": list(seeds), "epochs": ctx.epochs,
                   "models": [m.name for m in models]}
         results["runs"] += _run_dataset(suite, data, dataset, models, seeds, ctx, results, provenance, log, bar)
@@ -231,42 +234,57 @@ def _run_datasets(suite, datasets, models, seeds, ctx, results, provenance, log,
 
 
 #: what must agree between a results.json and a run merged into it
-_MERGE_KEYS = ("grid", "grid_note", "fixed", "selection_metric", "metrics")
+_MERGE_KEYS = ("selection_metric", "metrics")
+#: the search settings, recorded per dataset: a dataset keeps those it ran with
+_SETTINGS = ("grid", "grid_note", "fixed")
 
 
 _PART_KEYS = ("command", "commit", "machine", "started", "seeds", "epochs", "wall_seconds")
 
 
+def _same(a: Any, b: Any) -> bool:
+    # through JSON (tuples become lists); a field an older runner did not write counts as empty
+    return json.loads(json.dumps(a or None, default=list)) == json.loads(json.dumps(b or None, default=list))
+
+
 def _merge_prior(results: Dict[str, Any], out_dir: Path, datasets: Sequence[str],
-                 models: Sequence[str]) -> None:
+                 models: Sequence[str]) -> List[str]:
     r"""Keep what ``out_dir/results.json`` holds that this run does not redo:
-    its other datasets whole, and on a dataset this run redoes, the runs and
-    selections of the models this run leaves out (a model set can be
+    its other datasets whole, with the search settings (grid, fixed) they ran
+    with, and on a dataset this run redoes under the same settings, the runs
+    and selections of the models this run leaves out (a model set can be
     completed run by run). Kept models of a redone dataset are listed under
     the dataset's ``parts``, each with the command, commit and seeds that
-    produced it."""
+    produced it. A dataset redone under other settings is replaced whole,
+    never mixed; returns the names of those."""
     path = Path(out_dir) / "results.json"
     if not path.exists():
-        return
+        return []
     prior = json.loads(path.read_text(encoding="utf-8"))
     if prior.get("suite") != results["suite"]:
         raise UsageError(f"cannot merge into {path}: it holds suite {prior.get('suite')!r}, "
                          f"not {results['suite']!r}")
     for key in _MERGE_KEYS:
-        # through JSON (tuples become lists); a field an older runner did not write counts as empty
-        if json.loads(json.dumps(prior.get(key) or None, default=list)) != json.loads(
-                json.dumps(results[key] or None, default=list)):
+        if not _same(prior.get(key), results[key]):
             raise UsageError(f"cannot merge into {path}: its {key} differs from the suite's now "
                              "(rerun every dataset instead of mixing settings)")
+    # a file of an older runner has its settings once, for every dataset
+    settings = {k: prior.get(k) for k in _SETTINGS}
+    prior_datasets = [{**settings, **ds} for ds in prior["datasets"]]
     redo, mine = set(datasets), set(models)
-    keep = lambda rec: rec["dataset"] not in redo or rec["model"] not in mine  # noqa: E731
+    replaced = {ds["name"] for ds in prior_datasets
+                if ds["name"] in redo and not all(_same(ds.get(k), results[k]) for k in _SETTINGS)}
+    keep = lambda rec: rec["dataset"] not in redo or (  # noqa: E731
+        rec["model"] not in mine and rec["dataset"] not in replaced)
     top = {k: prior.get(k) for k in _PART_KEYS}
     results["skipped"] += [r for r in prior.get("skipped", []) if r["dataset"] not in redo]
     for field in ("selection", "runs"):
         results[field] += [r for r in prior.get(field, []) if keep(r)]
     done = {d["name"]: d for d in results["datasets"]}
-    for ds in prior["datasets"]:
+    for ds in prior_datasets:
         ds = {**top, **ds}
+        if ds["name"] in replaced:
+            continue
         if ds["name"] not in redo:
             results["datasets"].append(ds)
             continue
@@ -282,6 +300,7 @@ def _merge_prior(results: Dict[str, Any], out_dir: Path, datasets: Sequence[str]
                                      for part in parts if set(part["models"]) & set(kept)]
     names = {m["name"] for m in results["models"]}
     results["models"] += [m for m in prior["models"] if m["name"] not in names]
+    return sorted(replaced)
 
 
 def run_suite(suite: Suite, *, data_root: Path, seeds: Sequence[int], out_dir: Path,
@@ -322,7 +341,10 @@ def run_suite(suite: Suite, *, data_root: Path, seeds: Sequence[int], out_dir: P
     }
     mine = [d.name for d in chosen_datasets]
     if merge:  # refuse an incompatible results file before any work
-        _merge_prior(json.loads(json.dumps(results)), Path(out_dir), mine, [m.name for m in chosen_models])
+        for name in _merge_prior(json.loads(json.dumps(results)), Path(out_dir), mine,
+                                 [m.name for m in chosen_models]):
+            print(f"note: {name} in {out_dir} ran with other settings (grid or fixed); "
+                  "this run replaces all of its models", file=log)
     model_order = {m.name: i for i, m in enumerate(suite.models)}
     dataset_order = {d.name: i for i, d in enumerate(suite.datasets)}
 

@@ -168,6 +168,11 @@ class Suite:
         """One line about a loaded dataset for the report (sizes, split)."""
         return ""
 
+    def headline_metric(self, dataset: str) -> str:
+        """The key of the metric the report's summary ranks models by on
+        :obj:`dataset` (default: the first of :attr:`metrics`)."""
+        return self.metrics[0].key
+
     def fit(self, data: Any, dataset: DatasetSpec, model: ModelSpec, config: Dict[str, Any], seed: int,
             ctx: RunContext) -> Trial:
         """Run one job; see :class:`Trial`."""

@@ -4,9 +4,10 @@ the popularity baseline, and the test metrics of both protocols."""
 from __future__ import annotations
 
 import functools
+import itertools
 import tempfile
 from pathlib import Path
-from typing import Any, Callable, Dict, Mapping, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Sequence, Tuple
 
 import torch
 from torch_geometric.data import HeteroData
@@ -22,12 +23,45 @@ from . import RunContext, Trial
 
 __all__ = ["Split", "split_summary", "count_parameters", "test_metrics", "train_trial", "popularity_trial",
            "hyperbolic_recommender", "recommender_trial", "read_dataset", "MANIFOLDS",
-           "euclidean_factor"]
+           "euclidean_factor", "optimizer_factory", "OPTIMIZERS", "INIT_WIDTH", "design"]
 
 Split = Tuple[HeteroData, HeteroData, HeteroData]
 
 #: ``ModelSpec.options['manifold']`` -> manifold factory
 MANIFOLDS: Dict[str, Callable[[], Any]] = {"lorentz": lambda: Lorentz(margin=1e-6), "euclidean": Euclidean}
+
+
+#: ``ModelSpec.options['optimizer']``: ``'riemannian-adam'`` (the default: manifold tables
+#: and ``euclidean_factor``) or ``'adam'`` (:class:`torch.optim.Adam`, for tangent tables
+#: and Euclidean tables with per-coordinate moments)
+OPTIMIZERS = ("riemannian-adam", "adam")
+
+#: :class:`~hypgraph.nn.models.HyperbolicRecommender`'s ``init_width`` at ``init_scale`` 1
+INIT_WIDTH = 0.1
+
+
+def design(grid: Mapping[str, Sequence[Any]], base: Sequence[str], score: str = "score",
+           kg: str = "kg_weight", *, with_score: bool = True, with_kg: bool = False) -> List[Dict[str, Any]]:
+    r"""The configurations every tuned model of a suite gets: every combination
+    of the three :obj:`base` factors of :obj:`grid` (two levels each: e.g. lr,
+    L2, init scale), with the score (two levels) set by the parity of the
+    three (a :math:`2^{4-1}` half fraction, defining relation
+    :math:`I = ABCD`) and the KG strength by the parity of the second and
+    third (:math:`E = BC`). So each model gets 8 configurations, the models
+    without a score or a KG term the same 8 combinations of the base factors,
+    and every pair of levels of two factors is tried."""
+    a, b, c = base
+    if any(len(grid[k]) != 2 for k in (*base, *([score] if with_score else []), *([kg] if with_kg else []))):
+        raise ValueError(f"design() needs two levels per factor, got {dict(grid)}")
+    out = []
+    for i, j, k in itertools.product(range(2), repeat=3):
+        config = {a: grid[a][i], b: grid[b][j], c: grid[c][k]}
+        if with_score:
+            config[score] = grid[score][(i + j + k) % 2]
+        if with_kg:
+            config[kg] = grid[kg][(j + k) % 2]
+        out.append(config)
+    return out
 
 
 def split_summary(split: Split, protocol: str) -> str:
@@ -66,13 +100,15 @@ def hyperbolic_recommender(options: Mapping[str, Any], train: HeteroData, dim: i
                            **kwargs) -> HyperbolicRecommender:
     r""":class:`~hypgraph.nn.models.HyperbolicRecommender` from a model's
     options (``manifold``: a key of :data:`MANIFOLDS`, ``asymmetric``,
-    ``score``), seeded, with the §5.3 initialisation (radius ∝ 1/log of the
-    item's training frequency)."""
+    ``score``, ``parameterization``; :obj:`kwargs` override them), seeded,
+    with the §5.3 initialisation (radius ∝ 1/log of the item's training
+    frequency)."""
     num_users, num_items = train["user"].num_nodes, train["item"].num_nodes
     torch.manual_seed(seed)
+    kwargs = {"score": options.get("score", "distance"),
+              "parameterization": options.get("parameterization", "manifold"), **kwargs}
     model = HyperbolicRecommender(num_items, num_users, dim=dim, manifold=MANIFOLDS[options["manifold"]](),
-                                  asymmetric=options.get("asymmetric", True),
-                                  score=options.get("score", "distance"), **kwargs)
+                                  asymmetric=options.get("asymmetric", True), **kwargs)
     frequency = torch.bincount(train[INTERACTS].edge_index[1], minlength=num_items)
     model.reset_parameters(frequency, generator=torch.Generator().manual_seed(seed))
     return model
@@ -91,11 +127,11 @@ def train_trial(model: torch.nn.Module, split: Split, *, lr: float, seed: int, c
     seconds = record_epoch_seconds(trainer)
     result = trainer.fit(train, val)
     validation = {k: v for k, v in result.best_metrics.items() if k not in ("epoch", "seconds", "loss")}
-    return Trial(validation=validation, evaluate=lambda: evaluate(model), epochs=len(result.history),
+    return Trial(validation=validation, evaluate=lambda: evaluate(model), epochs=len(result.records),
                  seconds_per_epoch=sum(seconds) / len(seconds), parameters=count_parameters(model),
                  extra={"best_epoch": result.best_epoch,
-                        "validation_seconds_per_epoch": sum(r["seconds"] for r in result.history)
-                        / len(result.history) - sum(seconds) / len(seconds)})
+                        "validation_seconds_per_epoch": sum(r["seconds"] for r in result.records)
+                        / len(result.records) - sum(seconds) / len(seconds)})
 
 
 def popularity_trial(split: Split, seed: int, *, validation_ks: Sequence[int],
@@ -136,11 +172,32 @@ def recommender_trial(suite, split: Split, model, config: Mapping[str, Any], see
     if model.name == "popularity":
         return popularity_trial(split, seed, validation_ks=(10, 20), evaluate=evaluate)
     f = suite.fixed
-    net = net if net is not None else hyperbolic_recommender(model.options, split[0], dim=f["dim"], seed=seed)
+    if net is None:
+        searched = {"score": config["score"]} if "score" in config else {}
+        if "init_scale" in config:
+            searched["init_width"] = INIT_WIDTH * float(config["init_scale"])
+        net = hyperbolic_recommender(model.options, split[0], dim=f["dim"], seed=seed, **searched)
     return train_trial(net, split, lr=config["lr"], seed=seed, ctx=ctx, max_epochs=f["max_epochs"],
                        evaluate=evaluate, loss=loss, batch_size=f["batch_size"], patience=f["patience"],
-                       metric=suite.selection_metric,
-                       optimizer=functools.partial(RiemannianAdam, euclidean_factor=euclidean_factor(suite, model)))
+                       metric=suite.selection_metric, optimizer=optimizer_factory(suite, model, config))
+
+
+def optimizer_factory(suite, model, config: Mapping[str, Any]) -> Callable:
+    r"""``factory(params, lr=...)`` of a model's optimiser: :class:`torch.optim.Adam`
+    when ``model.options['optimizer'] == 'adam'`` (tangent tables, Euclidean
+    tables with per-coordinate moments), else
+    :class:`~hypgraph.optim.RiemannianAdam` with the model's
+    :func:`euclidean_factor`; both with the configuration's ``weight_decay``
+    (default 0: Adam's L2 on the stored rows, RiemannianAdam's geodesic pull
+    toward the origin on a manifold table)."""
+    kind = model.options.get("optimizer", "riemannian-adam")
+    if kind not in OPTIMIZERS:
+        raise ValueError(f"model {model.name!r}: optimizer must be one of {OPTIMIZERS}, got {kind!r}")
+    weight_decay = float(config.get("weight_decay", 0.0))
+    if kind == "adam":
+        return functools.partial(torch.optim.Adam, weight_decay=weight_decay)
+    return functools.partial(RiemannianAdam, weight_decay=weight_decay,
+                             euclidean_factor=euclidean_factor(suite, model))
 
 
 def euclidean_factor(suite, model) -> str:

@@ -280,16 +280,50 @@ def test_merge_completes_the_model_set_of_a_dataset(registered, tmp_path):
     assert "— models euc" in md and "— models hyp, pop" in md
 
 
-def test_merge_refuses_results_of_other_settings(registered, tmp_path, capsys):
+def test_merge_refuses_results_of_other_metrics(registered, tmp_path, capsys):
     suite = Tiny(datasets=_two_toys())
     rc, out = run(suite, registered, tmp_path, "--datasets", "toy-a")
     assert rc == 0
-    suite.grid = {"lr": (1, 3)}
+    suite.metrics = (Metric("a", "A"),)
     rc = main(["run", suite.name, "--out", str(out), "--no-progress", "--data-root", str(tmp_path),
                "--datasets", "toy-b", "--merge"])
     assert rc == 2
     err = capsys.readouterr().err.strip().splitlines()[-1]
-    assert err.startswith("error: cannot merge into") and "grid differs" in err
+    assert err.startswith("error: cannot merge into") and "metrics differs" in err
+
+
+def test_merge_keeps_each_datasets_settings_and_never_mixes_them(registered, tmp_path, capsys):
+    suite = Tiny(datasets=_two_toys())
+    rc, out = run(suite, registered, tmp_path, "--datasets", "toy-a")
+    assert rc == 0
+    old = json.loads((out / "results.json").read_text())
+    del old["datasets"][0]["grid"]  # a file of an older runner: its settings only at the top
+    (out / "results.json").write_text(json.dumps(old))
+    suite.grid, suite.fixed = {"lr": (1, 3)}, {"dim": 8}
+    rc = main(["run", suite.name, "--out", str(out), "--no-progress", "--data-root", str(tmp_path),
+               "--datasets", "toy-b", "--merge"])
+    assert rc == 0
+    results = json.loads((out / "results.json").read_text())
+    by_name = {d["name"]: d for d in results["datasets"]}
+    assert by_name["toy-a"]["grid"] == {"lr": [1, 2]} and by_name["toy-a"]["fixed"] == {"dim": 4}
+    assert by_name["toy-b"]["grid"] == {"lr": [1, 3]} and by_name["toy-b"]["fixed"] == {"dim": 8}
+    assert {r["config"].get("lr") for r in results["runs"] if r["dataset"] == "toy-a"} == {1, None}
+    md = (out / "results.md").read_text()
+    assert "searched grid and fixed settings: per dataset" in md
+    head, toy_a, toy_b = re.split(r"\n## toy-[ab]", md)
+    assert "lr ∈ {1, 2}" in toy_a and "dim=4" in toy_a and "lr ∈ {1, 3}" in toy_b and "dim=8" in toy_b
+    assert "lr ∈" not in head
+    # toy-a redone under the new settings with one model: its old runs go, never mixed with new ones
+    capsys.readouterr()
+    rc = main(["run", suite.name, "--out", str(out), "--no-progress", "--data-root", str(tmp_path),
+               "--datasets", "toy-a", "--models", "euc", "--merge"])
+    assert rc == 0
+    assert "toy-a" in capsys.readouterr().err
+    results = json.loads((out / "results.json").read_text())
+    assert {r["model"] for r in results["runs"] if r["dataset"] == "toy-a"} == {"euc"}
+    assert {r["model"] for r in results["runs"] if r["dataset"] == "toy-b"} == {"hyp", "euc", "pop"}
+    assert all("parts" not in d for d in results["datasets"])
+    assert "searched grid and fixed settings" not in (out / "results.md").read_text()
 
 
 def test_report_rerenders_markdown_from_results_json(registered, tmp_path, capsys):
@@ -355,9 +389,97 @@ def test_hyperknow_sweep_reports_the_better_lr_per_kg_weight_and_the_no_kg_refer
     text = suite.report(results)
     assert "| BPR+Att+H | 0.2500 | 0.3000 | 0.0700 |" in text
     assert suite.plots(results, tmp_path)[0].read_bytes()[:4] == b"\x89PNG"
-    # the KG rows search lr x kg_weight, the others lr only: equal budgets per pair
+    # every tuned row gets the same 8 configurations (the KG rows with kg_weight, LightGCN without score)
     names = {m.name: len(suite.configs(m)) for m in suite.models}
-    assert names == {"BPR+H": 2, "BPR+E": 2, "BPR+Att+H": 4, "BPR+Att+E": 4, "BPR+Avg+H": 4, "Hyper-Know": 4, "BPR+E-adam": 2}
+    assert names == {**{m.name: 8 for m in suite.models if m.tuned}, "popularity": 1}
+    base = lambda c: (c["lr"], c["l2"], c["init_scale"])  # noqa: E731
+    assert [base(c) for c in suite.configs(suite.model("Hyper-Know-tangent"))] == \
+        [base(c) for c in suite.configs(suite.model("lightgcn"))] == \
+        [base(c) for c in suite.configs(suite.model("BPR+E-adam"))]
+    assert "kg_weight" in suite.configs(suite.model("BPR+Att+E"))[0]
+    assert "kg_weight" not in suite.configs(suite.model("BPR+H-tangent"))[0]
+    assert "score" not in suite.configs(suite.model("lightgcn"))[0]
+    # the no-KG reference of a row is the row of its geometry and optimiser
+    selection.append({"dataset": "d", "model": "BPR+E-adam", "candidates": [cand(0.1, 0.40)]})
+    selection.append({"dataset": "d", "model": "BPR+Att+E-adam", "candidates": [cand(0.1, 0.45, 0.01)]})
+    assert "| BPR+Att+E-adam | 0.4000 | 0.4500 | — |" in suite.report(results)
+    # Hyper-Know against BPR+E with plain Adam
+    run_of = lambda m, v: {"dataset": "d", "model": m, "metrics": {"recall@20": v, "ndcg@20": v / 2}}  # noqa: E731
+    results.update(datasets=[{"name": "d"}], runs=[run_of("Hyper-Know-tangent", v) for v in (0.30, 0.31, 0.32)]
+                   + [run_of("BPR+E-adam", v) for v in (0.20, 0.22, 0.21)])
+    p = stats.ttest_ind([0.30, 0.31, 0.32], [0.20, 0.22, 0.21], equal_var=False).pvalue
+    assert (f"- d: Hyper-Know-tangent vs BPR+E-adam: Recall@20 0.3100 vs 0.2100 (better, significantly, "
+            f"p = {p:.3g})") in suite.report(results)
+
+
+def test_design_tries_every_pair_of_levels_with_equal_budgets():
+    from benchmarks.suites.common import design
+
+    grid = {"lr": (1, 2), "wd": (0, 3), "init": (4, 5), "score": ("d", "s"), "kg_weight": (6, 7)}
+    full = design(grid, ("lr", "wd", "init"), with_kg=True)
+    assert len(full) == 8 and len({json.dumps(c, sort_keys=True) for c in full}) == 8
+    for a, b in [("lr", "wd"), ("lr", "init"), ("wd", "init"), ("lr", "score"), ("wd", "score"),
+                 ("init", "score"), ("lr", "kg_weight"), ("score", "kg_weight")]:
+        assert sorted({(c[a], c[b]) for c in full}) == sorted((x, y) for x in grid[a] for y in grid[b]), (a, b)
+    # score from the parity of the three (I = ABCD), kg_weight from wd and init (E = BC)
+    assert {"lr": 1, "wd": 0, "init": 4, "score": "d", "kg_weight": 6} in full
+    assert {"lr": 2, "wd": 0, "init": 4, "score": "s", "kg_weight": 6} in full
+    assert {"lr": 1, "wd": 3, "init": 4, "score": "s", "kg_weight": 7} in full
+    plain = design(grid, ("lr", "wd", "init"), with_score=False)
+    assert plain == [{k: c[k] for k in ("lr", "wd", "init")} for c in full]
+    with pytest.raises(ValueError, match="two levels"):
+        design({**grid, "lr": (1, 2, 3)}, ("lr", "wd", "init"))
+
+
+def test_summary_names_the_best_model_and_tests_best_hyperbolic_against_best_euclidean(registered, tmp_path):
+    suite = Tiny()
+    suite.models = (*suite.models, ModelSpec("euc2", "euclidean"))
+    TEST_VALUES["euc2"] = {"a": [0.95, 0.96, 0.97], "b": [0.1, 0.1, 0.1]}
+    try:
+        rc, out = run(suite, registered, tmp_path)
+    finally:
+        del TEST_VALUES["euc2"]
+    assert rc == 0
+    results = json.loads((out / "results.json").read_text())
+    (h,) = results["headlines"]
+    assert (h["metric"], h["best"], h["hyperbolic"], h["euclidean"]) == ("a", "euc2", "hyp", "euc2")
+    p = stats.ttest_ind([0.90, 0.91, 0.92], [0.95, 0.96, 0.97], equal_var=False).pvalue
+    assert h["p"] == pytest.approx(p) and h["significant"] and not h["better"]
+    md = (out / "results.md").read_text()
+    assert "## Summary" in md
+    assert ("best model **euc2** (0.9600 ± 0.0100); the best hyperbolic model, hyp (0.9100 ± 0.0100), is "
+            "significantly worse than the best Euclidean model, euc2 (0.9600 ± 0.0100): -5.2%, Welch p = "
+            f"{p:.3g}.") in md
+
+
+def test_suite_fit_trains_tangent_and_euclidean_adam_models_with_torch_adam(tmp_path):
+    from benchmarks.suites import RunContext
+    from benchmarks.suites.chamberlain import Chamberlain
+    from benchmarks.suites.common import optimizer_factory
+    from benchmarks.suites.hyperknow import HyperKnowSuite
+    from hypgraph.data import leave_last_out, make_synthetic, random_split
+    from hypgraph.optim import RiemannianAdam
+
+    chamberlain, hyperknow = Chamberlain(), HyperKnowSuite()
+    config = {"lr": 0.01, "weight_decay": 1e-6, "init_scale": 5, "score": "sqdist"}
+    for name, kind in (("hyperbolic-sym-bpr-tangent", torch.optim.Adam), ("euclidean-sym-bpr-adam", torch.optim.Adam),
+                       ("hyperbolic-sym-bpr", RiemannianAdam), ("euclidean-sym-bpr", RiemannianAdam)):
+        factory = optimizer_factory(chamberlain, chamberlain.model(name), config)
+        assert factory.func is kind and factory.keywords["weight_decay"] == 1e-6
+    assert optimizer_factory(chamberlain, chamberlain.model("euclidean-sym-bpr"), config).keywords[
+        "euclidean_factor"] == "point"
+    ctx = RunContext(data_root=tmp_path, epochs=2, progress=False)
+    data = make_synthetic(num_users=60, num_items=150, avg_user_degree=8, gamma=3.0, seed=0)
+    split = leave_last_out(data)  # 100 sampled negatives need more than 100 unseen items
+    for name in ("hyperbolic-sym-bpr-tangent", "lightgcn"):
+        model = chamberlain.model(name)
+        trial = chamberlain.fit(split, chamberlain.datasets[0], model, chamberlain.configs(model)[1], 0, ctx)
+        assert trial.epochs == 2 and 0 <= trial.evaluate()["sampled_hr@10"] <= 1
+    kg = random_split(make_synthetic(num_users=60, num_items=50, avg_user_degree=8, gamma=3.0, seed=0), seed=0)
+    for name in ("Hyper-Know-tangent", "BPR+Att+E-adam", "lightgcn", "popularity"):
+        model = hyperknow.model(name)
+        trial = hyperknow.fit(kg, hyperknow.datasets[0], model, hyperknow.configs(model)[-1], 0, ctx)
+        assert 0 <= trial.evaluate()["recall@20"] <= 1
 
 
 def test_quick_suite_runs_end_to_end_on_a_small_budget(tmp_path):
