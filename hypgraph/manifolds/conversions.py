@@ -8,7 +8,7 @@ from typing import Union
 import torch
 from torch import Tensor
 
-from . import numerics as nx
+from . import numerics
 
 Curv = Union[float, Tensor]
 
@@ -26,8 +26,8 @@ def lorentz_to_poincare(x: Tensor, *, k: Curv = 1.0) -> Tensor:
 
 def poincare_to_lorentz(p: Tensor, *, k: Curv = 1.0) -> Tensor:
     r""":math:`\big((1 + k\lVert p\rVert^2)/\sqrt k,\ 2p\big) / (1 - k\lVert p\rVert^2)`."""
-    p2 = k * nx.sq_norm(p, keepdim=True)
-    den = (1 - p2).clamp_min(nx.eps(p.dtype))
+    p2 = k * numerics.sq_norm(p, keepdim=True)
+    den = (1 - p2).clamp_min(numerics.eps(p.dtype))
     return torch.cat([(1 + p2) / k ** 0.5, 2 * p], dim=-1) / den
 
 
@@ -41,20 +41,20 @@ def klein_to_lorentz(kappa: Tensor, *, k: Curv = 1.0) -> Tensor:
     r""":math:`(1, \sqrt k\,\kappa) / (\sqrt k\sqrt{1 - k\lVert\kappa\rVert^2})`."""
     # Chamberlain 2019, Eq. 5
     sk = k ** 0.5
-    den = sk * (1 - k * nx.sq_norm(kappa, keepdim=True)).clamp_min(nx.eps(kappa.dtype)).sqrt()
+    den = sk * (1 - k * numerics.sq_norm(kappa, keepdim=True)).clamp_min(numerics.eps(kappa.dtype)).sqrt()
     return torch.cat([torch.ones_like(kappa[..., :1]), sk * kappa], dim=-1) / den
 
 
 def poincare_to_klein(p: Tensor, *, k: Curv = 1.0) -> Tensor:
     r""":math:`2p / (1 + k\lVert p\rVert^2)`."""
     # Hyper-Know, Eq. 6
-    return 2 * p / (1 + k * nx.sq_norm(p, keepdim=True))
+    return 2 * p / (1 + k * numerics.sq_norm(p, keepdim=True))
 
 
 def klein_to_poincare(kappa: Tensor, *, k: Curv = 1.0) -> Tensor:
     r""":math:`\kappa / (1 + \sqrt{1 - k\lVert\kappa\rVert^2})`."""
     # Hyper-Know, Eq. 6
-    root = (1 - k * nx.sq_norm(kappa, keepdim=True)).clamp_min(nx.min_norm(kappa.dtype) ** 2).sqrt()
+    root = (1 - k * numerics.sq_norm(kappa, keepdim=True)).clamp_min(numerics.min_norm(kappa.dtype) ** 2).sqrt()
     return kappa / (1 + root)
 
 
@@ -90,7 +90,7 @@ def klein_homogeneous_to_lorentz(h: Tensor, weight_sum: Tensor, *, k: Curv = 1.0
     # Chamberlain 2019, Eq. 5 and Eq. 24
     sk = k ** 0.5
     h0, hs = h[..., :1], h[..., 1:]
-    s2 = h0 * h0 - k * nx.sq_norm(hs, keepdim=True)
+    s2 = h0 * h0 - k * numerics.sq_norm(hs, keepdim=True)
     floor = (weight_sum.unsqueeze(-1) ** 2).to(h.dtype)
-    s = torch.maximum(s2, floor).clamp_min(nx.min_norm(h.dtype) ** 2).sqrt()
+    s = torch.maximum(s2, floor).clamp_min(numerics.min_norm(h.dtype) ** 2).sqrt()
     return torch.cat([h0, sk * hs], dim=-1) / (sk * s)

@@ -37,7 +37,7 @@ from typing import NamedTuple, Optional, Tuple, Union
 import torch
 from torch import Tensor
 
-from ..manifolds import numerics as nx
+from ..manifolds import numerics
 from ..manifolds.base import Manifold
 from ..manifolds.euclidean import Euclidean
 
@@ -88,7 +88,7 @@ def riemannian_grad(x: Tensor, grad: Tensor, *, manifold: Optional[Manifold] = N
 
 def _hold_overflowed(rgrad: Tensor, grad: Tensor) -> Tensor:
     # one reduction per step; the mask is built only when something overflowed
-    if nx.surely_finite(rgrad):
+    if numerics.surely_finite(rgrad):
         return rgrad
     overflowed = ~torch.isfinite(rgrad.sum(dim=-1, keepdim=True)) & torch.isfinite(grad.sum(dim=-1, keepdim=True))
     return rgrad.masked_fill(overflowed, 0.0)
@@ -115,7 +115,7 @@ def _restart_overflowed(moment: Tensor, inplace: bool) -> Tensor:
     # origin, coordinates ~1e17) has tangent vectors of enormous ambient size;
     # transporting a large moment there can overflow to inf, and the next step
     # would turn the point into NaN. Such a row restarts its momentum instead.
-    if nx.surely_finite(moment):
+    if numerics.surely_finite(moment):
         return moment
     overflowed = ~torch.isfinite(moment.sum(dim=-1, keepdim=True))
     return moment.masked_fill_(overflowed, 0.0) if inplace else moment.masked_fill(overflowed, 0.0)

@@ -6,7 +6,7 @@ from typing import Optional
 import torch
 from torch import Tensor
 
-from .. import numerics as nx
+from .. import numerics
 from ..base import Manifold
 
 __all__ = ["Euclidean"]
@@ -27,17 +27,17 @@ class Euclidean(Manifold):
         return (u * (u if v is None else v)).sum(-1, keepdim=keepdim)
 
     def norm(self, x: Tensor, u: Tensor, *, keepdim: bool = False) -> Tensor:
-        return nx.norm(u, keepdim=keepdim)
+        return numerics.norm(u, keepdim=keepdim)
 
     def dist(self, x: Tensor, y: Tensor, *, keepdim: bool = False) -> Tensor:
-        return nx.norm(x - y, keepdim=keepdim)
+        return numerics.norm(x - y, keepdim=keepdim)
 
     def pairwise_dist(self, x: Tensor, y: Tensor) -> Tensor:
-        sq = nx.sq_norm(x, keepdim=True) + nx.sq_norm(y, keepdim=True).transpose(-1, -2) - 2 * x @ y.transpose(-1, -2)
-        return sq.clamp_min(nx.min_norm(x.dtype) ** 2).sqrt()
+        sq = numerics.sq_norm(x, keepdim=True) + numerics.sq_norm(y, keepdim=True).transpose(-1, -2) - 2 * x @ y.transpose(-1, -2)
+        return sq.clamp_min(numerics.min_norm(x.dtype) ** 2).sqrt()
 
     def dist0(self, x: Tensor, *, keepdim: bool = False) -> Tensor:
-        return nx.norm(x, keepdim=keepdim)
+        return numerics.norm(x, keepdim=keepdim)
 
     score_kinds = ("distance", "sqdist", "inner")
 
@@ -81,4 +81,4 @@ class Euclidean(Manifold):
         return torch.cat([torch.ones_like(x[..., :1]), x], dim=-1)
 
     def from_klein_homogeneous(self, h: Tensor, weight_sum: Tensor) -> Tensor:
-        return h[..., 1:] / h[..., :1].clamp_min(nx.min_norm(h.dtype))
+        return h[..., 1:] / h[..., :1].clamp_min(numerics.min_norm(h.dtype))

@@ -7,7 +7,7 @@ import torch
 from torch import Tensor
 
 from .. import conversions as C
-from .. import numerics as nx
+from .. import numerics
 from ..base import Curvature, Manifold
 from ..poincare import math as P
 from . import math as K
@@ -92,6 +92,6 @@ class Klein(Manifold):
         return C.lorentz_to_klein(lorentz, k=self._like(h))
 
     def _check_point(self, x: Tensor, atol: float) -> Optional[str]:
-        if (self.c * nx.sq_norm(x) >= 1).any():
+        if (self.c * numerics.sq_norm(x) >= 1).any():
             return "point outside the ball (c * |kappa|^2 >= 1)"
         return None

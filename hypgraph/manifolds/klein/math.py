@@ -16,7 +16,7 @@ import torch
 from torch import Tensor
 
 from .. import conversions as C
-from .. import numerics as nx
+from .. import numerics
 from ..lorentz import math as L
 from ..poincare import math as P
 
@@ -29,7 +29,7 @@ __all__ = [
 
 
 def _s(kappa: Tensor, c: Curv) -> Tensor:
-    return (1 - c * nx.sq_norm(kappa, keepdim=True)).clamp_min(nx.eps(kappa.dtype))
+    return (1 - c * numerics.sq_norm(kappa, keepdim=True)).clamp_min(numerics.eps(kappa.dtype))
 
 
 def _dot(x: Tensor, y: Tensor) -> Tensor:
@@ -66,7 +66,7 @@ def inner(kappa: Tensor, u: Tensor, v: Tensor, *, c: Curv = 1.0, keepdim: bool =
 
 def norm(kappa: Tensor, u: Tensor, *, c: Curv = 1.0, keepdim: bool = False) -> Tensor:
     sq = inner(kappa, u, u, c=c, keepdim=keepdim)
-    return sq.clamp_min(nx.min_norm(u.dtype) ** 2).sqrt()
+    return sq.clamp_min(numerics.min_norm(u.dtype) ** 2).sqrt()
 
 
 def dist(x: Tensor, y: Tensor, *, c: Curv = 1.0, keepdim: bool = False) -> Tensor:
@@ -77,7 +77,7 @@ def dist(x: Tensor, y: Tensor, *, c: Curv = 1.0, keepdim: bool = False) -> Tenso
 def dist0(x: Tensor, *, c: Curv = 1.0, keepdim: bool = False) -> Tensor:
     r""":math:`\operatorname{artanh}(\sqrt c\lVert\kappa\rVert)/\sqrt c`."""
     sc = c ** 0.5
-    return nx.artanh(sc * nx.norm(x, keepdim=keepdim)) / sc
+    return numerics.artanh(sc * numerics.norm(x, keepdim=keepdim)) / sc
 
 
 def projx(x: Tensor, *, c: Curv = 1.0) -> Tensor:
@@ -103,8 +103,8 @@ def expmap0(u: Tensor, *, c: Curv = 1.0) -> Tensor:
     # the tangent length capped where tanh reaches the ball's margin, as in
     # the Poincaré ball (poincare.math.expmap0)
     sc = c ** 0.5
-    u, n = nx.clip_norm(u, nx.max_tanh_arg(u.dtype) / sc)
-    return projx(nx.tanh(sc * n) * u / (sc * n), c=c)
+    u, n = numerics.clip_norm(u, numerics.max_tanh_arg(u.dtype) / sc)
+    return projx(numerics.tanh(sc * n) * u / (sc * n), c=c)
 
 
 def logmap(x: Tensor, y: Tensor, *, c: Curv = 1.0) -> Tensor:
@@ -114,8 +114,8 @@ def logmap(x: Tensor, y: Tensor, *, c: Curv = 1.0) -> Tensor:
 
 def logmap0(y: Tensor, *, c: Curv = 1.0) -> Tensor:
     sc = c ** 0.5
-    n = nx.norm(y, keepdim=True)
-    return nx.artanh(sc * n) * y / (sc * n)
+    n = numerics.norm(y, keepdim=True)
+    return numerics.artanh(sc * n) * y / (sc * n)
 
 
 def transp(x: Tensor, y: Tensor, v: Tensor, *, c: Curv = 1.0) -> Tensor:

@@ -6,7 +6,7 @@ from typing import Optional, Tuple
 from torch import Tensor
 
 from .. import conversions as C
-from .. import numerics as nx
+from .. import numerics
 from ..base import Curvature, Manifold
 from . import math as L
 
@@ -65,7 +65,7 @@ class Lorentz(Manifold):
         # the Minkowski inner product is a bilinear form: one matmul
         k = self._like(x)
         arg = -k * L.pairwise_inner(x, y) + self.margin  # Chamberlain 2019, Eq. 19
-        return nx.arcosh(arg) / k ** 0.5
+        return numerics.arcosh(arg) / k ** 0.5
 
     def dist0(self, x: Tensor, *, keepdim: bool = False) -> Tensor:
         return L.dist0(x, k=self._like(x), keepdim=keepdim)

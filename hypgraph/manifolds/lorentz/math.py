@@ -12,7 +12,7 @@ from typing import Union
 import torch
 from torch import Tensor
 
-from .. import numerics as nx
+from .. import numerics
 
 Curv = Union[float, Tensor]
 
@@ -60,7 +60,7 @@ def norm(u: Tensor, *, dim: int = -1, keepdim: bool = False) -> Tensor:
     Far from the origin this subtracts two squares of order :math:`x_0^2\lVert u\rVert^2`;
     :func:`tangent_norm` knows the base point and does not.
     """
-    floor = nx.min_norm(u.dtype) ** 2
+    floor = numerics.min_norm(u.dtype) ** 2
     return inner(u, u, dim=dim, keepdim=keepdim).clamp_min(floor).sqrt()
 
 
@@ -80,10 +80,10 @@ def tangent_norm(x: Tensor, u: Tensor, *, k: Curv = 1.0, dim: int = -1, keepdim:
     is divided by its largest coordinate first; compiled code always does so.
     """
     xs, us = _space(x, dim), _space(u, dim)
-    floor = nx.min_norm(u.dtype)
+    floor = numerics.min_norm(u.dtype)
     if not torch.compiler.is_compiling():
         sq = _tangent_sq(xs, us, _time(x, dim), k, dim)
-        if nx.surely_finite(sq):
+        if numerics.surely_finite(sq):
             out = sq.clamp_min(floor ** 2).sqrt()
             return out if keepdim else out.squeeze(dim)
     scale = us.abs().amax(dim=dim, keepdim=True).clamp_min(floor)
@@ -101,7 +101,7 @@ def _tangent_sq(xs: Tensor, us: Tensor, x0: Tensor, k: Curv, dim: int) -> Tensor
     # a = 0 and the identity still holds
     xx = torch.linalg.vector_norm(xs, dim=dim, keepdim=True).square()
     xu = _dot(xs, us, dim)
-    coeff = xu / xx.clamp_min(nx.min_norm(xs.dtype) ** 2)
+    coeff = xu / xx.clamp_min(numerics.min_norm(xs.dtype) ** 2)
     perp = torch.linalg.vector_norm(torch.addcmul(us, xs, coeff, value=-1), dim=dim, keepdim=True)
     return perp.square() + xu * coeff / (k * x0 * x0)
 
@@ -135,14 +135,14 @@ def sq_dist(x: Tensor, y: Tensor, *, k: Curv = 1.0, dim: int = -1, keepdim: bool
     costs a few passes over the items.
     """
     xs, ys = _space(x, dim), _space(y, dim)
-    floor = nx.min_norm(x.dtype) ** 2
+    floor = numerics.min_norm(x.dtype) ** 2
     xx = _dot(xs, xs, dim).clamp_min(floor)
     yy = _dot(ys, ys, dim).clamp_min(floor)
     nx_, ny_ = xx.sqrt(), yy.sqrt()
     x0, y0 = (1.0 / k + xx).sqrt(), (1.0 / k + yy).sqrt()
     # a point at the origin has direction 0 (its h term is multiplied by 0)
-    h = nx.sq_norm(xs / nx_ - ys / ny_, dim=dim, keepdim=True) / 2
-    delta = nx.sq_norm(xs - ys, dim=dim, keepdim=True)
+    h = numerics.sq_norm(xs / nx_ - ys / ny_, dim=dim, keepdim=True) / 2
+    delta = numerics.sq_norm(xs - ys, dim=dim, keepdim=True)
     t = x0 + y0
     nxy = nx_ * ny_
     gap = 2.0 / k + 2 * ((1.0 / k ** 2 + (xx + yy) / k) / (x0 * y0 + nxy) + nxy * h)
@@ -170,24 +170,24 @@ def dist(x: Tensor, y: Tensor, *, k: Curv = 1.0, margin: float = 0.0,
     """
     # Chamberlain 2019, Eq. 9 and Eq. 19
     if _closed_form_backward(x, y, k, dim):
-        out = _Dist.apply(x, y, k, margin)
+        out = _ClosedFormDist.apply(x, y, k, margin)
         return out if keepdim else out.squeeze(-1)
-    return _dist(x, y, k, margin, dim, keepdim)
+    return _dist_formula(x, y, k, margin, dim, keepdim)
 
 
-def _dist(x: Tensor, y: Tensor, k: Curv, margin: float, dim: int, keepdim: bool) -> Tensor:
+def _dist_formula(x: Tensor, y: Tensor, k: Curv, margin: float, dim: int, keepdim: bool) -> Tensor:
     return _dist_and_half_chord(x, y, k, margin, dim, keepdim)[0]
 
 
 def _dist_and_half_chord(x: Tensor, y: Tensor, k: Curv, margin: float, dim: int, keepdim: bool):
     # (d, s) with s = sinh(sqrt(k) d / 2), the half Lorentzian chord
     s2 = k * sq_dist(x, y, k=k, dim=dim, keepdim=keepdim) / 4 + margin / 2
-    s = s2.clamp_min(nx.min_norm(s2.dtype) ** 2).sqrt()
+    s = s2.clamp_min(numerics.min_norm(s2.dtype) ** 2).sqrt()
     return 2 * torch.asinh(s) / k ** 0.5, s
 
 
 def _closed_form_backward(x: Tensor, y: Tensor, k: Curv, dim: int) -> bool:
-    # the hand-written gradient of _Dist covers points along the last
+    # the hand-written gradient of _ClosedFormDist covers points along the last
     # dimension and a curvature that is not being learned; compiled code
     # differentiates the formula itself
     return (torch.is_grad_enabled() and (x.requires_grad or y.requires_grad)
@@ -196,7 +196,7 @@ def _closed_form_backward(x: Tensor, y: Tensor, k: Curv, dim: int) -> bool:
             and not torch.compiler.is_compiling())
 
 
-class _Dist(torch.autograd.Function):
+class _ClosedFormDist(torch.autograd.Function):
     r""":func:`dist` along the last dimension (keepdim) with its gradient in
     closed form: a handful of operations instead of autograd through the ~40
     of :func:`sq_dist`, which made the distance of a training batch cost ~8x
@@ -228,12 +228,12 @@ class _Dist(torch.autograd.Function):
         k = ctx.k
         if torch.is_grad_enabled():  # double backward: through the formula
             wrt = [t for t in (x, y) if t.requires_grad]
-            d = _dist(x, y, k, ctx.margin, -1, True)
+            d = _dist_formula(x, y, k, ctx.margin, -1, True)
             grads = iter(torch.autograd.grad(d, wrt, grad, create_graph=True))
             return (next(grads) if x.requires_grad else None,
                     next(grads) if y.requires_grad else None, None, None)
         xs, ys = _space(x, -1), _space(y, -1)
-        floor = nx.min_norm(x.dtype) ** 2
+        floor = numerics.min_norm(x.dtype) ** 2
         x0 = (1.0 / k + _dot(xs, xs, -1).clamp_min(floor)).sqrt()
         y0 = (1.0 / k + _dot(ys, ys, -1).clamp_min(floor)).sqrt()
         c = grad * (0.5 * k ** 0.5) / (s * (1 + s * s).sqrt())
@@ -255,7 +255,7 @@ def _space_grad(g_space: Tensor, like: Tensor) -> Tensor:
 def dist0(x: Tensor, *, k: Curv = 1.0, dim: int = -1, keepdim: bool = False) -> Tensor:
     r"""Distance from the origin, :math:`\operatorname{arsinh}(\sqrt k\lVert x_{1:}\rVert)/\sqrt k`."""
     sk = k ** 0.5
-    return torch.asinh(sk * nx.norm(_space(x, dim), dim=dim, keepdim=keepdim)) / sk
+    return torch.asinh(sk * numerics.norm(_space(x, dim), dim=dim, keepdim=keepdim)) / sk
 
 
 def projx(x: Tensor, *, k: Curv = 1.0, dim: int = -1) -> Tensor:
@@ -269,20 +269,20 @@ def projx(x: Tensor, *, k: Curv = 1.0, dim: int = -1) -> Tensor:
     space = _space(x, dim)
     sq = torch.linalg.vector_norm(space, dim=dim, keepdim=True).square()
     if not bool((sq <= _max_sq_space(x.dtype, k)).all()):  # far out, overflowed or NaN
-        limit = nx.sinh(torch.tensor(nx.max_cosh_arg(x.dtype), dtype=x.dtype)) / k ** 0.5
-        scale = space.abs().amax(dim=dim, keepdim=True).clamp_min(nx.min_norm(x.dtype))
-        length = scale * nx.norm(space / scale, dim=dim, keepdim=True)
+        limit = numerics.sinh(torch.tensor(numerics.max_cosh_arg(x.dtype), dtype=x.dtype)) / k ** 0.5
+        scale = space.abs().amax(dim=dim, keepdim=True).clamp_min(numerics.min_norm(x.dtype))
+        length = scale * numerics.norm(space / scale, dim=dim, keepdim=True)
         # limit / max(length, limit): the gradient of a clamped ratio would be
         # 0 * inf for tiny lengths
         space = space * (limit / torch.maximum(length, limit))
-        sq = nx.sq_norm(space, dim=dim, keepdim=True)
+        sq = numerics.sq_norm(space, dim=dim, keepdim=True)
     return torch.cat([(1.0 / k + sq).sqrt(), space], dim=dim)
 
 
 def _max_sq_space(dtype: torch.dtype, k: Curv) -> float:
     # |x_{1:}|^2 below which projx needs no radial cap: sinh(MAX_COSH_ARG)^2 / k,
     # or the largest finite number where that overflows
-    limit = math.sinh(nx.max_cosh_arg(dtype)) ** 2 / float(k.detach() if isinstance(k, Tensor) else k)
+    limit = math.sinh(numerics.max_cosh_arg(dtype)) ** 2 / float(k.detach() if isinstance(k, Tensor) else k)
     return min(limit, torch.finfo(dtype).max)
 
 
@@ -317,8 +317,8 @@ def expmap(x: Tensor, u: Tensor, *, k: Curv = 1.0, dim: int = -1) -> Tensor:
 def _geodesic(x: Tensor, u: Tensor, k: Curv, dim: int):
     # Chamberlain 2019, Eq. 12, before re-projection, with cosh(theta) and sinh(theta)/theta
     theta = k ** 0.5 * tangent_norm(x, u, k=k, dim=dim, keepdim=True)
-    step = theta.clamp_max(nx.max_cosh_arg(x.dtype))
-    cosh, sinhc = nx.cosh(step), nx.sinh(step) / theta
+    step = theta.clamp_max(numerics.max_cosh_arg(x.dtype))
+    cosh, sinhc = numerics.cosh(step), numerics.sinh(step) / theta
     return torch.addcmul(cosh * x, u, sinhc), cosh, sinhc
 
 
@@ -389,10 +389,10 @@ def _step_coefficients(x: Tensor, v: Tensor, t, k: Curv, dim: int):
     t = torch.as_tensor(t, dtype=x.dtype, device=x.device)
     sk = k ** 0.5
     theta = sk * norm_v * t.abs()
-    clamped = theta.clamp_min(nx.min_norm(x.dtype))
-    step = clamped.clamp_max(nx.max_cosh_arg(x.dtype))
-    cosh, sinhc = nx.cosh(step), nx.sinh(step) / clamped
-    return cosh, t * sinhc, t.sign() * sk * norm_v * nx.tanh(theta / 2)
+    clamped = theta.clamp_min(numerics.min_norm(x.dtype))
+    step = clamped.clamp_max(numerics.max_cosh_arg(x.dtype))
+    cosh, sinhc = numerics.cosh(step), numerics.sinh(step) / clamped
+    return cosh, t * sinhc, t.sign() * sk * norm_v * numerics.tanh(theta / 2)
 
 
 def _direct_step(x: Tensor, v: Tensor, cosh: Tensor, t_sinhc: Tensor, coeff: Tensor, k: Curv, dim: int):
@@ -442,9 +442,9 @@ def expmap0(u: Tensor, *, k: Curv = 1.0, dim: int = -1) -> Tensor:
     and the length is measured without overflow.
     """
     sk = k ** 0.5
-    space, length = nx.clip_norm(_space(u, dim), nx.max_cosh_arg(u.dtype) / sk, dim=dim)
+    space, length = numerics.clip_norm(_space(u, dim), numerics.max_cosh_arg(u.dtype) / sk, dim=dim)
     theta = sk * length
-    return projx(torch.cat([nx.cosh(theta) / sk, nx.sinh(theta) / theta * space], dim=dim),
+    return projx(torch.cat([numerics.cosh(theta) / sk, numerics.sinh(theta) / theta * space], dim=dim),
                  k=k, dim=dim)
 
 
@@ -457,13 +457,13 @@ def logmap(x: Tensor, y: Tensor, *, k: Curv = 1.0, dim: int = -1) -> Tensor:
     direction = proju(x, y, k=k, dim=dim)
     sk = k ** 0.5
     theta = sk * dist(x, y, k=k, dim=dim, keepdim=True)
-    return theta / nx.sinh(theta) * direction
+    return theta / numerics.sinh(theta) * direction
 
 
 def logmap0(y: Tensor, *, k: Curv = 1.0, dim: int = -1) -> Tensor:
     r"""Logarithmic map at the origin; the returned time coordinate is 0."""
     space = _space(y, dim)
-    n = nx.norm(space, dim=dim, keepdim=True)
+    n = numerics.norm(space, dim=dim, keepdim=True)
     sk = k ** 0.5
     scale = torch.asinh(sk * n) / (sk * n)
     return torch.cat([torch.zeros_like(_time(y, dim)), scale * space], dim=dim)

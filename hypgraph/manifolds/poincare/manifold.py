@@ -7,7 +7,7 @@ import torch
 from torch import Tensor
 
 from .. import conversions as C
-from .. import numerics as nx
+from .. import numerics
 from ..base import Curvature, Manifold
 from ..lorentz import math as L
 from . import math as P
@@ -105,6 +105,6 @@ class PoincareBall(Manifold):
         return C.lorentz_to_poincare(lorentz, k=self._like(h))
 
     def _check_point(self, x: Tensor, atol: float) -> Optional[str]:
-        if (self.c * nx.sq_norm(x) >= 1).any():
+        if (self.c * numerics.sq_norm(x) >= 1).any():
             return "point outside the ball (c * |x|^2 >= 1)"
         return None

@@ -7,7 +7,7 @@ from typing import Union
 import torch
 from torch import Tensor
 
-from .. import numerics as nx
+from .. import numerics
 
 Curv = Union[float, Tensor]
 
@@ -33,12 +33,12 @@ def mobius_add(x: Tensor, y: Tensor, *, c: Curv = 1.0, dim: int = -1) -> Tensor:
     num = (1 + 2 * c * xy + c * y2) * x + (1 - c * x2) * y
     # den >= (1 - c|x||y|)^2 > 0 inside the ball
     den = 1 + 2 * c * xy + c ** 2 * x2 * y2
-    return num / den.clamp_min(nx.min_norm(x.dtype))
+    return num / den.clamp_min(numerics.min_norm(x.dtype))
 
 
 def lambda_x(x: Tensor, *, c: Curv = 1.0, dim: int = -1, keepdim: bool = False) -> Tensor:
     r"""Conformal factor :math:`\lambda^c_x = 2 / (1 - c\lVert x\rVert^2)`."""
-    den = (1 - c * nx.sq_norm(x, dim, keepdim)).clamp_min(nx.eps(x.dtype))
+    den = (1 - c * numerics.sq_norm(x, dim, keepdim)).clamp_min(numerics.eps(x.dtype))
     return 2 / den
 
 
@@ -49,7 +49,7 @@ def inner(x: Tensor, u: Tensor, v: Tensor, *, c: Curv = 1.0, dim: int = -1,
 
 
 def norm(x: Tensor, u: Tensor, *, c: Curv = 1.0, dim: int = -1, keepdim: bool = False) -> Tensor:
-    return lambda_x(x, c=c, dim=dim, keepdim=keepdim) * nx.norm(u, dim, keepdim)
+    return lambda_x(x, c=c, dim=dim, keepdim=keepdim) * numerics.norm(u, dim, keepdim)
 
 
 def dist(x: Tensor, y: Tensor, *, c: Curv = 1.0, dim: int = -1, keepdim: bool = False) -> Tensor:
@@ -62,33 +62,33 @@ def dist(x: Tensor, y: Tensor, *, c: Curv = 1.0, dim: int = -1, keepdim: bool = 
     boundary in float32.
     """
     # Hyper-Know, Eq. 1
-    e = nx.eps(x.dtype)
-    dx = (1 - c * nx.sq_norm(x, dim, keepdim)).clamp_min(e)
-    dy = (1 - c * nx.sq_norm(y, dim, keepdim)).clamp_min(e)
-    z = c * nx.sq_norm(x - y, dim, keepdim) / (dx * dy)
-    return 2 * torch.asinh(z.clamp_min(nx.min_norm(x.dtype) ** 2).sqrt()) / c ** 0.5
+    e = numerics.eps(x.dtype)
+    dx = (1 - c * numerics.sq_norm(x, dim, keepdim)).clamp_min(e)
+    dy = (1 - c * numerics.sq_norm(y, dim, keepdim)).clamp_min(e)
+    z = c * numerics.sq_norm(x - y, dim, keepdim) / (dx * dy)
+    return 2 * torch.asinh(z.clamp_min(numerics.min_norm(x.dtype) ** 2).sqrt()) / c ** 0.5
 
 
 def pairwise_dist(x: Tensor, y: Tensor, *, c: Curv = 1.0) -> Tensor:
     r""":func:`dist` between all rows of ``x [B, n]`` and ``y [N, n]``, ``[B, N]``,
     with :math:`\lVert x-y\rVert^2` from one matrix product."""
-    e = nx.eps(x.dtype)
-    x2, y2 = nx.sq_norm(x, keepdim=True), nx.sq_norm(y, keepdim=True).transpose(-1, -2)
+    e = numerics.eps(x.dtype)
+    x2, y2 = numerics.sq_norm(x, keepdim=True), numerics.sq_norm(y, keepdim=True).transpose(-1, -2)
     sq = (x2 + y2 - 2 * x @ y.transpose(-1, -2)).clamp_min(0)
     z = c * sq / ((1 - c * x2).clamp_min(e) * (1 - c * y2).clamp_min(e))
-    return 2 * torch.asinh(z.clamp_min(nx.min_norm(x.dtype) ** 2).sqrt()) / c ** 0.5
+    return 2 * torch.asinh(z.clamp_min(numerics.min_norm(x.dtype) ** 2).sqrt()) / c ** 0.5
 
 
 def dist0(x: Tensor, *, c: Curv = 1.0, dim: int = -1, keepdim: bool = False) -> Tensor:
     r""":math:`\tfrac{2}{\sqrt c}\operatorname{artanh}(\sqrt c\lVert x\rVert)`."""
     sc = c ** 0.5
-    return 2 * nx.artanh(sc * nx.norm(x, dim, keepdim)) / sc
+    return 2 * numerics.artanh(sc * numerics.norm(x, dim, keepdim)) / sc
 
 
 def projx(x: Tensor, *, c: Curv = 1.0, dim: int = -1) -> Tensor:
     r"""Pull points onto the closed ball of radius :math:`(1-\epsilon)/\sqrt c`."""
-    max_norm = (1 - nx.eps(x.dtype)) / c ** 0.5
-    n = nx.norm(x, dim, keepdim=True)
+    max_norm = (1 - numerics.eps(x.dtype)) / c ** 0.5
+    n = numerics.norm(x, dim, keepdim=True)
     return torch.where(n > max_norm, x / n * max_norm, x)
 
 
@@ -104,9 +104,9 @@ def egrad2rgrad(x: Tensor, grad: Tensor, *, c: Curv = 1.0, dim: int = -1) -> Ten
 def expmap(x: Tensor, u: Tensor, *, c: Curv = 1.0, dim: int = -1) -> Tensor:
     r""":math:`x \oplus_c \big(\tanh(\sqrt c\lambda_x\lVert u\rVert/2)\,u/(\sqrt c\lVert u\rVert)\big)`, projected."""
     sc = c ** 0.5
-    n = nx.norm(u, dim, keepdim=True)
+    n = numerics.norm(u, dim, keepdim=True)
     lam = lambda_x(x, c=c, dim=dim, keepdim=True)
-    second = nx.tanh(sc * lam * n / 2) * u / (sc * n)
+    second = numerics.tanh(sc * lam * n / 2) * u / (sc * n)
     return projx(mobius_add(x, second, c=c, dim=dim), c=c, dim=dim)
 
 
@@ -122,23 +122,23 @@ def expmap0(u: Tensor, *, c: Curv = 1.0, dim: int = -1) -> Tensor:
     radial part, finite) instead of that of a ``tanh`` rounded to 1.
     """
     sc = c ** 0.5
-    u, n = nx.clip_norm(u, nx.max_tanh_arg(u.dtype) / sc, dim=dim)
-    return projx(nx.tanh(sc * n) * u / (sc * n), c=c, dim=dim)
+    u, n = numerics.clip_norm(u, numerics.max_tanh_arg(u.dtype) / sc, dim=dim)
+    return projx(numerics.tanh(sc * n) * u / (sc * n), c=c, dim=dim)
 
 
 def logmap(x: Tensor, y: Tensor, *, c: Curv = 1.0, dim: int = -1) -> Tensor:
     r""":math:`\tfrac{2}{\sqrt c\lambda_x}\operatorname{artanh}(\sqrt c\lVert w\rVert)\,w/\lVert w\rVert`, :math:`w = -x\oplus_c y`."""
     sc = c ** 0.5
     w = mobius_add(-x, y, c=c, dim=dim)
-    n = nx.norm(w, dim, keepdim=True)
+    n = numerics.norm(w, dim, keepdim=True)
     lam = lambda_x(x, c=c, dim=dim, keepdim=True)
-    return 2 / (sc * lam) * nx.artanh(sc * n) * w / n
+    return 2 / (sc * lam) * numerics.artanh(sc * n) * w / n
 
 
 def logmap0(y: Tensor, *, c: Curv = 1.0, dim: int = -1) -> Tensor:
     sc = c ** 0.5
-    n = nx.norm(y, dim, keepdim=True)
-    return nx.artanh(sc * n) * y / (sc * n)
+    n = numerics.norm(y, dim, keepdim=True)
+    return numerics.artanh(sc * n) * y / (sc * n)
 
 
 def gyration(u: Tensor, v: Tensor, w: Tensor, *, c: Curv = 1.0, dim: int = -1) -> Tensor:
@@ -149,7 +149,7 @@ def gyration(u: Tensor, v: Tensor, w: Tensor, *, c: Curv = 1.0, dim: int = -1) -
     a = -c2 * uw * v2 + c * vw + 2 * c2 * uv * vw
     b = -c2 * vw * u2 - c * uw
     d = 1 + 2 * c * uv + c2 * u2 * v2
-    return w + 2 * (a * u + b * v) / d.clamp_min(nx.min_norm(u.dtype))
+    return w + 2 * (a * u + b * v) / d.clamp_min(numerics.min_norm(u.dtype))
 
 
 def transp(x: Tensor, y: Tensor, v: Tensor, *, c: Curv = 1.0, dim: int = -1) -> Tensor:
