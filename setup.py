@@ -29,7 +29,7 @@ extras_require = {
 
 setup(
     name="hypgraph-pyg",
-    version="0.1.0",
+    version="0.2.0",
     description="Hyperbolic recommender systems for PyTorch Geometric",
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",

@@ -85,7 +85,7 @@ def main() -> None:
               "timed_batches": args.max_batches}
     models, opts, rounds = {}, {}, {"hyperbolic": [], "euclidean": []}
     for name, manifold in [("hyperbolic", Lorentz(margin=1e-6)), ("euclidean", Euclidean())]:
-        models[name] = HyperbolicRecommender(ni, dim=args.dim, manifold=manifold)
+        models[name] = HyperbolicRecommender(num_items=ni, dim=args.dim, manifold=manifold)
         opts[name] = RiemannianAdam(models[name].parameters(), lr=0.01)
     # alternate the two models in rounds, so drifting machine load hits both alike
     per_round = max(1, args.max_batches // args.rounds)

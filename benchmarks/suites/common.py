@@ -107,7 +107,7 @@ def hyperbolic_recommender(options: Mapping[str, Any], train: HeteroData, dim: i
     torch.manual_seed(seed)
     kwargs = {"score": options.get("score", "distance"),
               "parameterization": options.get("parameterization", "manifold"), **kwargs}
-    model = HyperbolicRecommender(num_items, num_users, dim=dim, manifold=MANIFOLDS[options["manifold"]](),
+    model = HyperbolicRecommender(num_users, num_items, dim=dim, manifold=MANIFOLDS[options["manifold"]](),
                                   asymmetric=options.get("asymmetric", True), **kwargs)
     frequency = torch.bincount(train[INTERACTS].edge_index[1], minlength=num_items)
     model.reset_parameters(frequency, generator=torch.Generator().manual_seed(seed))

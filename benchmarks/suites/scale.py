@@ -114,7 +114,7 @@ class Scale(Suite):
         from hypgraph.nn.models import HyperbolicRecommender
 
         torch.manual_seed(seed)
-        recommender = HyperbolicRecommender(items, dim=f["dim"], manifold=MANIFOLDS[model.options["manifold"]](),
+        recommender = HyperbolicRecommender(num_items=items, dim=f["dim"], manifold=MANIFOLDS[model.options["manifold"]](),
                                             asymmetric=True)
         opt = RiemannianAdam(recommender.parameters(), lr=f["lr"])
         seconds = epoch_seconds(recommender, opt, data["edge_index"], items, data["history"], f["batch_size"],

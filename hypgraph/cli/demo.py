@@ -58,7 +58,7 @@ def recommender_demo(epochs: int = 8, out=sys.stdout) -> None:
     rows = [("popularity", pop)]
     for name, manifold in [("hyperbolic (Lorentz)", Lorentz(margin=1e-6)), ("Euclidean", Euclidean())]:
         torch.manual_seed(0)
-        model = HyperbolicRecommender(num_items, dim=16, manifold=manifold)
+        model = HyperbolicRecommender(num_items=num_items, dim=16, manifold=manifold)
         model.reset_parameters(popularity, torch.Generator().manual_seed(0))
         trainer = Trainer(model, RiemannianAdam(model.parameters(), lr=0.05), max_epochs=epochs,
                           batch_size=512, metric="recall@20")

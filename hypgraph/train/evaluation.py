@@ -12,7 +12,25 @@ from ..data.history import Interactions
 from ..data.negative import sample_eval_negatives
 from .metrics import full_ranking_metrics, sampled_metrics
 
-__all__ = ["evaluate_sampled", "evaluate_full"]
+__all__ = ["evaluate_sampled", "evaluate_full", "check_model_fits"]
+
+
+def check_model_fits(model: nn.Module, data: HeteroData, what: str = "data") -> None:
+    r"""Check that :obj:`model`'s ``num_users``/``num_items`` (where it has
+    them) are the node counts of :obj:`data`.
+
+    Raises:
+        ValueError: Naming both counts and the argument order
+            ``(num_users, num_items, ...)`` of every recommender here (a model
+            built with them swapped fails here, not with an index error deep
+            in training or, worse, silently).
+    """
+    for node_type in ("user", "item"):
+        expected = getattr(model, f"num_{node_type}s", None)
+        actual = data[node_type].num_nodes
+        if expected is not None and actual is not None and expected != actual:
+            raise ValueError(f"{type(model).__name__} was built for {expected} {node_type}s but {what} has "
+                             f"{actual}; recommenders take (num_users, num_items, ...) in that order")
 
 
 @torch.no_grad()
@@ -23,6 +41,7 @@ def evaluate_sampled(model: nn.Module, test_data: HeteroData, *, generator: torc
     is ``test_data``'s ``edge_index`` (train + validation), indexed once per
     part (:meth:`Interactions.of <hypgraph.data.history.Interactions.of>`)."""
     test = Interactions.of(test_data, labels=True, what="test_data")
+    check_model_fits(model, test_data, "test_data")
     history, label = test.csr, test.labels
     negatives = sample_eval_negatives(test_data, num_negatives, generator=generator)
     model.eval()
@@ -44,6 +63,7 @@ def evaluate_full(model: nn.Module, test_data: HeteroData, *, ks: Sequence[int] 
     (:meth:`Interactions.of <hypgraph.data.history.Interactions.of>`) and
     serves as both the users' histories and the items left out."""
     test = Interactions.of(test_data, labels=True, what="test_data")
+    check_model_fits(model, test_data, "test_data")
     history = test.csr
     model.eval()
     return full_ranking_metrics(lambda users: model.rank_scores(model.user_points(users, history)),

@@ -46,7 +46,7 @@ def run_simulation(which: int, epochs: int = 300, seed: int = 0, lr: float = 1.0
     """Train the symmetric 2-D hyperboloid model of §6.1 on simulation :obj:`which`."""
     edge_index, num_users, num_items = simulation_edges(which)
     torch.manual_seed(seed)
-    model = HyperbolicRecommender(num_items, num_users, dim=2, manifold=Lorentz(), asymmetric=False,
+    model = HyperbolicRecommender(num_users, num_items, dim=2, manifold=Lorentz(), asymmetric=False,
                                   init_width=init_width)
     generator = torch.Generator().manual_seed(seed)
     model.reset_parameters(generator=generator)

@@ -20,6 +20,7 @@ from ..data.history import InteractionCSR, Interactions
 from ..data.negative import sample_negatives
 from ..nn.losses import bpr_loss, wmrb_loss
 from .callbacks import TRAIN_SECONDS, VALIDATION_SECONDS, Callback
+from .evaluation import check_model_fits
 from .metrics import full_ranking_metrics
 
 __all__ = ["Trainer", "FitResult", "METRICS", "parse_metric"]
@@ -156,6 +157,7 @@ class Trainer:
         train = Interactions.of(train_data, what="train_data")
         if train.num_pairs == 0:
             raise ValueError("no training interactions")
+        check_model_fits(self.model, train_data, "train_data")
         val_edges = Interactions.of(val_data, labels=True, what="val_data").labels
         if self.k > train.num_items:
             raise ValueError(f"metric {self.metric!r} ranks {self.k} items, but there are {train.num_items}")

@@ -18,7 +18,7 @@ def small():
     data = make_synthetic(num_users=60, num_items=40, avg_user_degree=6, seed=0)
     train, val, _ = random_split(data, seed=0)
     torch.manual_seed(0)
-    model = HyperbolicRecommender(train["item"].num_nodes, train["user"].num_nodes, dim=4)
+    model = HyperbolicRecommender(train["user"].num_nodes, train["item"].num_nodes, dim=4)
     return model, train, val
 
 

@@ -22,7 +22,7 @@ INTERACTS = ("user", "interacts", "item")
 
 
 def recommender(kind, manifold="lorentz", asymmetric=False, seed=0, **kw):
-    model = HyperbolicRecommender(30, 12, dim=4, manifold=MANIFOLDS[manifold](), asymmetric=asymmetric,
+    model = HyperbolicRecommender(12, 30, dim=4, manifold=MANIFOLDS[manifold](), asymmetric=asymmetric,
                                   parameterization=kind, **kw).double()
     model.reset_parameters(generator=torch.Generator().manual_seed(seed))
     return model
@@ -58,14 +58,14 @@ BATCH = (torch.tensor([0, 3, 3, 7, 11]), torch.tensor([1, 2, 2, 9, 29]), torch.t
 # --- one function, two storages ---------------------------------------------------
 
 def test_default_is_the_papers_and_unknown_names_are_errors():
-    model = HyperbolicRecommender(30, 12, dim=4, asymmetric=False)
+    model = HyperbolicRecommender(12, 30, dim=4, asymmetric=False)
     assert isinstance(model.item, ManifoldParameter) and isinstance(model.point_tables["user"], ManifoldTable)
     assert "parameterization" not in repr(model)
     knowing = HyperKnow.from_data(hand_kg(), dim=4)
     assert {n: type(t) for n, t in knowing.point_tables.items()} == {
         "user": ManifoldTable, "item": ManifoldTable, "entity": ManifoldTable}
     with pytest.raises(ValueError, match="parameterization must be one of"):
-        HyperbolicRecommender(30, 12, dim=4, parameterization="euclidean")
+        HyperbolicRecommender(12, 30, dim=4, parameterization="euclidean")
     with pytest.raises(ValueError, match="parameterization must be one of"):
         HyperKnow.from_data(hand_kg(), dim=4, parameterization="points")
 
@@ -155,7 +155,7 @@ def split():
 def test_tangent_recommender_learns_with_torch_adam(split):
     train, val, _ = split
     torch.manual_seed(0)
-    model = HyperbolicRecommender(train["item"].num_nodes, train["user"].num_nodes, dim=8, asymmetric=False,
+    model = HyperbolicRecommender(train["user"].num_nodes, train["item"].num_nodes, dim=8, asymmetric=False,
                                   parameterization="tangent")
     model.reset_parameters(generator=torch.Generator().manual_seed(0))
     trainer = Trainer(model, torch.optim.Adam(model.parameters(), lr=0.05), max_epochs=6, batch_size=256,

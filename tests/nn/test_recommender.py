@@ -60,7 +60,7 @@ def recall(model, s):
 @pytest.mark.parametrize("asymmetric", [True, False])
 def test_hyperbolic_model_learns_and_beats_popularity(split, asymmetric):
     torch.manual_seed(0)
-    model = HyperbolicRecommender(split["ni"], split["nu"], dim=16, asymmetric=asymmetric)
+    model = HyperbolicRecommender(split["nu"], split["ni"], dim=16, asymmetric=asymmetric)
     model.reset_parameters(torch.bincount(split["ei"][1], minlength=split["ni"]), torch.Generator().manual_seed(0))
     losses = train_model(model, split, epochs=8)
     assert losses[-1] < 0.85 * losses[0] and losses[-1] < losses[len(losses) // 2]
@@ -74,7 +74,7 @@ def test_hyperbolic_model_learns_and_beats_popularity(split, asymmetric):
 @pytest.mark.parametrize("manifold", MANIFOLDS, ids=str)
 @pytest.mark.parametrize("asymmetric", [True, False])
 def test_score_all_agrees_with_score(split, manifold, asymmetric):
-    model = HyperbolicRecommender(split["ni"], split["nu"], dim=8, manifold=manifold, asymmetric=asymmetric)
+    model = HyperbolicRecommender(split["nu"], split["ni"], dim=8, manifold=manifold, asymmetric=asymmetric)
     users = torch.tensor([0, 5, 17])
     u = model.user_points(users, split["history"])
     every = torch.arange(split["ni"]).expand(3, -1)
@@ -84,9 +84,9 @@ def test_score_all_agrees_with_score(split, manifold, asymmetric):
 @pytest.mark.parametrize("manifold", MANIFOLDS, ids=str)
 @pytest.mark.parametrize("parameterization", ["manifold", "tangent"])
 def test_sqdist_score_is_minus_the_squared_distance(split, manifold, parameterization):
-    model = HyperbolicRecommender(split["ni"], split["nu"], dim=8, manifold=manifold, asymmetric=False,
+    model = HyperbolicRecommender(split["nu"], split["ni"], dim=8, manifold=manifold, asymmetric=False,
                                   score="sqdist", parameterization=parameterization)
-    plain = HyperbolicRecommender(split["ni"], split["nu"], dim=8, manifold=manifold, asymmetric=False,
+    plain = HyperbolicRecommender(split["nu"], split["ni"], dim=8, manifold=manifold, asymmetric=False,
                                   parameterization=parameterization)
     plain.load_state_dict(model.state_dict())
     users, pos, neg = torch.tensor([0, 5, 17]), torch.tensor([1, 2, 3]), torch.tensor([[4, 5], [6, 7], [8, 9]])
@@ -107,7 +107,7 @@ def float64_model(num_items, **kwargs):
     # precision: the scores then differ from each other by far more than their
     # rounding, no two items tie, and monotone-equivalent scores must give the
     # identical ordering, position for position
-    model = HyperbolicRecommender(num_items, **kwargs).double()
+    model = HyperbolicRecommender(num_items=num_items, **kwargs).double()
     model.reset_parameters(generator=torch.Generator().manual_seed(0))
     return model
 
@@ -125,7 +125,7 @@ def test_inner_product_score_ranks_like_distance(split, init_width):
 
 
 def test_gradients_reach_items_through_midpoint_users(split):
-    model = HyperbolicRecommender(split["ni"], dim=8)
+    model = HyperbolicRecommender(num_items=split["ni"], dim=8)
     users = torch.tensor([3])
     _, history_items = split["history"].rows(users)
     pos, neg = model(users, torch.tensor([0]), torch.tensor([[1]]), split["history"])
@@ -141,7 +141,7 @@ def test_gradients_reach_items_through_midpoint_users(split):
 
 def test_initialisation_puts_popular_items_near_the_origin():
     freq = torch.cat([torch.full((500,), 1000), torch.full((500,), 1)])
-    model = HyperbolicRecommender(1000, dim=4)
+    model = HyperbolicRecommender(num_items=1000, dim=4)
     model.reset_parameters(freq, torch.Generator().manual_seed(0))
     radius = lorentz_to_poincare(model.item.detach()).norm(dim=-1)
     assert radius[:500].mean() < 0.5 * radius[500:].mean()
@@ -149,7 +149,7 @@ def test_initialisation_puts_popular_items_near_the_origin():
 
 
 def test_recommend_excludes_seen_items(split):
-    model = HyperbolicRecommender(split["ni"], dim=8)
+    model = HyperbolicRecommender(num_items=split["ni"], dim=8)
     users = torch.arange(20)
     items, scores = model.recommend(users, 15, split["history"])
     row, col = split["history"].rows(users)
@@ -162,14 +162,14 @@ def test_recommend_excludes_seen_items(split):
 
 def test_argument_errors(split):
     with pytest.raises(ValueError, match="num_users"):
-        HyperbolicRecommender(10, asymmetric=False)
+        HyperbolicRecommender(num_items=10, asymmetric=False)
     with pytest.raises(ValueError, match="score"):
-        HyperbolicRecommender(10, score="cosine")
+        HyperbolicRecommender(num_items=10, score="cosine")
     with pytest.raises(ValueError, match="inner"):
-        HyperbolicRecommender(10, manifold=PoincareBall(), score="inner")
+        HyperbolicRecommender(num_items=10, manifold=PoincareBall(), score="inner")
     with pytest.raises(ValueError, match="history"):
-        HyperbolicRecommender(10).user_points(torch.tensor([0]))
-    assert "users=midpoint" in str(HyperbolicRecommender(10, dim=4))
+        HyperbolicRecommender(num_items=10).user_points(torch.tensor([0]))
+    assert "users=midpoint" in str(HyperbolicRecommender(num_items=10, dim=4))
 
 
 def test_popularity_baseline(split):

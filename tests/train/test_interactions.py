@@ -95,7 +95,7 @@ def test_fit_and_evaluation_index_each_part_once(monkeypatch):
     monkeypatch.setattr(InteractionCSR, "__init__", count_csr)
     monkeypatch.setattr(PositiveSet, "__init__", count_positives)
     torch.manual_seed(0)
-    model = HyperbolicRecommender(train["item"].num_nodes, train["user"].num_nodes, dim=4)
+    model = HyperbolicRecommender(train["user"].num_nodes, train["item"].num_nodes, dim=4)
     trainer = Trainer(model, RiemannianAdam(model.parameters(), lr=0.05), max_epochs=4, patience=10,
                       batch_size=64, progress=False)
     result = trainer.fit(train, val)
@@ -115,7 +115,7 @@ def test_fit_and_evaluation_index_each_part_once(monkeypatch):
 def test_validation_with_the_shared_index_equals_the_edge_index_form():
     train, val, _ = fresh_split(seed=2)
     torch.manual_seed(0)
-    model = HyperbolicRecommender(train["item"].num_nodes, train["user"].num_nodes, dim=4)
+    model = HyperbolicRecommender(train["user"].num_nodes, train["item"].num_nodes, dim=4)
     trainer = Trainer(model, RiemannianAdam(model.parameters(), lr=0.05), progress=False)
     edges, labels = train[INTERACTS].edge_index, val[INTERACTS].edge_label_index
     nu, ni = train["user"].num_nodes, train["item"].num_nodes

@@ -136,7 +136,7 @@ def test_evaluate_sampled_and_full_agree_with_direct_computation():
     from hypgraph.train import evaluate_full, evaluate_sampled
     data = make_synthetic(num_users=80, num_items=60, avg_user_degree=8, seed=2)
     train, _, test = random_split(data, seed=0)
-    model = HyperbolicRecommender(60, dim=4)
+    model = HyperbolicRecommender(num_items=60, dim=4)
     got = evaluate_sampled(model, test, generator=torch.Generator().manual_seed(0), num_negatives=20, k=5)
     # same negatives, scored by hand through score_all
     from hypgraph.data import sample_eval_negatives

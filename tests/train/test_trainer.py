@@ -16,16 +16,16 @@ def split():
     return random_split(data, seed=0)
 
 
-def make(num_items, num_users, seed=0, **kw):
+def make(num_users, num_items, seed=0, **kw):
     torch.manual_seed(seed)
-    model = HyperbolicRecommender(num_items, num_users, dim=8, **kw)
+    model = HyperbolicRecommender(num_users, num_items, dim=8, **kw)
     model.reset_parameters(generator=torch.Generator().manual_seed(seed))
     return model
 
 
 def test_fit_improves_validation_and_logs(split, tmp_path):
     train, val, _ = split
-    model = make(train["item"].num_nodes, train["user"].num_nodes)
+    model = make(train["user"].num_nodes, train["item"].num_nodes)
     before = Trainer(model, RiemannianAdam(model.parameters(), lr=0.05), progress=False).evaluate_split(
         train["user", "interacts", "item"].edge_index, val["user", "interacts", "item"].edge_label_index,
         train["user"].num_nodes, train["item"].num_nodes)
@@ -41,7 +41,7 @@ def test_fit_improves_validation_and_logs(split, tmp_path):
 
 def test_early_stopping_restores_the_best_state(split):
     train, val, _ = split
-    model = make(train["item"].num_nodes, train["user"].num_nodes)
+    model = make(train["user"].num_nodes, train["item"].num_nodes)
     # a learning rate this large makes validation worse after the first epochs
     trainer = Trainer(model, RiemannianSGD(model.parameters(), lr=50.0), max_epochs=30, patience=2,
                       batch_size=64, progress=False)
@@ -61,7 +61,7 @@ def test_resume_gives_the_same_result_as_an_uninterrupted_run(split, tmp_path, l
     nu, ni = train["user"].num_nodes, train["item"].num_nodes
 
     def run(epochs, path, resume=False, seed=0):
-        model = make(ni, nu, seed=seed)
+        model = make(nu, ni, seed=seed)
         opt = RiemannianAdam(model.parameters(), lr=0.05)
         trainer = Trainer(model, opt, loss=loss, max_epochs=epochs, patience=10, batch_size=128,
                           progress=False, checkpoint_path=path)
@@ -78,7 +78,7 @@ def test_resume_gives_the_same_result_as_an_uninterrupted_run(split, tmp_path, l
 
 
 def test_trainer_argument_errors(split):
-    model = make(10, 5)
+    model = make(5, 10)
     opt = RiemannianAdam(model.parameters())
     with pytest.raises(ValueError, match="loss"):
         Trainer(model, opt, loss="hinge")
@@ -88,20 +88,20 @@ def test_trainer_argument_errors(split):
 
 @pytest.mark.parametrize("metric", ["nonsense", "ndcg@0", "ndcg@", "ndcg", "hr@10", "recall@-3", "recall@2.5", 10])
 def test_bad_metric_is_refused_at_construction(metric):
-    model = make(10, 5)
+    model = make(5, 10)
     with pytest.raises(ValueError, match=r"metric must be one of recall@K, precision@K, ndcg@K, ndcg_kgat@K"):
         Trainer(model, RiemannianAdam(model.parameters()), metric=metric)
 
 
 @pytest.mark.parametrize("metric,k", [("ndcg@10", 10), ("recall@1", 1), ("ndcg_kgat@50", 50), ("precision@7", 7)])
 def test_metric_cut_off(metric, k):
-    model = make(10, 5)
+    model = make(5, 10)
     assert Trainer(model, RiemannianAdam(model.parameters()), metric=metric).k == k
 
 
 def test_metric_beyond_the_catalogue_is_refused_before_training(split, monkeypatch):
     train, val, _ = split
-    model = make(train["item"].num_nodes, train["user"].num_nodes, asymmetric=False)
+    model = make(train["user"].num_nodes, train["item"].num_nodes, asymmetric=False)
     trainer = Trainer(model, RiemannianAdam(model.parameters()), metric="ndcg@1000", progress=False)
     monkeypatch.setattr(trainer, "train_epoch", lambda *a: pytest.fail("trained before refusing"))
     with pytest.raises(ValueError, match="ranks 1000 items, but there are 120"):
@@ -112,7 +112,7 @@ def test_fit_names_unsplit_or_empty_data(split):
     from torch_geometric.data import HeteroData
 
     train, val, _ = split
-    model = make(train["item"].num_nodes, train["user"].num_nodes, asymmetric=False)
+    model = make(train["user"].num_nodes, train["item"].num_nodes, asymmetric=False)
     trainer = Trainer(model, RiemannianAdam(model.parameters()), progress=False)
     with pytest.raises(ValueError, match=r"train_data has no \('user', 'interacts', 'item'\) edges"):
         trainer.fit(HeteroData(), val)
@@ -124,7 +124,7 @@ def test_fit_names_unsplit_or_empty_data(split):
 
 def test_diverged_fit_rolls_back_to_the_parameters_it_started_with(split):
     train, val, _ = split
-    model = make(train["item"].num_nodes, train["user"].num_nodes, asymmetric=False)
+    model = make(train["user"].num_nodes, train["item"].num_nodes, asymmetric=False)
     before = {k: v.clone() for k, v in model.state_dict().items()}
     # a huge step leaves the points far out; the next losses are inf or nan
     trainer = Trainer(model, RiemannianSGD(model.parameters(), lr=1e30), progress=False, batch_size=64)
@@ -136,7 +136,7 @@ def test_diverged_fit_rolls_back_to_the_parameters_it_started_with(split):
 
 def test_diverged_fit_rolls_back_to_its_best_epoch(split, monkeypatch):
     train, val, _ = split
-    model = make(train["item"].num_nodes, train["user"].num_nodes, asymmetric=False)
+    model = make(train["user"].num_nodes, train["item"].num_nodes, asymmetric=False)
     trainer = Trainer(model, RiemannianAdam(model.parameters(), lr=0.01), progress=False, max_epochs=5)
     real_epoch, snapshot = trainer.train_epoch, {}
 
@@ -157,7 +157,7 @@ def test_diverged_fit_rolls_back_to_its_best_epoch(split, monkeypatch):
 
 def test_killed_save_leaves_no_temporary_file(split, tmp_path, monkeypatch):
     train, val, _ = split
-    model = make(train["item"].num_nodes, train["user"].num_nodes, asymmetric=False)
+    model = make(train["user"].num_nodes, train["item"].num_nodes, asymmetric=False)
     path = tmp_path / "run.ckpt"
     # a save killed between write and rename, from an earlier run
     (tmp_path / "run.ckpt.tmp").write_bytes(b"half a checkpoint")
@@ -224,7 +224,7 @@ def test_callbacks_see_every_epoch_and_batch_in_order(split):
     import math
 
     train, val, _ = split
-    model = make(train["item"].num_nodes, train["user"].num_nodes, asymmetric=False)
+    model = make(train["user"].num_nodes, train["item"].num_nodes, asymmetric=False)
     recorder = Recorder()
     trainer = Trainer(model, RiemannianAdam(model.parameters(), lr=0.05), max_epochs=3, patience=10,
                       batch_size=256, progress=False, callbacks=[recorder])
@@ -247,7 +247,7 @@ def test_records_time_training_and_validation_separately(split, monkeypatch):
     import hypgraph.train.trainer as trainer_module
 
     train, val, _ = split
-    model = make(train["item"].num_nodes, train["user"].num_nodes, asymmetric=False)
+    model = make(train["user"].num_nodes, train["item"].num_nodes, asymmetric=False)
     trainer = Trainer(model, RiemannianAdam(model.parameters(), lr=0.05), max_epochs=2, patience=10,
                       batch_size=256, progress=False)
     # a scripted clock: 2 s per training pass, 0.5 s per validation
@@ -275,7 +275,7 @@ def test_callbacks_do_not_change_the_run(split):
     train, val, _ = split
     runs = []
     for callbacks in ([], [Recorder(), Recorder()]):
-        model = make(train["item"].num_nodes, train["user"].num_nodes)
+        model = make(train["user"].num_nodes, train["item"].num_nodes)
         trainer = Trainer(model, RiemannianAdam(model.parameters(), lr=0.05), max_epochs=2, batch_size=128,
                           progress=False, callbacks=callbacks)
         result = trainer.fit(train, val)
@@ -288,7 +288,7 @@ def test_train_epoch_can_stop_after_some_batches(split):
     from hypgraph.data.history import Interactions
 
     train, _, _ = split
-    model = make(train["item"].num_nodes, train["user"].num_nodes, asymmetric=False)
+    model = make(train["user"].num_nodes, train["item"].num_nodes, asymmetric=False)
     recorder = Recorder()
     trainer = Trainer(model, RiemannianAdam(model.parameters(), lr=0.05), batch_size=32, progress=False,
                       callbacks=[recorder])
@@ -301,7 +301,7 @@ def test_train_epoch_can_stop_after_some_batches(split):
 
 def test_history_is_a_deprecated_name_of_records(split):
     train, val, _ = split
-    model = make(train["item"].num_nodes, train["user"].num_nodes, asymmetric=False)
+    model = make(train["user"].num_nodes, train["item"].num_nodes, asymmetric=False)
     result = Trainer(model, RiemannianAdam(model.parameters()), max_epochs=1, progress=False).fit(train, val)
     with pytest.warns(DeprecationWarning, match="FitResult.records"):
         assert result.history is result.records
@@ -312,7 +312,7 @@ def test_resume_from_a_checkpoint_whose_log_is_still_called_history(split, tmp_p
     nu, ni = train["user"].num_nodes, train["item"].num_nodes
 
     def run(epochs, path, resume=False):
-        model = make(ni, nu, asymmetric=False)
+        model = make(nu, ni, asymmetric=False)
         trainer = Trainer(model, RiemannianAdam(model.parameters(), lr=0.05), max_epochs=epochs, patience=10,
                           batch_size=128, progress=False, checkpoint_path=path)
         return trainer.fit(train, val, resume=resume)
@@ -324,3 +324,20 @@ def test_resume_from_a_checkpoint_whose_log_is_still_called_history(split, tmp_p
     torch.save(payload, tmp_path / "half.pt")
     resumed = run(3, tmp_path / "half.pt", resume=True)
     assert [r["loss"] for r in resumed.records] == [r["loss"] for r in full.records]
+
+
+def test_a_model_built_with_users_and_items_swapped_is_named_before_training(split):
+    # before 0.2 HyperbolicRecommender took (num_items, num_users): such a call
+    # now builds a model of the wrong size, caught where it meets the data
+    from hypgraph.train import evaluate_full
+
+    train, val, test = split
+    swapped = make(train["item"].num_nodes, train["user"].num_nodes, asymmetric=False)
+    trainer = Trainer(swapped, RiemannianAdam(swapped.parameters()), progress=False)
+    with pytest.raises(ValueError, match=r"built for 120 users but train_data has 200; recommenders take "
+                                         r"\(num_users, num_items, \.\.\.\)"):
+        trainer.fit(train, val)
+    with pytest.raises(ValueError, match="built for 120 users but test_data has 200"):
+        evaluate_full(swapped, test)
+    with pytest.raises(TypeError, match=r"needs num_items: its arguments are \(num_users, num_items, \.\.\.\)"):
+        HyperbolicRecommender(120)

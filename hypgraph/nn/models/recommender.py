@@ -55,9 +55,14 @@ class HyperbolicRecommender(PointRecommender):
     :class:`~hypgraph.optim.TangentTable` for the trade-off.
 
     Args:
-        num_items (int): Number of items.
         num_users (int, optional): Number of users; required when
-            ``asymmetric=False``.
+            ``asymmetric=False`` (midpoint users have no parameters).
+        num_items (int): Number of items. The order ``(num_users, num_items,
+            ...)`` is every recommender's here; before 0.2 this class took
+            ``(num_items, num_users)``: a call that still passes the items
+            first is caught when the model meets its data (the
+            :class:`~hypgraph.train.Trainer` and the evaluators compare the
+            sizes).
         dim (int): Intrinsic dimension (default: ``50``).
         manifold (Manifold, optional): (default: ``Lorentz(margin=1e-6)``)
         asymmetric (bool): Midpoint users (default: ``True``).
@@ -72,11 +77,14 @@ class HyperbolicRecommender(PointRecommender):
             ``nn.Embedding(sparse=True)`` (default: ``False``).
     """
 
-    def __init__(self, num_items: int, num_users: Optional[int] = None, dim: int = 50,
+    def __init__(self, num_users: Optional[int] = None, num_items: Optional[int] = None, dim: int = 50,
                  manifold: Optional[Manifold] = None, asymmetric: bool = True,
                  score: str = "distance", attention: bool = False, init_width: float = 0.1, *,
                  parameterization: str = "manifold", sparse: bool = False) -> None:
         super().__init__()
+        if num_items is None:
+            raise TypeError("HyperbolicRecommender needs num_items: its arguments are (num_users, num_items, ...) "
+                            "(before 0.2 they were (num_items, num_users); pass num_items=... for midpoint users)")
         manifold = Lorentz(margin=1e-6) if manifold is None else manifold
         if score not in SCORES:
             raise ValueError(f"score must be one of {SCORES}, got {score!r}")
