@@ -35,14 +35,14 @@ def _cases():
     kg_ei, kg_et = kg_graph()
     torch.manual_seed(0)
     hetero = HyperbolicHeteroConv({
-        ("item", "rates", "user"): EinsteinMidpointConv(lorentz, channels=4, attention=True),
-        ("tag", "describes", "user"): EinsteinMidpointConv(lorentz),
+        ("item", "rates", "user"): EinsteinMidpointConv(4, manifold=lorentz, attention=True),
+        ("tag", "describes", "user"): EinsteinMidpointConv(manifold=lorentz),
     }, lorentz)
     tags = items[:3].flip(0).contiguous()
     return {
         "aggr": (MidpointPassing(lorentz), (items, ei), dict(size=(6, 4)), [items]),
-        "midpoint": (EinsteinMidpointConv(lorentz), (items, ei), dict(size=(6, 4)), [items]),
-        "midpoint-attention": (EinsteinMidpointConv(lorentz, channels=4, attention=True),
+        "midpoint": (EinsteinMidpointConv(manifold=lorentz), (items, ei), dict(size=(6, 4)), [items]),
+        "midpoint-attention": (EinsteinMidpointConv(4, manifold=lorentz, attention=True),
                                ((items, users), ei), {}, [items, users]),
         "kg-attention": (HyperbolicKGAttention(3, 3, manifold=ball), (b_items, b_entities, kg_ei, kg_et), {},
                          [b_items, b_entities]),

@@ -19,7 +19,7 @@ SIZE = (NUM_ITEMS, NUM_USERS)
 
 
 def attention_conv(manifold, dim):
-    conv = EinsteinMidpointConv(manifold, channels=dim, attention=True).double()
+    conv = EinsteinMidpointConv(dim, manifold=manifold, attention=True).double()
     att_src, att_dst = att_vectors(manifold)
     with torch.no_grad():
         conv.att_src.copy_(att_src)
@@ -28,27 +28,36 @@ def attention_conv(manifold, dim):
 
 
 @pytest.mark.parametrize("make, expected", [
-    (lambda: EinsteinMidpointConv(Lorentz(k=0.5)), "EinsteinMidpointConv(Lorentz(k=0.5))"),
-    (lambda: EinsteinMidpointConv(Euclidean()), "EinsteinMidpointConv(Euclidean())"),
-    (lambda: EinsteinMidpointConv(PoincareBall(c=0.7), channels=3, attention=True),
-     "EinsteinMidpointConv(PoincareBall(c=0.7), channels=3, attention=True)"),
-    (lambda: EinsteinMidpointConv(Klein(c=1.3), channels=3), "EinsteinMidpointConv(Klein(c=1.3))"),
+    (lambda: EinsteinMidpointConv(manifold=Lorentz(k=0.5)), "EinsteinMidpointConv(manifold=Lorentz(k=0.5))"),
+    (lambda: EinsteinMidpointConv(manifold=Euclidean()), "EinsteinMidpointConv(manifold=Euclidean())"),
+    (lambda: EinsteinMidpointConv(3, manifold=PoincareBall(c=0.7), attention=True),
+     "EinsteinMidpointConv(3, manifold=PoincareBall(c=0.7), attention=True)"),
+    (lambda: EinsteinMidpointConv(3, manifold=Klein(c=1.3)), "EinsteinMidpointConv(3, manifold=Klein(c=1.3))"),
+    (lambda: EinsteinMidpointConv(), "EinsteinMidpointConv(manifold=Lorentz(k=1))"),
 ])
 def test_repr(make, expected):
     assert str(make()) == expected
 
 
+def test_the_order_before_0_2_still_works_with_a_warning():
+    for old, channels in ((lambda: EinsteinMidpointConv(Klein(c=1.3)), None),
+                          (lambda: EinsteinMidpointConv(PoincareBall(c=0.7), 3, attention=True), 3)):
+        with pytest.warns(DeprecationWarning, match=r"use EinsteinMidpointConv\(channels, manifold=manifold\)"):
+            conv = old()
+        assert conv.channels == channels and isinstance(conv.manifold, (Klein, PoincareBall))
+
+
 def test_invalid_arguments():
     with pytest.raises(ValueError, match="channels"):
-        EinsteinMidpointConv(Lorentz(), attention=True)
+        EinsteinMidpointConv(manifold=Lorentz(), attention=True)
     x = embed(Lorentz(), ITEMS)
     with pytest.raises(ValueError, match="size"):
-        EinsteinMidpointConv(Lorentz())((x, None), edge_index())
+        EinsteinMidpointConv(manifold=Lorentz())((x, None), edge_index())
 
 
 def test_midpoint_users_match_reference(manifold):
     x, ei = embed(manifold, ITEMS), edge_index()
-    conv = EinsteinMidpointConv(manifold)
+    conv = EinsteinMidpointConv(manifold=manifold)
     out = conv(x, ei, size=SIZE)
     assert out.shape == (NUM_USERS, x.size(1))
     torch.testing.assert_close(out, R.midpoint_conv(manifold, x, ei, NUM_USERS), **F64)
@@ -58,13 +67,13 @@ def test_midpoint_users_match_reference(manifold):
 
 def test_edge_weights_match_reference(manifold):
     x, ei, w = embed(manifold, ITEMS), edge_index(), f64(EDGE_WEIGHT)
-    out = EinsteinMidpointConv(manifold)(x, ei, edge_weight=w, size=SIZE)
+    out = EinsteinMidpointConv(manifold=manifold)(x, ei, edge_weight=w, size=SIZE)
     torch.testing.assert_close(out, R.midpoint_conv(manifold, x, ei, NUM_USERS, edge_weight=w), **F64)
 
 
 def test_euclidean_is_the_weighted_mean():
     x, ei, w = embed(Euclidean(), ITEMS), edge_index(), f64(EDGE_WEIGHT)
-    out = EinsteinMidpointConv(Euclidean())(x, ei, edge_weight=w, size=SIZE)
+    out = EinsteinMidpointConv(manifold=Euclidean())(x, ei, edge_weight=w, size=SIZE)
     num = torch.zeros(NUM_USERS, 3, dtype=x.dtype).index_add_(0, ei[1], w.unsqueeze(-1) * x[ei[0]])
     den = torch.zeros(NUM_USERS, dtype=x.dtype).index_add_(0, ei[1], w)
     expected = num / den.clamp_min(1e-300).unsqueeze(-1)  # the empty user 2 is 0 = the origin
@@ -117,7 +126,7 @@ def test_returned_attention_weights_are_a_softmax_per_destination(manifold):
 
 def test_bipartite_with_size_and_destination_points(manifold):
     x_src, x_dst, ei = embed(manifold, ITEMS), embed(manifold, USERS), edge_index()
-    conv = EinsteinMidpointConv(manifold)
+    conv = EinsteinMidpointConv(manifold=manifold)
     # without attention the destination points only fix the number of outputs
     expected = R.midpoint_conv(manifold, x_src, ei, NUM_USERS)
     torch.testing.assert_close(conv((x_src, x_dst), ei), expected, **F64)
@@ -132,7 +141,7 @@ def test_empty_edge_index_gives_the_origin(manifold):
     x_src, x_dst = embed(manifold, ITEMS), embed(manifold, USERS)
     empty = torch.empty(2, 0, dtype=torch.long)
     origin = manifold.origin(NUM_USERS, x_src.size(1), dtype=x_src.dtype)
-    assert torch.equal(EinsteinMidpointConv(manifold)(x_src, empty, size=SIZE), origin)
+    assert torch.equal(EinsteinMidpointConv(manifold=manifold)(x_src, empty, size=SIZE), origin)
     conv = attention_conv(manifold, x_src.size(1))
     assert torch.equal(conv((x_src, x_dst), empty), origin)
     assert torch.equal(conv((x_src, None), empty, size=SIZE), origin)
@@ -141,14 +150,14 @@ def test_empty_edge_index_gives_the_origin(manifold):
 def test_isolated_destination_gets_the_origin(manifold):
     x_src, x_dst, ei = embed(manifold, ITEMS), embed(manifold, USERS), edge_index()
     origin = manifold.origin(x_src.size(1), dtype=x_src.dtype)
-    assert torch.equal(EinsteinMidpointConv(manifold)(x_src, ei, size=SIZE)[2], origin)
+    assert torch.equal(EinsteinMidpointConv(manifold=manifold)(x_src, ei, size=SIZE)[2], origin)
     assert torch.equal(attention_conv(manifold, x_src.size(1))((x_src, x_dst), ei)[2], origin)
 
 
 def test_invariant_to_edge_order(manifold):
     x_src, x_dst, ei, w = embed(manifold, ITEMS), embed(manifold, USERS), edge_index(), f64(EDGE_WEIGHT)
     torch.manual_seed(0)  # assert_module draws the edge permutation
-    assert_module(EinsteinMidpointConv(manifold), x_src, ei, expected_size=(NUM_USERS, x_src.size(1)),
+    assert_module(EinsteinMidpointConv(manifold=manifold), x_src, ei, expected_size=(NUM_USERS, x_src.size(1)),
                   test_sparse_layouts=[], edge_weight=w, size=SIZE, atol=1e-10, rtol=1e-10)
     assert_module(attention_conv(manifold, x_src.size(1)), (x_src, x_dst), ei,
                   expected_size=(NUM_USERS, x_src.size(1)), test_sparse_layouts=[], edge_weight=w,
@@ -159,7 +168,7 @@ def test_invariant_to_node_order(manifold):
     x_src, x_dst, ei, w = embed(manifold, ITEMS), embed(manifold, USERS), edge_index(), f64(EDGE_WEIGHT)
     src_perm, dst_perm = permutation(NUM_ITEMS, seed=1), permutation(NUM_USERS, seed=2)
     moved = relabel(ei, src_perm, dst_perm)
-    conv = EinsteinMidpointConv(manifold)
+    conv = EinsteinMidpointConv(manifold=manifold)
     expected = conv(x_src, ei, edge_weight=w, size=SIZE)
     torch.testing.assert_close(conv(x_src[src_perm], moved, edge_weight=w, size=SIZE), expected[dst_perm], **F64)
     conv = attention_conv(manifold, x_src.size(1))
@@ -171,7 +180,7 @@ def test_invariant_to_node_order(manifold):
 def test_gradcheck_inputs(manifold):
     x_src, x_dst, ei = req(embed(manifold, ITEMS)), req(embed(manifold, USERS)), edge_index()
     w = req(f64(EDGE_WEIGHT))
-    conv = EinsteinMidpointConv(manifold)
+    conv = EinsteinMidpointConv(manifold=manifold)
     assert gradcheck(lambda a, b: conv(a, ei, edge_weight=b, size=SIZE), (x_src, w))
     conv = attention_conv(manifold, x_src.size(1))
     assert gradcheck(lambda a, b, c: conv((a, b), ei, edge_weight=c), (x_src, x_dst, w))
@@ -204,7 +213,7 @@ def test_gradcheck_learnable_curvature(name):
 def test_gradient_reaches_exactly_the_items_with_an_edge(manifold, attention):
     # midpoint users have no parameters: the loss on users trains the items
     items, ei = req(embed(manifold, ITEMS)), edge_index()
-    conv = attention_conv(manifold, items.size(1)) if attention else EinsteinMidpointConv(manifold)
+    conv = attention_conv(manifold, items.size(1)) if attention else EinsteinMidpointConv(manifold=manifold)
     users = conv((items, None), ei, size=SIZE)
     manifold.dist(users, embed(manifold, USERS)).sum().backward()
     has_edge = torch.zeros(NUM_ITEMS, dtype=torch.bool)
@@ -227,7 +236,7 @@ def test_sparse_adjacency_equals_edge_index(manifold, weighted):
     # without attention the sparse form is one sparse-dense product
     x, ei = embed(manifold, ITEMS), edge_index()
     w = f64(EDGE_WEIGHT) if weighted else None
-    conv = EinsteinMidpointConv(manifold)
+    conv = EinsteinMidpointConv(manifold=manifold)
     expected = conv((x, None), ei, edge_weight=w, size=SIZE)
     out = conv((x, None), _adj_t(ei, w))
     torch.testing.assert_close(out, expected, **F64)
@@ -244,11 +253,11 @@ def test_sparse_adjacency_with_attention_equals_edge_index(manifold):
 
 def test_sparse_adjacency_gradcheck(one_per_model):
     x, adj = req(embed(one_per_model, ITEMS)), _adj_t(edge_index(), f64(EDGE_WEIGHT))
-    conv = EinsteinMidpointConv(one_per_model)
+    conv = EinsteinMidpointConv(manifold=one_per_model)
     assert gradcheck(lambda y: conv((y, None), adj), (x,))
 
 
 def test_sparse_adjacency_rejects_edge_weight():
     x, ei = embed(Lorentz(), ITEMS), edge_index()
     with pytest.raises(ValueError, match="edge weights are its values"):
-        EinsteinMidpointConv(Lorentz())((x, None), _adj_t(ei), edge_weight=f64(EDGE_WEIGHT))
+        EinsteinMidpointConv(manifold=Lorentz())((x, None), _adj_t(ei), edge_weight=f64(EDGE_WEIGHT))

@@ -32,12 +32,12 @@ FOLLOWS_INDEX = [[1, 3, 0, 4], [0, 0, 2, 3]]
 
 def hetero(manifold):
     dim = embed(manifold, ITEMS).size(1)
-    rates = EinsteinMidpointConv(manifold, channels=dim, attention=True).double()
+    rates = EinsteinMidpointConv(dim, manifold=manifold, attention=True).double()
     att_src, att_dst = att_vectors(manifold)
     with torch.no_grad():
         rates.att_src.copy_(att_src)
         rates.att_dst.copy_(att_dst)
-    convs = {RATES: rates, DESCRIBES: EinsteinMidpointConv(manifold), TAGS_ITEM: EinsteinMidpointConv(manifold)}
+    convs = {RATES: rates, DESCRIBES: EinsteinMidpointConv(manifold=manifold), TAGS_ITEM: EinsteinMidpointConv(manifold=manifold)}
     return HyperbolicHeteroConv(convs, manifold)
 
 
@@ -60,11 +60,11 @@ def reference(manifold, x_dict, edge_index_dict, weight_dict):
 
 
 def test_repr_and_validation():
-    conv = HyperbolicHeteroConv({RATES: EinsteinMidpointConv(Klein(c=1.3)),
-                                 DESCRIBES: EinsteinMidpointConv(Klein(c=1.3))}, Klein(c=1.3))
+    conv = HyperbolicHeteroConv({RATES: EinsteinMidpointConv(manifold=Klein(c=1.3)),
+                                 DESCRIBES: EinsteinMidpointConv(manifold=Klein(c=1.3))}, Klein(c=1.3))
     assert str(conv) == "HyperbolicHeteroConv(num_relations=2, manifold=Klein(c=1.3))"
     with pytest.raises(ValueError, match="'rates'"):
-        HyperbolicHeteroConv({"rates": EinsteinMidpointConv(Lorentz())}, Lorentz())
+        HyperbolicHeteroConv({"rates": EinsteinMidpointConv(manifold=Lorentz())}, Lorentz())
 
 
 def test_matches_reference(manifold):
@@ -151,7 +151,7 @@ def test_same_type_edges(manifold):
     # (PyG's HeteroConv convention, documented in HyperbolicHeteroConv); the
     # midpoint of the followed users then joins the items' result.
     x_dict, edge_index_dict, _ = inputs(manifold)
-    conv = HyperbolicHeteroConv({RATES: EinsteinMidpointConv(manifold), FOLLOWS: EinsteinMidpointConv(manifold)},
+    conv = HyperbolicHeteroConv({RATES: EinsteinMidpointConv(manifold=manifold), FOLLOWS: EinsteinMidpointConv(manifold=manifold)},
                                 manifold)
     edges = {RATES: edge_index_dict[RATES], FOLLOWS: torch.tensor(FOLLOWS_INDEX)}
     out = conv(x_dict, edges)
@@ -168,6 +168,6 @@ def test_destination_without_points_is_a_clear_error():
     manifold = Lorentz()
     x_dict, edge_index_dict, _ = inputs(manifold)
     del x_dict["user"]
-    conv = HyperbolicHeteroConv({RATES: EinsteinMidpointConv(manifold)}, manifold)
+    conv = HyperbolicHeteroConv({RATES: EinsteinMidpointConv(manifold=manifold)}, manifold)
     with pytest.raises(ValueError, match="'user'"):
         conv(x_dict, {RATES: edge_index_dict[RATES]})

@@ -56,7 +56,7 @@ class KGRecommender(torch.nn.Module):
         self.item = ManifoldParameter(manifold.random(NUM_ITEMS, coords, std=0.1, generator=generator), manifold)
         self.entity = ManifoldParameter(manifold.random(NUM_ENTITIES, coords, std=0.1, generator=generator),
                                         manifold)
-        self.users = EinsteinMidpointConv(manifold)
+        self.users = EinsteinMidpointConv(manifold=manifold)
         self.kg = HyperbolicKGAttention(coords, NUM_RELATIONS, manifold=manifold)
 
     def forward(self, data, kg_edge_index, kg_edge_type):

@@ -61,13 +61,13 @@ def _layers(manifold, dim):
     ei = stress_graph()
     n = ei.size(1)
     edge_type = torch.arange(n) % 3
-    hetero = HyperbolicHeteroConv({("item", "to", "user"): EinsteinMidpointConv(manifold),
-                                   ("tag", "to", "user"): EinsteinMidpointConv(manifold, channels=dim, attention=True)},
+    hetero = HyperbolicHeteroConv({("item", "to", "user"): EinsteinMidpointConv(manifold=manifold),
+                                   ("tag", "to", "user"): EinsteinMidpointConv(dim, manifold=manifold, attention=True)},
                                   manifold)
     few = torch.tensor([[0, 1, 2, 3], [0, 0, 1, 1]])
     return {
-        "midpoint": (EinsteinMidpointConv(manifold), lambda layer, s, d: layer(s, ei, size=(n, 3))),
-        "midpoint-attention": (EinsteinMidpointConv(manifold, channels=dim, attention=True),
+        "midpoint": (EinsteinMidpointConv(manifold=manifold), lambda layer, s, d: layer(s, ei, size=(n, 3))),
+        "midpoint-attention": (EinsteinMidpointConv(dim, manifold=manifold, attention=True),
                                lambda layer, s, d: layer((s, d), ei)),
         "kg-attention": (HyperbolicKGAttention(dim, 3, manifold=manifold),
                          lambda layer, s, d: layer(d, s, ei, edge_type)),

@@ -1,6 +1,7 @@
 r"""Midpoint users: a user is the Einstein midpoint of the items they touched."""
 from __future__ import annotations
 
+import warnings
 from typing import Optional, Tuple, Union
 
 import torch
@@ -11,7 +12,7 @@ from torch_geometric.nn.conv import MessagePassing
 from torch_geometric.typing import Adj, OptPairTensor, OptTensor, Size
 from torch_geometric.utils import is_sparse, softmax, to_edge_index
 
-from ...manifolds import Manifold, einstein_midpoint
+from ...manifolds import Lorentz, Manifold, einstein_midpoint
 from ..aggr import EinsteinMidpointAggregation
 
 __all__ = ["EinsteinMidpointConv"]
@@ -36,9 +37,12 @@ class EinsteinMidpointConv(MessagePassing):
     given (midpoint users have none). Otherwise :math:`\alpha_{ji} = 1`.
 
     Args:
-        manifold (Manifold): The model the item points live in.
         channels (int, optional): Coordinates per point; required with
             ``attention=True`` (default: ``None``).
+        manifold (Manifold, optional): The model the item points live in
+            (default: :class:`~hypgraph.manifolds.Lorentz`). Before 0.2 it was
+            the first argument; ``EinsteinMidpointConv(manifold, ...)`` still
+            works for one release, with a :class:`DeprecationWarning`.
         attention (bool): Learn attention weights (default: ``False``).
         negative_slope (float): LeakyReLU slope of the attention
             (default: ``0.2``).
@@ -61,8 +65,14 @@ class EinsteinMidpointConv(MessagePassing):
     histories; with attention the edges are read out of it.
     """
 
-    def __init__(self, manifold: Manifold, channels: Optional[int] = None,
+    def __init__(self, channels: Optional[int] = None, manifold: Optional[Manifold] = None,
                  attention: bool = False, negative_slope: float = 0.2, **kwargs) -> None:
+        if isinstance(channels, Manifold):  # the order before 0.2: (manifold, channels)
+            warnings.warn("EinsteinMidpointConv(manifold, channels) is deprecated; use "
+                          "EinsteinMidpointConv(channels, manifold=manifold), the order of every layer here",
+                          DeprecationWarning, stacklevel=2)
+            channels, manifold = (None if manifold is None else int(manifold)), channels
+        manifold = Lorentz() if manifold is None else manifold
         if attention and channels is None:
             raise ValueError("EinsteinMidpointConv(attention=True) needs channels=<coordinates per point>")
         kwargs.setdefault("aggr", EinsteinMidpointAggregation(manifold, weighted=True))
@@ -147,5 +157,6 @@ class EinsteinMidpointConv(MessagePassing):
         return torch.cat([x_j, weight.unsqueeze(-1)], dim=-1)
 
     def __repr__(self) -> str:
-        extra = f", channels={self.channels}, attention=True" if self.attention else ""
-        return f"{self.__class__.__name__}({self.manifold}{extra})"
+        head = f"{self.channels}, " if self.channels is not None else ""
+        extra = ", attention=True" if self.attention else ""
+        return f"{self.__class__.__name__}({head}manifold={self.manifold}{extra})"

@@ -100,7 +100,7 @@ class HyperbolicRecommender(PointRecommender):
         self.register_point_table("item", num_items, dim, parameterization, sparse=sparse)
         if asymmetric:
             self.register_parameter("user", None)
-            self.encoder = EinsteinMidpointConv(manifold, channels=width, attention=attention)
+            self.encoder = EinsteinMidpointConv(width, manifold=manifold, attention=attention)
         else:
             self.register_point_table("user", num_users, dim, parameterization, sparse=sparse)
             self.encoder = None
