@@ -1,4 +1,4 @@
-from . import math
+from . import math, steps
 from .manifold import Lorentz
 
-__all__ = ["Lorentz", "math"]
+__all__ = ["Lorentz", "math", "steps"]

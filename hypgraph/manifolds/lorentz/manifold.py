@@ -9,6 +9,7 @@ from .. import conversions as C
 from .. import numerics
 from ..base import Curvature, Manifold
 from . import math as L
+from . import steps as S
 
 __all__ = ["Lorentz"]
 
@@ -107,13 +108,13 @@ class Lorentz(Manifold):
         return L.transp(x, y, v, k=self._like(x))
 
     def expmap_transp(self, x: Tensor, u: Tensor, v: Tensor) -> Tuple[Tensor, Tensor]:
-        return L.expmap_transp(x, u, v, k=self._like(x))
+        return S.expmap_transp(x, u, v, k=self._like(x))
 
     def geodesic_step(self, x: Tensor, v: Tensor, t) -> Tuple[Tensor, Tensor]:
-        return L.geodesic_step(x, v, t, k=self._like(x))
+        return S.geodesic_step(x, v, t, k=self._like(x))
 
     def geodesic_step_(self, x: Tensor, v: Tensor, t) -> None:
-        L.geodesic_step_(x, v, t, k=self._like(x))
+        S.geodesic_step_(x, v, t, k=self._like(x))
 
     def origin(self, *size: int, dtype=None, device=None) -> Tensor:
         return L.origin(*size, k=self.k, dtype=dtype, device=device)
