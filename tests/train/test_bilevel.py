@@ -218,7 +218,7 @@ def test_hypergradient_matches_finite_differences_of_the_full_proxy(manifold):
     analytic = model.beta_logit.grad.clone()
 
     reference = copy.deepcopy(model)
-    full = _FullLoss(reference)
+    full = FullLoss(reference)
 
     def outer_of(beta):
         # Eq. 12 over whole tables, then J_outer, with no create_graph anywhere
@@ -296,7 +296,7 @@ def test_step_takes_its_proxy_from_the_functional_step(monkeypatch):
     assert len(calls) >= 3
 
 
-class _FullLoss(torch.nn.Module):
+class FullLoss(torch.nn.Module):
     def __init__(self, model):
         super().__init__()
         self.model = model

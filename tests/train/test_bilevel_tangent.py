@@ -7,9 +7,10 @@ import pytest
 import torch
 
 from hypgraph.data import make_synthetic, random_split
-from hypgraph.nn.losses import bpr_loss
 from hypgraph.nn.models import HyperKnow
 from hypgraph.train import BilevelTrainer, Trainer
+
+from .test_bilevel import FullLoss, batch, theta_of
 
 INTERACTS = ("user", "interacts", "item")
 
@@ -26,27 +27,6 @@ def build(train, seed=0, **kw):
     model = HyperKnow.ablation("Hyper-Know", data=train, dim=4, parameterization="tangent", **kw)
     model.reset_parameters(generator=torch.Generator().manual_seed(seed))
     return model
-
-
-def theta_of(model):
-    return [p for n, p in model.named_parameters() if n != "beta_logit"]
-
-
-def batch(train, generator, size=12):
-    pos = train[INTERACTS].edge_index[:, :size]
-    neg = torch.randint(train["item"].num_nodes, (size, 2), generator=generator)
-    return pos[0], pos[1], neg
-
-
-class FullLoss(torch.nn.Module):
-    def __init__(self, model):
-        super().__init__()
-        self.model = model
-
-    def forward(self, users, pos, neg, kg):
-        pos_score, neg_score = self.model(users, pos, neg)
-        loss = bpr_loss(pos_score, neg_score)
-        return loss + self.model.auxiliary_loss(users, pos, neg) if kg else loss
 
 
 def test_hypergradient_matches_finite_differences_of_a_euclidean_proxy(split):
