@@ -311,7 +311,14 @@ def markdown(results: Dict[str, Any], suite, plots: Dict[str, str]) -> str:
             out += [ds["description"], ""]
         if mixed:
             note, grid, fixed = per_dataset[ds["name"]]
+            if per_dataset[ds["name"]] != _settings(results):
+                out += ["**These results predate the suite's current settings** (grid, fixed settings and "
+                        "models below are those of their run):", ""]
             out += [f"- searched grid ({note}): {grid}", f"- fixed: {fixed}", ""]
+        ran = {r["model"] for r in results["runs"] if r["dataset"] == ds["name"]}
+        missing = [m.name for m in suite.models if m.name not in ran]
+        if missing and ran:
+            out += [f"Models of the suite not run on {ds['name']}: {', '.join(missing)}.", ""]
         if merged:
             for part in (ds, *ds.get("parts", [])):
                 models = f" — models {', '.join(part['models'])}" if ds.get("parts") and part.get("models") else ""

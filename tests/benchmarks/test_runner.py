@@ -313,6 +313,7 @@ def test_merge_keeps_each_datasets_settings_and_never_mixes_them(registered, tmp
     head, toy_a, toy_b = re.split(r"\n## toy-[ab]", md)
     assert "lr ∈ {1, 2}" in toy_a and "dim=4" in toy_a and "lr ∈ {1, 3}" in toy_b and "dim=8" in toy_b
     assert "lr ∈" not in head
+    assert "predate the suite's current settings" in toy_a and "predate" not in toy_b
     # toy-a redone under the new settings with one model: its old runs go, never mixed with new ones
     capsys.readouterr()
     rc = main(["run", suite.name, "--out", str(out), "--no-progress", "--data-root", str(tmp_path),
@@ -323,7 +324,9 @@ def test_merge_keeps_each_datasets_settings_and_never_mixes_them(registered, tmp
     assert {r["model"] for r in results["runs"] if r["dataset"] == "toy-a"} == {"euc"}
     assert {r["model"] for r in results["runs"] if r["dataset"] == "toy-b"} == {"hyp", "euc", "pop"}
     assert all("parts" not in d for d in results["datasets"])
-    assert "searched grid and fixed settings" not in (out / "results.md").read_text()
+    md = (out / "results.md").read_text()
+    assert "searched grid and fixed settings" not in md and "predate" not in md
+    assert "Models of the suite not run on toy-a: hyp, pop." in md and "not run on toy-b" not in md
 
 
 def test_report_rerenders_markdown_from_results_json(registered, tmp_path, capsys):
