@@ -11,6 +11,8 @@ install_requires = [
     "torch>=2.2",
     "torch-geometric>=2.5",
     "numpy>=1.24",
+    # The text readers parse with pyarrow.csv and validate with pyarrow.compute.
+    "pyarrow>=12",
     "scipy>=1.10",
     "scikit-learn>=1.3",
     "matplotlib>=3.7",
@@ -20,10 +22,11 @@ install_requires = [
 extras_require = {
     # networkx and powerlaw are independent references the tests check our
     # graph statistics and power-law fits against; the library needs neither.
-    "test": ["pytest>=7.4", "hypothesis>=6.80", "pytest-xdist>=3.3", "pyarrow>=12",
+    "test": ["pytest>=7.4", "hypothesis>=6.80", "pytest-xdist>=3.3",
              "networkx>=3.0", "powerlaw>=1.5"],
     # Optional acceleration only: torch-geometric >= 2.5 scatters natively.
     "scatter": ["torch-scatter"],
+    # An alias kept for old install commands: pyarrow is now a core dependency.
     "parquet": ["pyarrow>=12"],
 }
 
