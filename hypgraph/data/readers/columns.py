@@ -1,16 +1,19 @@
-r"""Fast, validated parsing of delimited text columns into numpy arrays.
+r"""The numpy parser of delimited text columns: the readers' slow path.
 
-Every reader goes through this module, so that every bad input gives the same
-kind of error: one :class:`~hypgraph.data.DataFormatError` line naming the
-file, the 1-based line and what was expected, never a numpy traceback.
+:class:`~hypgraph.data.readers.stream.TextStream` cuts a file into pieces and
+parses each with pyarrow (:mod:`.arrow`); a piece pyarrow cannot vouch for is
+parsed here, so that every bad input gives the same kind of error: one
+:class:`~hypgraph.data.DataFormatError` line naming the file, the 1-based line
+and what was expected, never a numpy traceback.
 
-Parsing is vectorised over the raw bytes. A file is read once, the positions
-of all fields are found with numpy (:class:`FieldTable`), and only the
-columns a reader asks for are converted (:meth:`Rows.convert`,
+Parsing is vectorised over the raw bytes. The positions of all fields of a
+piece are found with numpy (:class:`FieldTable`), and only the columns a
+reader asks for are converted (:meth:`Rows.convert`,
 :meth:`FieldTable.all_ints`). Conversions check every field and report the
-earliest bad line of all requested columns.
+earliest bad line of all requested columns. These arrays cost several times
+the text they describe, which is why they only ever see one piece.
 
-Input conventions shared by all readers:
+Input conventions shared by all readers (checked by the stream):
 
 * UTF-8 text; a leading UTF-8 byte-order mark is stripped silently (Excel and
   Windows editors write one and it carries no data). NUL bytes or invalid
@@ -21,31 +24,25 @@ Input conventions shared by all readers:
 """
 from __future__ import annotations
 
-import csv
-import errno
-import gzip
-import io
 import os
-import zlib
 from dataclasses import dataclass
-from pathlib import Path
 from typing import List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from ..errors import DataFormatError
-from .files import why_absent
 
-__all__ = ["FieldTable", "Rows", "read_text_bytes", "line_of_offset", "sniff_separator", "FIXED_LINE_BYTES",
-           "MAX_HEADER_BYTES"]
+__all__ = ["FieldTable", "Rows", "line_of_offset", "sniff_separator", "FIXED_LINE_BYTES", "MAX_HEADER_BYTES",
+           "MAX_TOKEN_BYTES", "MAX_INT_DIGITS", "MAX_FLOAT_CHARS"]
 
 PathLike = Union[str, os.PathLike]
 
-_BOM = b"\xef\xbb\xbf"
-# Ids and timestamps fit in int64 with 18 digits; longer is a corrupt field.
-_MAX_INT_DIGITS = 18
-_MAX_FLOAT_CHARS = 64
-_MAX_TOKEN_BYTES = 1024
+#: Ids and timestamps fit in int64 with 18 digits; longer is a corrupt field.
+MAX_INT_DIGITS = 18
+#: Longest number accepted in a float column.
+MAX_FLOAT_CHARS = 64
+#: Longest string id (token) accepted.
+MAX_TOKEN_BYTES = 1024
 #: A header line longer than this is not a list of column names.
 MAX_HEADER_BYTES = 1 << 20
 #: Longest line of a format with a few short columns (ids, ratings, times).
@@ -66,55 +63,6 @@ def _show(raw: bytes, limit: int = 40) -> str:
     return repr(text)
 
 
-def read_text_bytes(path: PathLike, *, what: str = "data") -> bytes:
-    r"""Read :obj:`path` as validated UTF-8 text bytes.
-
-    Args:
-        path (str or os.PathLike): The file; ``.gz`` files are decompressed.
-        what (str): What the file should hold, for the empty-file message.
-
-    Returns:
-        bytes: The content without a leading byte-order mark.
-
-    Raises:
-        DataFormatError: If the file is missing, not valid gzip, binary
-            (NUL bytes or invalid UTF-8) or holds nothing but whitespace.
-    """
-    path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except IsADirectoryError:
-        raise DataFormatError(f"is a folder; expected a file with {what}", path) from None
-    except FileNotFoundError:
-        reason = why_absent(path)
-        reason = "file not found" if reason == "does not exist" else reason
-        raise DataFormatError(f"{reason}; expected {what}", path) from None
-    except OSError as exc:
-        raise DataFormatError(f"cannot be read ({why_absent(path) if exc.errno == errno.ELOOP else exc.strerror}); "
-                              f"expected {what}", path) from None
-    if path.suffix == ".gz":
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise DataFormatError(f"not a valid gzip file ({exc})", path) from None
-    if raw.startswith(_BOM):
-        raw = raw[len(_BOM):]
-    # Report the earliest offending byte, whichever kind it is.
-    bad = [(offset, f"binary data (NUL byte at offset {offset})")
-           for offset in [raw.find(b"\x00")] if offset >= 0]
-    try:
-        if not raw.isascii():  # decoding ASCII would only copy it
-            raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        bad.append((exc.start, f"binary or non-UTF-8 data (byte 0x{raw[exc.start]:02x} at offset {exc.start})"))
-    if bad:
-        offset, found = min(bad)
-        raise DataFormatError(f"{found}; expected UTF-8 text with {what}", path, line_of_offset(raw, offset))
-    if not raw or raw.isspace():  # no stripped copy of a large file
-        raise DataFormatError(f"file is empty; expected {what}", path, 1)
-    return raw
-
-
 def sniff_separator(header: bytes) -> Optional[str]:
     r"""Guess the separator of a delimited file from its header line.
 
@@ -129,13 +77,13 @@ def sniff_separator(header: bytes) -> Optional[str]:
 
 @dataclass
 class FieldTable:
-    r"""Positions of all fields of one text file, not yet converted.
+    r"""Positions of all fields of one piece of text, not yet converted.
 
     Attributes:
         path (str): The file, for error messages.
-        data (bytes): Its content.
-        start, end (numpy.ndarray): Byte range of each field, in file order.
-        line (numpy.ndarray): 1-based line number of each field.
+        data (bytes): The piece.
+        start, end (numpy.ndarray): Byte range of each field, in order.
+        line (numpy.ndarray): 1-based line number of each field in the file.
     """
 
     path: str
@@ -145,49 +93,30 @@ class FieldTable:
     line: np.ndarray
 
     @classmethod
-    def from_file(cls, path: PathLike, sep: Optional[str] = None, *, what: str = "data",
-                  max_line_bytes: Optional[int] = None) -> "FieldTable":
-        r"""Read and split :obj:`path`.
+    def from_bytes(cls, data: bytes, path: str, sep: Optional[str] = None, *,
+                   first_line: int = 1) -> "FieldTable":
+        r"""Split validated, unquoted text (quotes are the stream's job).
 
         Args:
-            path (str or os.PathLike): The file.
+            data (bytes): Whole lines of the file.
+            path (str): The file, for error messages.
             sep (str, optional): A one-character separator. ``None`` splits
-                on runs of whitespace (spaces, tabs). With a separator, empty
-                fields are kept and surrounding spaces are trimmed.
-            what (str): What the file should hold, for error messages.
-            max_line_bytes (int, optional): Refuse a longer line before
-                splitting (e.g. :data:`FIXED_LINE_BYTES` for formats with a
-                few short columns). (default: no limit)
-
-        Raises:
-            DataFormatError: See :func:`read_text_bytes`; or at the first line
-                longer than :obj:`max_line_bytes`.
+                on runs of whitespace (every byte up to ``0x20``). With a
+                separator, empty fields are kept and surrounding spaces (and
+                tabs, unless the separator is a tab) and CRs are trimmed.
+            first_line (int): The line of the file :obj:`data` starts on.
+                (default: :obj:`1`)
         """
-        data = read_text_bytes(path, what=what)
-        return cls.from_bytes(data, os.fspath(path), sep, max_line_bytes=max_line_bytes, what=what)
-
-    @classmethod
-    def from_bytes(cls, data: bytes, path: str, sep: Optional[str] = None, *,
-                   max_line_bytes: Optional[int] = None, what: str = "data") -> "FieldTable":
-        r"""Split already-validated :obj:`data` (see :meth:`from_file`)."""
         buf = np.frombuffer(data, dtype=np.uint8)
-        if max_line_bytes is not None:
-            _check_line_lengths(buf, path, max_line_bytes, what)
         if sep is None:
             start, end = _split_whitespace(buf)
         elif len(sep) != 1 or sep in "\r\n":
             raise ValueError(f"separator must be one character other than a line break, got {sep!r}")
-        elif sep == '"' or b'"' not in data:
-            start, end = _split_separator(buf, ord(sep))
         else:
-            # Quoted fields may hide separators and line breaks: let the csv
-            # module unquote, then re-split its output vectorised.
-            data = _unquote(data, sep, path)
-            buf = np.frombuffer(data, dtype=np.uint8)
-            start, end = _split_separator(buf, 0x1F)
+            start, end = _split_separator(buf, ord(sep))
         newlines = np.flatnonzero(buf == 10)
         # "left": an empty last field starts on its own line's newline byte.
-        line = np.searchsorted(newlines, start, side="left") + 1
+        line = np.searchsorted(newlines, start, side="left") + first_line
         return cls(path, data, start, end, line)
 
     def first_line_fields(self) -> Tuple[List[str], "FieldTable"]:
@@ -311,23 +240,6 @@ class Rows:
 
 # --- splitting ---------------------------------------------------------------
 
-def _check_line_lengths(buf: np.ndarray, path: str, limit: int, what: str) -> None:
-    ends = np.flatnonzero(buf == 10)
-    # line k spans (previous newline, this newline); the last may lack one
-    lengths = np.diff(ends, prepend=-1) - 1
-    tail = len(buf) - (int(ends[-1]) + 1 if len(ends) else 0)
-    long = np.flatnonzero(lengths > limit)
-    if len(long):
-        k = int(long[0])
-        size = int(lengths[k])
-    elif tail > limit:
-        k, size = len(ends), tail
-    else:
-        return
-    raise DataFormatError(f"a line of {size:,} bytes; expected {what}, at most {limit:,} bytes a line",
-                          path, k + 1)
-
-
 def _split_whitespace(buf: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
     # Bytes <= 0x20 are space, tab, CR, LF and other controls: all separate.
     is_field = buf > 32
@@ -355,22 +267,6 @@ def _split_separator(buf: np.ndarray, sep: int) -> Tuple[np.ndarray, np.ndarray]
     is_nl = np.concatenate([[True], buf[delim] == 10, [True]])
     lone = is_nl[:-1] & is_nl[1:] & (start == end)
     return start[~lone], end[~lone]
-
-
-def _unquote(data: bytes, sep: str, path: str) -> bytes:
-    text = data.decode("utf-8")
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
-    out: List[str] = []
-    done = 0  # physical lines consumed so far
-    try:
-        for record in reader:
-            fields = (f.replace("\n", " ").replace("\r", " ").replace("\x1f", " ") for f in record)
-            # One output line per input line, so that line numbers still hold.
-            out.append("\x1f".join(fields) + "\n" * (reader.line_num - done))
-            done = reader.line_num
-    except csv.Error as exc:
-        raise DataFormatError(f"malformed quoted field ({exc})", path, done + 1) from None
-    return "".join(out).encode("utf-8")
 
 
 # --- conversion --------------------------------------------------------------
@@ -415,8 +311,8 @@ def _to_int(table: FieldTable, field: np.ndarray) -> Tuple[np.ndarray, Bad]:
     if n == 0:
         return np.zeros(0, dtype=np.int64), None
     lens = table.end[field] - table.start[field]
-    bad = (lens == 0) | (lens > _MAX_INT_DIGITS)
-    width = int(min(lens.max(), _MAX_INT_DIGITS))
+    bad = (lens == 0) | (lens > MAX_INT_DIGITS)
+    width = int(min(lens.max(), MAX_INT_DIGITS))
     mat, valid = _gather(table, field, width, right=True)
     digits = mat.astype(np.int16) - 48
     bad |= (valid & ((digits < 0) | (digits > 9))).any(axis=1)
@@ -435,8 +331,8 @@ def _to_float(table: FieldTable, field: np.ndarray) -> Tuple[np.ndarray, Bad]:
     if n == 0:
         return np.zeros(0, dtype=np.float64), None
     lens = table.end[field] - table.start[field]
-    too_long = (lens == 0) | (lens > _MAX_FLOAT_CHARS)
-    width = int(min(max(lens.max(), 1), _MAX_FLOAT_CHARS))
+    too_long = (lens == 0) | (lens > MAX_FLOAT_CHARS)
+    width = int(min(max(lens.max(), 1), MAX_FLOAT_CHARS))
     mat, _ = _gather(table, field, width, right=False)
     # Python's float() also takes "1_000"; no data format means that.
     too_long |= (mat == ord("_")).any(axis=1)
@@ -462,12 +358,12 @@ def _to_token(table: FieldTable, field: np.ndarray) -> Tuple[np.ndarray, Bad]:
     if n == 0:
         return np.zeros(0, dtype="S1"), None
     lens = table.end[field] - table.start[field]
-    bad = (lens == 0) | (lens > _MAX_TOKEN_BYTES)
-    width = int(min(max(lens.max(), 1), _MAX_TOKEN_BYTES))
+    bad = (lens == 0) | (lens > MAX_TOKEN_BYTES)
+    width = int(min(max(lens.max(), 1), MAX_TOKEN_BYTES))
     mat, _ = _gather(table, field, width, right=False)
     values = mat.view(f"S{width}").ravel()
     if bad.any():
-        return values, _first_bad(table, field, bad, f"a non-empty id of at most {_MAX_TOKEN_BYTES} bytes")
+        return values, _first_bad(table, field, bad, f"a non-empty id of at most {MAX_TOKEN_BYTES} bytes")
     return values, None
 
 

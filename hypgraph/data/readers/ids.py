@@ -12,55 +12,116 @@ Two kinds of identifiers occur:
 """
 from __future__ import annotations
 
-from typing import Tuple, Union
+from typing import List, Sequence, Tuple, Union
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..errors import DataFormatError
+from .arrow import MEMORY_POOL
 
-__all__ = ["factorize", "decode_tokens", "check_dense", "check_below"]
+__all__ = ["factorize", "factorize_tokens", "decode_tokens", "check_dense", "check_below"]
 
 # A dense id space may have gaps (nodes without rows), but not 16x more ids
 # than rows; one million covers small files with sparse ids.
 _DENSE_FACTOR = 16
 _DENSE_FLOOR = 1_000_000
 
+Tokens = Union[pa.Array, pa.ChunkedArray]
 
-def factorize(values: np.ndarray) -> Tuple[np.ndarray, Union[np.ndarray, list]]:
+
+def factorize(values: Union[np.ndarray, Tokens], *,
+              overwrite: bool = False) -> Tuple[np.ndarray, Union[np.ndarray, list]]:
     r"""Map identifiers to ``0..n-1`` in sorted order.
 
     Args:
-        values (numpy.ndarray): Integer ids, or a bytes (``S``) array of tokens.
+        values (numpy.ndarray or pyarrow.ChunkedArray): Non-negative integer
+            ids, or string tokens (pyarrow strings or a numpy bytes array, see
+            :func:`factorize_tokens`).
+        overwrite (bool): Integer ids may be replaced by their codes in
+            place (no second array of the same size). (default: :obj:`False`)
 
     Returns:
         (numpy.ndarray, numpy.ndarray or list): The int64 codes and the
         identifier of each code (int64 array, or list of str).
     """
-    if values.dtype.kind in "iu":
-        uniques, codes = np.unique(values, return_inverse=True)
-        return codes.astype(np.int64), uniques.astype(np.int64)
+    if isinstance(values, np.ndarray) and values.dtype.kind == "S":
+        values = pa.array(values, type=pa.binary(), memory_pool=MEMORY_POOL).cast(pa.string(), memory_pool=MEMORY_POOL)
+    if isinstance(values, (pa.Array, pa.ChunkedArray)):
+        (codes,), raw = factorize_tokens([values])
+        return codes, raw
+    if len(values) and values.min() >= 0 and values.max() < max(len(values), 1 << 16):
+        # Small ids: a lookup table, no sort (the same codes as np.unique).
+        present = np.zeros(int(values.max()) + 1, dtype=bool)
+        present[values] = True
+        uniques = np.flatnonzero(present)
+        rank = np.cumsum(present, dtype=np.int64) - 1
+        if not (overwrite and values.dtype == np.int64 and values.flags.writeable):
+            return rank[values], uniques.astype(np.int64)
+        for start in range(0, len(values), 1 << 20):  # in place, a block at a time
+            block = values[start:start + (1 << 20)]
+            block[:] = rank[block]
+        return values, uniques.astype(np.int64)
     uniques, codes = np.unique(values, return_inverse=True)
-    names = [u.decode("utf-8") for u in uniques]
-    if names and all(_canonical_int(n) for n in names):
-        numbers = np.array([int(n) for n in names], dtype=np.int64)
+    return codes.astype(np.int64), uniques.astype(np.int64)
+
+
+def factorize_tokens(columns: Sequence[Tokens]) -> Tuple[List[np.ndarray], Union[np.ndarray, list]]:
+    r"""Map string tokens of several columns to one set of codes ``0..n-1``.
+
+    Tokens are numbered in sorted (bytewise) order; when every distinct token
+    is a canonical non-negative integer (no sign, no leading zero, at most 18
+    digits) they are numbered in numeric order and returned as integers.
+
+    Args:
+        columns (sequence): pyarrow string arrays.
+
+    Returns:
+        (list of numpy.ndarray, numpy.ndarray or list): The int64 codes of
+        each column, and the token of each code (int64 array, or list of str).
+    """
+    chunks = [chunk for column in columns for chunk in _chunks(column)]
+    uniques = pc.unique(pa.chunked_array(chunks, type=pa.string()), memory_pool=MEMORY_POOL)
+    uniques = pc.take(uniques, pc.sort_indices(uniques, memory_pool=MEMORY_POOL), memory_pool=MEMORY_POOL)
+    codes = [_codes(column, uniques) for column in columns]
+    if _all_canonical_ints(uniques):
+        numbers = pc.cast(uniques, pa.int64(), memory_pool=MEMORY_POOL).to_numpy()
         order = np.argsort(numbers, kind="stable")
         rank = np.empty_like(order)
         rank[order] = np.arange(len(order))
-        return rank[codes].astype(np.int64), numbers[order]
-    return codes.astype(np.int64), names
+        return [rank[c] for c in codes], numbers[order]
+    return codes, uniques.to_pylist()
 
 
-def decode_tokens(tokens: np.ndarray) -> Union[np.ndarray, list]:
-    r"""Decode a bytes (``S``) array of identifiers, in order: an int64 array
-    when all are canonical non-negative integers, else a list of str."""
-    names = [t.decode("utf-8") for t in tokens]
-    if names and all(_canonical_int(n) for n in names):
-        return np.array([int(n) for n in names], dtype=np.int64)
-    return names
+def decode_tokens(tokens: Tokens) -> Union[np.ndarray, list]:
+    r"""The tokens, in order: an int64 array when all are canonical
+    non-negative integers, else a list of str."""
+    tokens = pa.chunked_array(_chunks(tokens), type=pa.string())
+    if _all_canonical_ints(tokens):
+        return np.array(pc.cast(tokens, pa.int64(), memory_pool=MEMORY_POOL).to_numpy())  # writable: torch may share it
+    return tokens.to_pylist()
 
 
-def _canonical_int(name: str) -> bool:
-    return name.isascii() and name.isdigit() and len(name) <= 18 and (name == "0" or name[0] != "0")
+def _chunks(column: Tokens) -> list:
+    return list(column.chunks) if isinstance(column, pa.ChunkedArray) else [column]
+
+
+def _codes(column: Tokens, uniques: pa.Array) -> np.ndarray:
+    parts = [pc.index_in(chunk, value_set=uniques, memory_pool=MEMORY_POOL).to_numpy().astype(np.int64)
+             for chunk in _chunks(column)]
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+
+def _all_canonical_ints(tokens: Tokens) -> bool:
+    if len(tokens) == 0:
+        return False
+    pool = {"memory_pool": MEMORY_POOL}
+    short = pc.all(pc.less_equal(pc.binary_length(tokens, **pool), 18, **pool), **pool).as_py()
+    digits = pc.all(pc.ascii_is_decimal(tokens, **pool), **pool).as_py()
+    leading_zero = pc.any(pc.and_(pc.starts_with(tokens, "0", **pool), pc.not_equal(tokens, "0", **pool), **pool),
+                          **pool).as_py()
+    return bool(short and digits and not leading_zero)
 
 
 def check_dense(ids: np.ndarray, line: np.ndarray, path: str, what: str) -> int:

@@ -23,9 +23,10 @@ from torch_geometric.data import HeteroData
 from ..errors import DataFormatError
 from ..hetero import build_hetero_data
 from ..report import FilterReport, record
-from .columns import FIXED_LINE_BYTES, FieldTable, read_text_bytes
+from .columns import FIXED_LINE_BYTES
 from .files import find_file, missing_error, require_dir
 from .ids import check_below, check_dense
+from .stream import RepeatedLines, TextStream
 
 __all__ = ["read_kgat"]
 
@@ -37,26 +38,26 @@ class _Lists:
 
     def __init__(self, path: Path) -> None:
         self.path = os.fspath(path)
-        table = FieldTable.from_file(path, what="lines 'user item item ...'")
-        values = table.all_ints()
-        lines, first, counts = table.ragged_rows()
-        is_item = np.ones(len(values), dtype=bool)
-        is_item[first] = False
-        self.user = np.repeat(values[first], counts - 1)
-        self.item = values[is_item]
-        self.line = table.line[is_item]
-        self.user_ids, self.user_lines = values[first], lines
-        self.empty_lines = int((counts == 1).sum())
-        self.num_lines = len(lines)
+        with TextStream(path, what="lines 'user item item ...'") as stream:
+            lines = stream.ragged_ints()
+        self.user = np.repeat(lines.heads, lines.counts)
+        self.item = lines.rest
+        self.line = RepeatedLines(lines.line, lines.counts)  # of each item, computed on demand
+        self.user_ids, self.user_lines = lines.heads, lines.line
+        self.empty_lines = int((lines.counts == 0).sum())
+        self.num_lines = len(lines.heads)
 
     def dedupe(self, num_items: int) -> Optional[FilterReport]:
+        r"""Drop repeated (user, item) pairs, keeping the first; the items'
+        lines are not needed after the range checks and are dropped."""
+        self.line = None
         key = self.user * num_items + self.item
+        if not _has_repeats(key):
+            return None
         _, keep = np.unique(key, return_index=True)
         keep.sort()  # file order
         removed = len(key) - len(keep)
-        if removed == 0:
-            return None
-        self.user, self.item, self.line = self.user[keep], self.item[keep], self.line[keep]
+        self.user, self.item = self.user[keep], self.item[keep]
         return FilterReport(
             step="repeated item ids within a user's line", kept=len(keep), removed=removed,
             unit="entries", source=self.path,
@@ -71,12 +72,19 @@ class _Lists:
             detail="those users are kept as nodes")
 
 
+def _has_repeats(key: np.ndarray) -> bool:
+    # One sorted copy instead of np.unique's several arrays, for the usual
+    # file without repeats.
+    ordered = np.sort(key)
+    return bool((ordered[1:] == ordered[:-1]).any())
+
+
 def _list_count(folder: Path, name: str) -> Optional[Tuple[str, int]]:
     path = folder / name
     if not path.is_file():
         return None
-    data = read_text_bytes(path, what="a header line and one line per id")
-    rows = sum(1 for line in data.splitlines() if line.strip())
+    with TextStream(path, what="a header line and one line per id") as stream:
+        rows = stream.count_nonblank_lines()
     return os.fspath(path), rows - 1
 
 
@@ -84,16 +92,16 @@ def _relation_names(folder: Path) -> Optional[List[str]]:
     path = folder / "relation_list.txt"
     if not path.is_file():
         return None
-    table = FieldTable.from_file(path, what="'org_id remap_id' lines after a header", max_line_bytes=FIXED_LINE_BYTES)
-    _, rest = table.first_line_fields()
-    rows = rest.rows(["org_id", "remap_id"])
-    cols = rows.convert(org_id="token", remap_id="int")
+    with TextStream(path, what="'org_id remap_id' lines after a header", max_line=FIXED_LINE_BYTES) as stream:
+        stream.header()
+        rows = stream.rows(["org_id", "remap_id"], lines=True, org_id="token", remap_id="int")
+    cols = rows.columns
     wrong = np.flatnonzero(cols["remap_id"] != np.arange(len(rows)))
     if len(wrong):
         k = int(wrong[0])
         raise DataFormatError(f"expected remap_id {k} (ids listed in order), found {cols['remap_id'][k]}",
-                              path, int(rows.line[k]))
-    return [name.decode("utf-8") for name in cols["org_id"]]
+                              path, rows.line[k])
+    return cols["org_id"].to_pylist()
 
 
 def _count(ids_and_lines, listed: Optional[Tuple[str, int]], what: str) -> int:
@@ -165,8 +173,10 @@ def read_kgat(root: Union[str, os.PathLike]) -> HeteroData:
 
 
 def _read_kg(path: Path, root: Path, num_items: int) -> dict:
-    rows = FieldTable.from_file(path, what="'head relation tail' triples", max_line_bytes=FIXED_LINE_BYTES).rows(["head", "relation", "tail"])
-    cols = rows.convert(no_header=True, head="int", relation="int", tail="int")
+    with TextStream(path, what="'head relation tail' triples", max_line=FIXED_LINE_BYTES) as stream:
+        rows = stream.rows(["head", "relation", "tail"], no_header=True, lines=True, head="int", relation="int",
+                           tail="int")
+    cols = rows.columns
     file = os.fspath(path)
     ends = [(cols["head"], rows.line, file), (cols["tail"], rows.line, file)]
     num_entities = max(_count(ends, _list_count(root, "entity_list.txt"), "entity id"), num_items)

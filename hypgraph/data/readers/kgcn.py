@@ -18,9 +18,10 @@ from torch_geometric.data import HeteroData
 
 from ..hetero import build_hetero_data
 from ..report import FilterReport, record
-from .columns import FIXED_LINE_BYTES, FieldTable
+from .columns import FIXED_LINE_BYTES
 from .files import find_file, missing_error, require_dir
 from .ids import check_below, check_dense, decode_tokens
+from .stream import TextStream
 
 __all__ = ["read_kgcn"]
 
@@ -60,8 +61,10 @@ def read_kgcn(root: Union[str, os.PathLike]) -> HeteroData:
     kg_path = find_file([here, root], ["kg_final.txt", "kg_final.txt.gz"])
     index_path = find_file([here, root, here.parent], ["item_index2entity_id.txt"])
 
-    rows = FieldTable.from_file(ratings_path, what="'user item label' rows", max_line_bytes=FIXED_LINE_BYTES).rows(["user", "item", "label"])
-    cols = rows.convert(no_header=True, user="int", item="int", label="int")
+    with TextStream(ratings_path, what="'user item label' rows", max_line=FIXED_LINE_BYTES) as stream:
+        rows = stream.rows(["user", "item", "label"], no_header=True, lines=True, user="int", item="int",
+                           label="int")
+    cols = rows.columns
     path = os.fspath(ratings_path)
     check_below(cols["label"], rows.line, path, 2, "label", "0 or 1")
     num_users = check_dense(cols["user"], rows.line, path, "user id")
@@ -91,16 +94,18 @@ def read_kgcn(root: Union[str, os.PathLike]) -> HeteroData:
 
 
 def _read_index(path: Path):
-    rows = (FieldTable.from_file(path, what="'item_id entity_id' rows", max_line_bytes=FIXED_LINE_BYTES)
-            .rows(["item_id", "entity_id"]))
-    cols = rows.convert(item_id="token", entity_id="int")
+    with TextStream(path, what="'item_id entity_id' rows", max_line=FIXED_LINE_BYTES) as stream:
+        rows = stream.rows(["item_id", "entity_id"], lines=True, item_id="token", entity_id="int")
+    cols = rows.columns
     check_dense(cols["entity_id"], rows.line, os.fspath(path), "entity id")
     return decode_tokens(cols["item_id"]), cols["entity_id"]
 
 
 def _read_kg(path: Path, num_items: int, link_entity: np.ndarray) -> dict:
-    rows = FieldTable.from_file(path, what="'head relation tail' triples", max_line_bytes=FIXED_LINE_BYTES).rows(["head", "relation", "tail"])
-    cols = rows.convert(no_header=True, head="int", relation="int", tail="int")
+    with TextStream(path, what="'head relation tail' triples", max_line=FIXED_LINE_BYTES) as stream:
+        rows = stream.rows(["head", "relation", "tail"], no_header=True, lines=True, head="int",
+                           relation="int", tail="int")
+    cols = rows.columns
     file = os.fspath(path)
     num_entities = max(check_dense(cols["head"], rows.line, file, "entity id"),
                        check_dense(cols["tail"], rows.line, file, "entity id"),

@@ -7,10 +7,13 @@ from typing import Union
 
 from torch_geometric.data import HeteroData
 
+import numpy as np
+
 from ..errors import DataFormatError
 from ..hetero import build_hetero_data
-from .columns import FIXED_LINE_BYTES, FieldTable
+from .columns import FIXED_LINE_BYTES
 from .ids import factorize
+from .stream import TextStream
 
 __all__ = ["read_movielens", "locate_movielens"]
 
@@ -57,10 +60,13 @@ def read_movielens(path: Union[str, os.PathLike]) -> HeteroData:
         DataFormatError: For a missing file or any malformed row.
     """
     file = locate_movielens(path)
-    rows = FieldTable.from_file(file, what="MovieLens ratings (" + " ".join(COLUMNS) + ")", max_line_bytes=FIXED_LINE_BYTES).rows(COLUMNS)
-    cols = rows.convert(no_header=True, user_id="int", item_id="int", rating="float", timestamp="int")
-    user, user_raw = factorize(cols["user_id"])
-    item, item_raw = factorize(cols["item_id"])
+    what = "MovieLens ratings (" + " ".join(COLUMNS) + ")"
+    with TextStream(file, what=what, max_line=FIXED_LINE_BYTES) as stream:
+        # float32: what the graph stores, without a float64 copy beside it
+        cols = stream.rows(COLUMNS, no_header=True, dtypes={"rating": np.float32}, user_id="int", item_id="int",
+                           rating="float", timestamp="int").columns
+    user, user_raw = factorize(cols["user_id"], overwrite=True)
+    item, item_raw = factorize(cols["item_id"], overwrite=True)
     return build_hetero_data(
         user, item, num_users=len(user_raw), num_items=len(item_raw),
         rating=cols["rating"], time=cols["timestamp"],

@@ -15,14 +15,13 @@ import os
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple, Union
 
-import numpy as np
 from torch_geometric.data import HeteroData
 
 from ..errors import DataFormatError
 from ..hetero import build_hetero_data
-from .columns import FieldTable, Rows
 from .files import missing_error, require_dir
-from .ids import factorize
+from .ids import factorize, factorize_tokens
+from .stream import MAX_LINE_BYTES, TextStream
 
 __all__ = ["read_recbole"]
 
@@ -30,33 +29,37 @@ TYPES = ("token", "token_seq", "float", "float_seq")
 EXPECTED = "RecBole atomic files <name>.inter (+ <name>.kg, <name>.link optional)"
 
 
-def _typed_rows(path: Path, required: List[str]) -> Tuple[Rows, Dict[str, str]]:
-    """Rows of a typed-header file, with each column's declared type."""
-    table = FieldTable.from_file(path, sep="\t", what=f"a typed header ({', '.join(required)}) and rows")
-    header, rest = table.first_line_fields()
-    header_line = int(table.line[0])
-    names, types = [], {}
-    for field in header:
-        name, colon, kind = field.partition(":")
-        if not colon or kind not in TYPES:
+def _typed_rows(path: Path, required: Dict[str, str], optional: Dict[str, str] = None) -> Tuple[dict, int]:
+    """The columns of a typed-header file: the :obj:`required` ones and those
+    of :obj:`optional` the header names, each converted to its kind."""
+    names_required = list(required)
+    with TextStream(path, what=f"a typed header ({', '.join(names_required)}) and rows", sep="\t",
+                    max_line=MAX_LINE_BYTES) as stream:
+        header, header_line = stream.header()
+        names, types = [], {}
+        for field in header:
+            name, colon, kind = field.partition(":")
+            if not colon or kind not in TYPES:
+                raise DataFormatError(
+                    f"expected a typed RecBole header field like 'user_id:token' (types: {', '.join(TYPES)}), "
+                    f"got {field!r}", path, header_line)
+            if name in types:
+                raise DataFormatError(
+                    f"column {name!r} appears twice in the header (fields {names.index(name) + 1} and "
+                    f"{len(names) + 1}); expected each column once", path, header_line)
+            names.append(name)
+            types[name] = kind
+        absent = [name for name in names_required if name not in types]
+        if absent:
             raise DataFormatError(
-                f"expected a typed RecBole header field like 'user_id:token' (types: {', '.join(TYPES)}), "
-                f"got {field!r}", path, header_line)
-        if name in types:
-            raise DataFormatError(
-                f"column {name!r} appears twice in the header (fields {names.index(name) + 1} and "
-                f"{len(names) + 1}); expected each column once", path, header_line)
-        names.append(name)
-        types[name] = kind
-    absent = [name for name in required if name not in types]
-    if absent:
-        raise DataFormatError(
-            f"expected columns {', '.join(required)}; the header lacks {', '.join(absent)} "
-            f"(it has {', '.join(names)})", path, header_line)
-    if len(rest.line) == 0:
-        raise DataFormatError(f"no rows after the header; expected rows of {', '.join(required)}",
-                              path, header_line + 1)
-    return rest.rows(names), types
+                f"expected columns {', '.join(names_required)}; the header lacks {', '.join(absent)} "
+                f"(it has {', '.join(names)})", path, header_line)
+        kinds = dict(required, **{name: kind for name, kind in (optional or {}).items() if name in types})
+        rows = stream.rows(names, **kinds)
+        if len(rows) == 0:
+            raise DataFormatError(f"no rows after the header; expected rows of {', '.join(names_required)}",
+                                  path, header_line + 1)
+    return rows.columns, len(rows)
 
 
 def _find_name(root: Path) -> str:
@@ -90,7 +93,8 @@ def read_recbole(root: Union[str, os.PathLike], name: Optional[str] = None) -> H
     Raises:
         DataFormatError: If ``.inter`` is missing, a header is untyped, lacks
             a required column or names one twice, a file has no rows after
-            its header, or a row is malformed.
+            its header, a row is malformed, or a line is longer than
+            :data:`~hypgraph.data.readers.stream.MAX_LINE_BYTES` (16 MiB).
     """
     root = Path(root)
     if root.suffix == ".inter" and root.is_file():
@@ -101,50 +105,33 @@ def read_recbole(root: Union[str, os.PathLike], name: Optional[str] = None) -> H
     if not inter_path.is_file():
         raise missing_error(root, [inter_path.name], EXPECTED)
 
-    inter, types = _typed_rows(inter_path, ["user_id", "item_id"])
-    kinds = {"user_id": "token", "item_id": "token"}
-    if "rating" in types:
-        kinds["rating"] = "float"
-    if "timestamp" in types:
-        kinds["timestamp"] = "time"
-    cols = inter.convert(**kinds)
-
+    cols, _ = _typed_rows(inter_path, {"user_id": "token", "item_id": "token"},
+                          {"rating": "float", "timestamp": "time"})
     link = kg = None
     if link_path.is_file():
-        rows, _ = _typed_rows(link_path, ["item_id", "entity_id"])
-        link = rows.convert(item_id="token", entity_id="token")
+        link, _ = _typed_rows(link_path, {"item_id": "token", "entity_id": "token"})
     if kg_path.is_file():
-        rows, _ = _typed_rows(kg_path, ["head_id", "relation_id", "tail_id"])
-        kg = rows.convert(head_id="token", relation_id="token", tail_id="token")
+        kg, _ = _typed_rows(kg_path, {"head_id": "token", "relation_id": "token", "tail_id": "token"})
 
     user, user_raw = factorize(cols["user_id"])
-    item_tokens = [cols["item_id"]] + ([link["item_id"]] if link else [])
-    item_all, item_raw = factorize(_concat(item_tokens))
-    item = item_all[:len(inter)]
+    item_codes, item_raw = factorize_tokens([cols["item_id"]] + ([link["item_id"]] if link else []))
+    item = item_codes[0]
 
     extra = {}
     if kg or link:
         parts = ([kg["head_id"], kg["tail_id"]] if kg else []) + ([link["entity_id"]] if link else [])
-        entity_all, entity_raw = factorize(_concat(parts))
+        entity_codes, entity_raw = factorize_tokens(parts)
         extra.update(num_entities=len(entity_raw), entity_raw_id=entity_raw)
-        pos = 0
         if kg:
-            n = len(kg["head_id"])
             relation, relation_raw = factorize(kg["relation_id"])
-            extra.update(kg_head=entity_all[:n], kg_tail=entity_all[n:2 * n], kg_relation=relation,
+            extra.update(kg_head=entity_codes[0], kg_tail=entity_codes[1], kg_relation=relation,
                          num_relations=len(relation_raw), relation_raw_id=_as_str(relation_raw))
-            pos = 2 * n
         if link:
-            extra.update(link_item=item_all[len(inter):], link_entity=entity_all[pos:])
+            extra.update(link_item=item_codes[1], link_entity=entity_codes[-1])
     return build_hetero_data(
         user, item, num_users=len(user_raw), num_items=len(item_raw),
         rating=cols.get("rating"), time=cols.get("timestamp"),
         user_raw_id=user_raw, item_raw_id=item_raw, **extra)
-
-
-def _concat(parts: List[np.ndarray]) -> np.ndarray:
-    width = max(p.dtype.itemsize for p in parts)
-    return np.concatenate([p.astype(f"S{width}") for p in parts])
 
 
 def _as_str(raw) -> List[str]:

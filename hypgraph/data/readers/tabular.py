@@ -1,7 +1,9 @@
 r"""Generic interaction tables: CSV/TSV with a header line, or Parquet."""
 from __future__ import annotations
 
+import gzip
 import os
+import zlib
 from pathlib import Path
 from typing import Dict, Optional, Union
 
@@ -10,8 +12,9 @@ from torch_geometric.data import HeteroData
 
 from ..errors import DataFormatError
 from ..hetero import build_hetero_data
-from .columns import MAX_HEADER_BYTES, FieldTable, read_text_bytes, sniff_separator
+from .columns import MAX_HEADER_BYTES, sniff_separator
 from .ids import factorize
+from .stream import MAX_LINE_BYTES, TextStream
 
 __all__ = ["read_table"]
 
@@ -50,8 +53,10 @@ def read_table(
         ``rating``/``time`` when their columns are given.
 
     Raises:
-        DataFormatError: For a missing column, a header-only file or any
-            malformed row.
+        DataFormatError: For a missing column, a header-only file, any
+            malformed row, or a line longer than
+            :data:`~hypgraph.data.readers.stream.MAX_LINE_BYTES` (16 MiB: a
+            piece holds whole lines, so this bounds the memory of a read).
         ImportError: For Parquet when :mod:`pyarrow` is not installed.
     """
     wanted = {"user": user_col, "item": item_col, "rating": rating_col, "time": time_col}
@@ -70,29 +75,37 @@ def read_table(
 
 def _read_text(path: Path, wanted: Dict[str, str], sep: Optional[str]) -> Dict[str, np.ndarray]:
     what = "a header line naming " + ", ".join(wanted.values())
-    data = read_text_bytes(path, what=what)
     if sep is None:
-        # the first non-blank line, without copying a large file
-        head = data[:MAX_HEADER_BYTES]
-        begin = len(head) - len(head.lstrip())
-        sep = sniff_separator(data[begin:begin + MAX_HEADER_BYTES].split(b"\n", 1)[0])
-    table = FieldTable.from_bytes(data, os.fspath(path), sep)
-    header, rest = table.first_line_fields()
-    header = [name.strip('"') for name in header]
-    header_line = int(table.line[0])
-    absent = [col for col in wanted.values() if col not in header]
-    if absent:
-        raise DataFormatError(
-            f"expected a column {', '.join(map(repr, absent))}; the header has {', '.join(map(repr, header))}",
-            path, header_line)
-    if len(rest.line) == 0:
-        raise DataFormatError("no rows after the header", path, header_line + 1)
-    # Columns may be named twice; the first one wins, like csv.DictReader's reverse.
-    names = [name if name not in header[:k] else f"{name}#{k}" for k, name in enumerate(header)]
-    rows = rest.rows(names)
-    kinds = {"user": "token", "item": "token", "rating": "float", "time": "time"}
-    out = rows.convert(**{wanted[role]: kinds[role] for role in wanted})
-    return {role: out[col] for role, col in wanted.items()}
+        sep = _sniff(path)
+    with TextStream(path, what=what, sep=sep, max_line=MAX_LINE_BYTES) as stream:
+        header, header_line = stream.header()
+        header = [name.strip('"') for name in header]
+        absent = [col for col in wanted.values() if col not in header]
+        if absent:
+            raise DataFormatError(
+                f"expected a column {', '.join(map(repr, absent))}; the header has {', '.join(map(repr, header))}",
+                path, header_line)
+        # Columns may be named twice; the first one wins, like csv.DictReader's reverse.
+        names = [name if name not in header[:k] else f"{name}#{k}" for k, name in enumerate(header)]
+        kinds = {"user": "token", "item": "token", "rating": "float", "time": "time"}
+        rows = stream.rows(names, **{wanted[role]: kinds[role] for role in wanted})
+        if len(rows) == 0:
+            raise DataFormatError("no rows after the header", path, header_line + 1)
+    return {role: rows.columns[col] for role, col in wanted.items()}
+
+
+def _sniff(path: Path) -> Optional[str]:
+    # The separator from the first non-blank line; a file that cannot be
+    # read is reported by the stream that reads it next.
+    try:
+        with (gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb")) as f:
+            data = f.read(2 * MAX_HEADER_BYTES + 3)
+    except (OSError, EOFError, zlib.error):
+        return None
+    data = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+    head = data[:MAX_HEADER_BYTES]
+    begin = len(head) - len(head.lstrip())
+    return sniff_separator(data[begin:begin + MAX_HEADER_BYTES].split(b"\n", 1)[0])
 
 
 def _read_parquet(path: Path, wanted: Dict[str, str]) -> Dict[str, np.ndarray]:
