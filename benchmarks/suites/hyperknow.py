@@ -108,6 +108,8 @@ def _metric(results, dataset: str, model: str, key: str) -> List[float]:
 INIT_STD = 0.01
 
 _TANGENT = {"parameterization": "tangent", "optimizer": "adam"}
+# the Euclidean twins of the RiemannianAdam rows: one second moment per point, as on the ball
+_PER_POINT = {"euclidean_factor": "point"}
 
 _ADAM = {"optimizer": "adam"}
 
@@ -150,12 +152,12 @@ class HyperKnowSuite(Suite):
     models = (
         # points on the ball + RiemannianAdam, Euclidean twins with one second moment per point
         ModelSpec("BPR+H", "hyperbolic", "BPR+E", options={"ablation": "BPR+H"}),
-        ModelSpec("BPR+E", "euclidean", options={"ablation": "BPR+E"}),
+        ModelSpec("BPR+E", "euclidean", options={"ablation": "BPR+E", **_PER_POINT}),
         # tangent tables + torch.optim.Adam, Euclidean twins with Adam (per coordinate)
         ModelSpec("BPR+H-tangent", "hyperbolic", "BPR+E-adam", options={"ablation": "BPR+H", **_TANGENT}),
         ModelSpec("BPR+E-adam", "euclidean", options={"ablation": "BPR+E", **_ADAM}),
         ModelSpec("BPR+Att+H", "hyperbolic", "BPR+Att+E", options={"ablation": "BPR+Att+H"}),
-        ModelSpec("BPR+Att+E", "euclidean", options={"ablation": "BPR+Att+E"}),
+        ModelSpec("BPR+Att+E", "euclidean", options={"ablation": "BPR+Att+E", **_PER_POINT}),
         ModelSpec("BPR+Att+H-tangent", "hyperbolic", "BPR+Att+E-adam",
                   options={"ablation": "BPR+Att+H", **_TANGENT}),
         ModelSpec("BPR+Att+E-adam", "euclidean", options={"ablation": "BPR+Att+E", **_ADAM}),

@@ -458,7 +458,7 @@ def test_summary_names_the_best_model_and_tests_best_hyperbolic_against_best_euc
 def test_suite_fit_trains_tangent_and_euclidean_adam_models_with_torch_adam(tmp_path):
     from benchmarks.suites import RunContext
     from benchmarks.suites.chamberlain import Chamberlain
-    from benchmarks.suites.common import optimizer_factory
+    from benchmarks.suites.common import euclidean_factor, optimizer_factory
     from benchmarks.suites.hyperknow import HyperKnowSuite
     from hypgraph.data import leave_last_out, make_synthetic, random_split
     from hypgraph.optim import RiemannianAdam
@@ -471,6 +471,10 @@ def test_suite_fit_trains_tangent_and_euclidean_adam_models_with_torch_adam(tmp_
         assert factory.func is kind and factory.keywords["weight_decay"] == 1e-6
     assert optimizer_factory(chamberlain, chamberlain.model("euclidean-sym-bpr"), config).keywords[
         "euclidean_factor"] == "point"
+    # the Euclidean rows of Hyper-Know's RiemannianAdam pairs get its per-point moments too, Adam's rows not
+    factors = {m.name: euclidean_factor(hyperknow, m) for m in hyperknow.models if m.tuned}
+    assert factors["BPR+E"] == factors["BPR+Att+E"] == "point"
+    assert all(factors[m.name] == "coordinate" for m in hyperknow.models if m.options.get("optimizer") == "adam")
     ctx = RunContext(data_root=tmp_path, epochs=2, progress=False)
     data = make_synthetic(num_users=60, num_items=150, avg_user_degree=8, gamma=3.0, seed=0)
     split = leave_last_out(data)  # 100 sampled negatives need more than 100 unseen items
