@@ -31,7 +31,7 @@ import pyarrow.csv as pcsv
 
 from .columns import MAX_FLOAT_CHARS, MAX_INT_DIGITS, MAX_TOKEN_BYTES
 
-__all__ = ["parse_rows", "parse_ragged", "fields_agree", "MEMORY_POOL"]
+__all__ = ["parse_rows", "parse_ragged", "fields_agree", "ParsedPiece", "MEMORY_POOL"]
 
 #: Where the readers' pyarrow buffers come from: the C allocator, which hands
 #: a freed piece's buffers back (pyarrow's default pool keeps them, ~20 MB
@@ -54,8 +54,30 @@ def _lone_cr(data: bytes) -> bool:
     return b"\r" in data and data.count(b"\r") != data.count(b"\r\n")
 
 
+class ParsedPiece:
+    r"""The validated columns of a piece, converted one at a time
+    (:meth:`pop`), so that a piece's string columns and all its typed
+    columns are never held together.
+
+    Attributes:
+        num_rows (int): The rows of the piece.
+    """
+
+    def __init__(self, num_rows: int, columns: Dict[int, Tuple[Column, str]]) -> None:
+        self.num_rows = num_rows
+        self._columns = columns
+
+    def pop(self, k: int) -> Column:
+        r"""Column :obj:`k`: int64/float64 numpy values, or pyarrow strings
+        for tokens. Its text is released."""
+        column, kind = self._columns.pop(k)
+        if kind in ("int", "float"):
+            column = pc.cast(column, pa.int64() if kind == "int" else pa.float64(), **_POOL).to_numpy()
+        return column
+
+
 def parse_rows(data: bytes, num_columns: int, kinds: Dict[int, str],
-               sep: Optional[str]) -> Optional[Tuple[int, Dict[int, Column]]]:
+               sep: Optional[str]) -> Optional[ParsedPiece]:
     r"""Parse rows of exactly :obj:`num_columns` fields.
 
     Args:
@@ -66,21 +88,23 @@ def parse_rows(data: bytes, num_columns: int, kinds: Dict[int, str],
         sep (str, optional): The separator; ``None`` for runs of whitespace.
 
     Returns:
-        (int, dict) or None: The number of rows and the converted columns
-        (numpy arrays, or pyarrow string arrays for tokens), or ``None``.
-        Blank lines (empty, or a lone CR of CRLF) are skipped, as pyarrow does.
+        ParsedPiece or None: The rows, every requested column validated, or
+        ``None``. Blank lines (empty, or a lone CR of CRLF) are skipped, as
+        pyarrow does.
     """
     split = _split(data, num_columns, kinds, sep, "token" in kinds.values())
     if split is None:
         return None
     table, names, trim = split
-    out = {}
+    columns = {k: _column(table, names[k], trim) for k in kinds}
+    num_rows = table.num_rows
+    del table
     for k, kind in kinds.items():
-        values = _convert(_column(table, names[k], trim), kind)
-        if values is None:
+        checked = _check(columns[k], kind)
+        if checked is None:
             return None
-        out[k] = values
-    return table.num_rows, out
+        columns[k] = (checked, kind)
+    return ParsedPiece(num_rows, columns)
 
 
 def fields_agree(data: bytes, num_columns: int, sep: Optional[str]) -> bool:
@@ -132,9 +156,11 @@ def _column(table: pa.Table, name: str, trim: str) -> pa.Array:
     return pc.utf8_trim(column, trim, **_POOL) if trim else column
 
 
-def _convert(column: pa.Array, kind: str) -> Optional[Column]:
+def _check(column: pa.Array, kind: str) -> Optional[Column]:
+    # The column if its text will convert as the slow path would (a "time"
+    # column is converted here, as that is its check), else None.
     if len(column) == 0:
-        return column if kind == "token" else np.zeros(0, dtype=np.float64 if kind == "float" else np.int64)
+        return column if kind != "time" else np.zeros(0, dtype=np.int64)
     span = pc.min_max(pc.binary_length(column, **_POOL), **_POOL)
     if span["min"].as_py() < 1 or span["max"].as_py() > _LIMITS[kind]:
         return None
@@ -142,12 +168,12 @@ def _convert(column: pa.Array, kind: str) -> Optional[Column]:
         return column
     digits_only = pc.all(pc.ascii_is_decimal(column, **_POOL), **_POOL).as_py()
     if kind == "int":
-        return pc.cast(column, pa.int64(), **_POOL).to_numpy() if digits_only else None
+        return column if digits_only else None
     if not digits_only and not pc.all(pc.match_substring_regex(column, _PLAIN_DECIMAL, **_POOL), **_POOL).as_py():
         return None
-    values = pc.cast(column, pa.float64(), **_POOL).to_numpy()
     if kind == "float":
-        return values
+        return column
+    values = pc.cast(column, pa.float64(), **_POOL).to_numpy()
     if (values != np.floor(values)).any() or (np.abs(values) > 2.0 ** 62).any():
         return None
     return values.astype(np.int64)
@@ -176,7 +202,6 @@ def parse_ragged(data: bytes) -> Optional[Tuple[np.ndarray, np.ndarray, np.ndarr
     del lines
     counts = pc.list_value_length(tokens, **_POOL).to_numpy().astype(np.int64)
     tokens = tokens.flatten()
-    values = _convert(tokens, "int")
-    if values is None:
+    if _check(tokens, "int") is None:
         return None
-    return values, where, counts
+    return pc.cast(tokens, pa.int64(), **_POOL).to_numpy(), where, counts

@@ -51,17 +51,25 @@ class _Lists:
         r"""Drop repeated (user, item) pairs, keeping the first; the items'
         lines are not needed after the range checks and are dropped."""
         self.line = None
-        key = self.user * num_items + self.item
-        if not _has_repeats(key):
+        if not _has_repeats(self.user * num_items + self.item):
             return None
-        _, keep = np.unique(key, return_index=True)
+        _, keep = np.unique(self.user * num_items + self.item, return_index=True)
         keep.sort()  # file order
-        removed = len(key) - len(keep)
+        removed = len(self.user) - len(keep)
         self.user, self.item = self.user[keep], self.item[keep]
         return FilterReport(
             step="repeated item ids within a user's line", kept=len(keep), removed=removed,
             unit="entries", source=self.path,
             detail="KGAT last-fm lists listening events; the first occurrence is kept")
+
+    def take_concatenated(self, other: "_Lists") -> Tuple[np.ndarray, np.ndarray]:
+        r"""Users and items of this split then :obj:`other`; both splits
+        give up their arrays."""
+        user = np.concatenate([self.user, other.user])
+        self.user = other.user = None
+        item = np.concatenate([self.item, other.item])
+        self.item = other.item = None
+        return user, item
 
     def empty_report(self) -> Optional[FilterReport]:
         if self.empty_lines == 0:
@@ -73,10 +81,10 @@ class _Lists:
 
 
 def _has_repeats(key: np.ndarray) -> bool:
-    # One sorted copy instead of np.unique's several arrays, for the usual
-    # file without repeats.
-    ordered = np.sort(key)
-    return bool((ordered[1:] == ordered[:-1]).any())
+    # Sorts key in place: one array instead of np.unique's several, for the
+    # usual file without repeats.
+    key.sort()
+    return bool((key[1:] == key[:-1]).any())
 
 
 def _list_count(folder: Path, name: str) -> Optional[Tuple[str, int]]:
@@ -160,11 +168,11 @@ def read_kgat(root: Union[str, os.PathLike]) -> HeteroData:
     kg = {}
     if kg_path is not None:
         kg = _read_kg(kg_path, root, num_items)
+    sizes = [len(train.item), len(test.item)]
+    user, item = train.take_concatenated(test)  # each split's arrays freed as they are copied
     data = build_hetero_data(
-        np.concatenate([train.user, test.user]), np.concatenate([train.item, test.item]),
-        num_users=num_users, num_items=num_items,
-        train_mask=np.repeat([True, False], [len(train.item), len(test.item)]),
-        test_mask=np.repeat([False, True], [len(train.item), len(test.item)]),
+        user, item, num_users=num_users, num_items=num_items,
+        train_mask=np.repeat([True, False], sizes), test_mask=np.repeat([False, True], sizes),
         **kg)
     for report in reports:
         if report is not None:

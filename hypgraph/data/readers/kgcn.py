@@ -80,10 +80,10 @@ def read_kgcn(root: Union[str, os.PathLike]) -> HeteroData:
         raw_items, link_entity = None, np.arange(num_items)
 
     kg = _read_kg(kg_path, num_items, link_entity) if kg_path is not None else {}
-    positive = cols["label"] == 1
-    data = build_hetero_data(
-        cols["user"][positive], cols["item"][positive], num_users=num_users, num_items=num_items,
-        item_raw_id=raw_items, **kg)
+    positive = cols.pop("label") == 1
+    user = cols.pop("user")[positive]  # pop: the full column is freed once filtered
+    item = cols.pop("item")[positive]
+    data = build_hetero_data(user, item, num_users=num_users, num_items=num_items, item_raw_id=raw_items, **kg)
     negatives = int((~positive).sum())
     if negatives:
         record(data, FilterReport(

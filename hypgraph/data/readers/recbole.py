@@ -15,6 +15,7 @@ import os
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple, Union
 
+import numpy as np
 from torch_geometric.data import HeteroData
 
 from ..errors import DataFormatError
@@ -55,7 +56,9 @@ def _typed_rows(path: Path, required: Dict[str, str], optional: Dict[str, str] =
                 f"expected columns {', '.join(names_required)}; the header lacks {', '.join(absent)} "
                 f"(it has {', '.join(names)})", path, header_line)
         kinds = dict(required, **{name: kind for name, kind in (optional or {}).items() if name in types})
-        rows = stream.rows(names, **kinds)
+        # ratings as the graph stores them (float32), without a float64 copy
+        rows = stream.rows(names, dtypes={name: np.float32 for name, kind in kinds.items() if kind == "float"},
+                           **kinds)
         if len(rows) == 0:
             raise DataFormatError(f"no rows after the header; expected rows of {', '.join(names_required)}",
                                   path, header_line + 1)
@@ -113,8 +116,8 @@ def read_recbole(root: Union[str, os.PathLike], name: Optional[str] = None) -> H
     if kg_path.is_file():
         kg, _ = _typed_rows(kg_path, {"head_id": "token", "relation_id": "token", "tail_id": "token"})
 
-    user, user_raw = factorize(cols["user_id"])
-    item_codes, item_raw = factorize_tokens([cols["item_id"]] + ([link["item_id"]] if link else []))
+    user, user_raw = factorize(cols.pop("user_id"))  # pop: each text column is freed once coded
+    item_codes, item_raw = factorize_tokens([cols.pop("item_id")] + ([link["item_id"]] if link else []))
     item = item_codes[0]
 
     extra = {}

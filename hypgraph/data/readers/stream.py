@@ -50,7 +50,7 @@ PathLike = Union[str, os.PathLike]
 
 #: Bytes read and parsed at a time (a piece ends at the last line break
 #: within it, so it may be one line longer).
-CHUNK_BYTES = 8 << 20
+CHUNK_BYTES = 1 << 20
 #: Size of the sub-pieces the slow path parses, so that its per-field arrays
 #: (several times the text) stay small.
 SLOW_PATH_BYTES = 1 << 20
@@ -563,7 +563,7 @@ class TextStream:
             try:
                 for n, values, where in self._parse_rows(piece, names, position, kinds, no_header and count == 0):
                     for name in kinds:
-                        parts[name].append(values[name])
+                        parts[name].append(values.pop(name))
                     if line_map is not None:
                         line_map.append(n, where)
                     count += n
@@ -581,10 +581,9 @@ class TextStream:
             parsed = arrow.parse_rows(piece.data, len(names), {position[n]: k for n, k in kinds.items()},
                                       self._field_sep)
             if parsed is not None:
-                n, values = parsed
-                where = _row_lines(piece, n)
+                where = _row_lines(piece, parsed.num_rows)
                 if where is not None:
-                    yield n, {name: values[position[name]] for name in kinds}, where
+                    yield parsed.num_rows, _Popping(parsed, position), where
                     return
         sub_pieces = _sub_pieces(piece, _slow_bytes())
         for data, line in sub_pieces:
@@ -625,7 +624,7 @@ class TextStream:
         Raises:
             DataFormatError: At the first value that is not one.
         """
-        heads, counts, rest = [], [], []
+        heads, counts, rest = _Growing(np.int64), _Growing(np.int64), _Growing(np.int64)
         line_map = RowLines()
         last = 0  # the line of the last line recorded
         for piece in self.pieces():
@@ -638,7 +637,7 @@ class TextStream:
                     # A line cut between pieces: its values so far are recorded.
                     k = int(sizes[0])
                     rest.append(values[:k])
-                    counts[-1][-1] += k
+                    counts.array[-1] += k
                     values, where, sizes = values[k:], where[1:], sizes[1:]
                 if not len(where):
                     continue
@@ -651,7 +650,7 @@ class TextStream:
                 consecutive = int(where[-1] - where[0]) == len(where) - 1
                 line_map.append(len(where), first_line + int(where[0]) if consecutive else first_line + where)
                 last = first_line + int(where[-1])
-        return RaggedRows(_join(heads, "int"), _join(counts, "int"), _join(rest, "int"), line_map)
+        return RaggedRows(heads.finish(), counts.finish(), rest.finish(), line_map)
 
     def _slow_ragged(self, piece: Piece):
         for data, line in _sub_pieces(piece, _slow_bytes(), between_fields=True):
@@ -798,6 +797,16 @@ def _filled_lines(data: bytes, first_line: int, window: int = 1 << 20) -> np.nda
 _DTYPES = {"int": np.int64, "time": np.int64, "float": np.float64}
 
 
+class _Popping:
+    """A piece's columns by name, each converted when popped."""
+
+    def __init__(self, parsed: "arrow.ParsedPiece", position: Dict[str, int]) -> None:
+        self.parsed, self.position = parsed, position
+
+    def pop(self, name: str):
+        return self.parsed.pop(self.position[name])
+
+
 class _Growing:
     """A numpy column that grows in place as pieces arrive: realloc moves
     the pages of a large array without copying, so the column is never held
@@ -815,8 +824,3 @@ class _Growing:
         return self.array
 
 
-def _join(parts: list, kind: str) -> np.ndarray:
-    column = _Growing(_DTYPES[kind])
-    for part in parts:
-        column.append(part)
-    return column.finish()

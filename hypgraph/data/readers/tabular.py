@@ -66,8 +66,8 @@ def read_table(
         cols = _read_parquet(path, wanted)
     else:
         cols = _read_text(path, wanted, sep)
-    user, user_raw = factorize(cols["user"])
-    item, item_raw = factorize(cols["item"])
+    user, user_raw = factorize(cols.pop("user"))  # pop: each text column is freed once coded
+    item, item_raw = factorize(cols.pop("item"))
     return build_hetero_data(user, item, num_users=len(user_raw), num_items=len(item_raw),
                              rating=cols.get("rating"), time=cols.get("time"),
                              user_raw_id=user_raw, item_raw_id=item_raw)
@@ -88,7 +88,9 @@ def _read_text(path: Path, wanted: Dict[str, str], sep: Optional[str]) -> Dict[s
         # Columns may be named twice; the first one wins, like csv.DictReader's reverse.
         names = [name if name not in header[:k] else f"{name}#{k}" for k, name in enumerate(header)]
         kinds = {"user": "token", "item": "token", "rating": "float", "time": "time"}
-        rows = stream.rows(names, **{wanted[role]: kinds[role] for role in wanted})
+        # ratings as the graph stores them (float32), without a float64 copy
+        dtypes = {wanted["rating"]: np.float32} if "rating" in wanted else {}
+        rows = stream.rows(names, dtypes=dtypes, **{wanted[role]: kinds[role] for role in wanted})
         if len(rows) == 0:
             raise DataFormatError("no rows after the header", path, header_line + 1)
     return {role: rows.columns[col] for role, col in wanted.items()}
