@@ -24,7 +24,6 @@ Input conventions shared by all readers (checked by the stream):
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import List, Optional, Sequence, Tuple, Union
 
@@ -32,10 +31,8 @@ import numpy as np
 
 from ..errors import DataFormatError
 
-__all__ = ["FieldTable", "Rows", "line_of_offset", "sniff_separator", "FIXED_LINE_BYTES", "MAX_HEADER_BYTES",
+__all__ = ["FieldTable", "Rows", "sniff_separator", "FIXED_LINE_BYTES", "MAX_HEADER_BYTES",
            "MAX_TOKEN_BYTES", "MAX_INT_DIGITS", "MAX_FLOAT_CHARS"]
-
-PathLike = Union[str, os.PathLike]
 
 #: Ids and timestamps fit in int64 with 18 digits; longer is a corrupt field.
 MAX_INT_DIGITS = 18
@@ -49,11 +46,6 @@ MAX_HEADER_BYTES = 1 << 20
 #: Checked before a file is split into fields, so that one huge line (a file
 #: without line breaks) is refused before it costs memory per field.
 FIXED_LINE_BYTES = 1 << 16
-
-
-def line_of_offset(data: bytes, offset: int) -> int:
-    r"""Return the 1-based line that holds byte :obj:`offset` of :obj:`data`."""
-    return data.count(b"\n", 0, offset) + 1
 
 
 def _show(raw: bytes, limit: int = 40) -> str:
@@ -118,23 +110,6 @@ class FieldTable:
         # "left": an empty last field starts on its own line's newline byte.
         line = np.searchsorted(newlines, start, side="left") + first_line
         return cls(path, data, start, end, line)
-
-    def first_line_fields(self) -> Tuple[List[str], "FieldTable"]:
-        r"""Split off the first non-blank line (a header).
-
-        Returns:
-            (list of str, FieldTable): The header fields and the rest.
-        """
-        if len(self.line) == 0:
-            raise DataFormatError("file is empty; expected a header line", self.path, 1)
-        first = self.line[0]
-        n = int(np.searchsorted(self.line, first, side="right"))
-        if self.end[n - 1] - self.start[0] > MAX_HEADER_BYTES:
-            raise DataFormatError(f"the header line is longer than {MAX_HEADER_BYTES:,} bytes; "
-                                  f"expected a line of column names", self.path, int(first))
-        names = [self.data[s:e].decode("utf-8") for s, e in zip(self.start[:n], self.end[:n])]
-        rest = FieldTable(self.path, self.data, self.start[n:], self.end[n:], self.line[n:])
-        return names, rest
 
     def rows(self, columns: Sequence[str]) -> "Rows":
         r"""View the table as rows of exactly ``len(columns)`` fields.
