@@ -299,7 +299,9 @@ def markdown(results: Dict[str, Any], suite, plots: Dict[str, str]) -> str:
                 "Per dataset, the best model by mean test value over seeds, and the best hyperbolic model "
                 "against the best Euclidean one (popularity is neither; both picked by their test means, so read "
                 "the two-sided Welch p-value as descriptive):", "",
-                *[f"- {_headline_line(h)}" for h in headlines], ""]
+                *[f"- {_headline_line(h)}" + (" _(Ran with earlier settings of the suite; see its heading.)_"
+                                              if mixed and per_dataset[h["dataset"]] != _settings(results) else "")
+                  for h in headlines], ""]
     if results["skipped"]:
         out += ["Skipped (files missing):", ""]
         out += [f"- {s['dataset']}: {s['reason']}" for s in results["skipped"]]

@@ -314,6 +314,9 @@ def test_merge_keeps_each_datasets_settings_and_never_mixes_them(registered, tmp
     assert "lr ∈ {1, 2}" in toy_a and "dim=4" in toy_a and "lr ∈ {1, 3}" in toy_b and "dim=8" in toy_b
     assert "lr ∈" not in head
     assert "predate the suite's current settings" in toy_a and "predate" not in toy_b
+    summary = head.split("## Summary")[1]
+    assert re.search(r"\*\*toy-a\*\*.*Ran with earlier settings", summary)
+    assert not re.search(r"\*\*toy-b\*\*.*Ran with earlier settings", summary)
     # toy-a redone under the new settings with one model: its old runs go, never mixed with new ones
     capsys.readouterr()
     rc = main(["run", suite.name, "--out", str(out), "--no-progress", "--data-root", str(tmp_path),
