@@ -74,14 +74,14 @@ class Piece:
     r"""A run of text of the file.
 
     Attributes:
-        data (bytes): The text.
+        data (bytes or bytearray): The text.
         line (int): The 1-based line :obj:`data` starts on.
         offset (int): Its byte offset in the decompressed text (BOM removed).
         partial (bool): The last line goes on in the next piece.
         breaks (int): The number of ``\n`` in :obj:`data`.
     """
 
-    data: bytes
+    data: Union[bytes, bytearray]
     line: int
     offset: int
     partial: bool = False
@@ -258,26 +258,52 @@ class TextStream:
             raise DataFormatError(f"cannot be read ({reason}); expected {self.what}", path) from None
 
     def _has_quote(self) -> bool:
-        # Quotes change how the whole file splits, so look before splitting.
+        # Quotes change how the whole file splits, so look before splitting
+        # (through one reused buffer).
+        block = bytearray(_chunk_bytes())
         try:
-            with self._open() as f:
-                while block := f.read(_chunk_bytes()):
-                    if b'"' in block:
+            with self._open() as f, memoryview(block) as view:
+                while n := f.readinto(view):
+                    if block.find(b'"', 0, n) >= 0:
                         return True
         except (DataFormatError, OSError, EOFError, zlib.error):
             pass  # the reading pass reports it
         return False
 
+    def _read_after(self, pending: bytes) -> Optional[bytearray]:
+        # pending followed by the next block, read in place; None at the end.
+        size = _chunk_bytes()
+        data = bytearray(len(pending) + size)
+        data[:len(pending)] = pending
+        with memoryview(data) as view:
+            try:
+                n = self._file.readinto(view[len(pending):])
+            except (OSError, EOFError, zlib.error) as exc:
+                self._unreadable(exc)
+        if not n:
+            return None
+        del data[len(pending) + n:]
+        if not self._started:
+            self._started = True
+            if data.startswith(_BOM):
+                del data[:len(_BOM)]
+                if not data:
+                    return self._read_after(b"")
+        return data
+
+    def _unreadable(self, exc: Exception) -> None:
+        if self.path.suffix == ".gz":
+            error = DataFormatError(f"not a valid gzip file ({exc})", self.path)
+        else:
+            error = DataFormatError(f"cannot be read ({exc}); expected {self.what}", self.path)
+        self._ranks[id(error)] = _GZIP
+        raise error from None
+
     def _read(self) -> bytes:
         try:
             block = self._file.read(_chunk_bytes())
         except (OSError, EOFError, zlib.error) as exc:
-            if self.path.suffix == ".gz":
-                error = DataFormatError(f"not a valid gzip file ({exc})", self.path)
-            else:
-                error = DataFormatError(f"cannot be read ({exc}); expected {self.what}", self.path)
-            self._ranks[id(error)] = _GZIP
-            raise error from None
+            self._unreadable(exc)
         if not self._started:
             self._started = True
             if block.startswith(_BOM):
@@ -321,23 +347,24 @@ class TextStream:
                     return None
                 data, self._pending = self._pending, b""
                 return self._emit(data, partial=False)
-            block = self._read()
-            if not block:
+            data = self._read_after(self._pending)
+            if data is None:
                 self._eof = True
                 continue
-            data = self._pending + block if self._pending else block
             cut = data.rfind(b"\n") + 1
             if cut:
-                self._pending = data[cut:]
-                return self._emit(data[:cut] if cut < len(data) else data, partial=False)
+                self._pending = bytes(data[cut:])  # the start of the next line
+                del data[cut:]  # in place: a piece is never copied
+                return self._emit(data, partial=False)
             self._pending = data
             if self.max_line is not None:
                 if len(data) > self.max_line:
                     self._skip_long_line()
             elif len(data) >= _chunk_bytes():
                 cut = _cut_between_fields(data)
-                self._pending = data[cut:]
-                return self._emit(data[:cut], partial=True)
+                self._pending = bytes(data[cut:])
+                del data[cut:]
+                return self._emit(data, partial=True)
 
     def _advance(self, data: bytes) -> Piece:
         piece = Piece(data, self._line, self._offset)

@@ -99,9 +99,15 @@ def _read_text(path: Path, wanted: Dict[str, str], sep: Optional[str]) -> Dict[s
 def _sniff(path: Path) -> Optional[str]:
     # The separator from the first non-blank line; a file that cannot be
     # read is reported by the stream that reads it next.
+    data = b""
     try:
         with (gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb")) as f:
-            data = f.read(2 * MAX_HEADER_BYTES + 3)
+            # a step at a time: a header is usually far shorter than the limit
+            while len(data) < 2 * MAX_HEADER_BYTES + 3 and b"\n" not in data.lstrip():
+                block = f.read(1 << 16)
+                if not block:
+                    break
+                data += block
     except (OSError, EOFError, zlib.error):
         return None
     data = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
