@@ -1,6 +1,6 @@
-"""``python -m benchmarks``: see :mod:`benchmarks.runner`."""
+"""``python -m benchmarks``: see :mod:`benchmarks.cli`."""
 import sys
 
-from .runner import main
+from .cli import main
 
 sys.exit(main())

@@ -13,7 +13,8 @@ import torch
 from scipy import stats
 
 from benchmarks import report
-from benchmarks.runner import main, run_suite
+from benchmarks.cli import main
+from benchmarks.runner import run_suite
 from benchmarks.suites import (DatasetSpec, Metric, ModelSpec, Suite, Trial, available,
                                register, require, unregister)
 from benchmarks.timing import PeakMemory
@@ -94,6 +95,21 @@ def test_list_prints_every_suite(registered, capsys):
     for name in ("quick", "scale", "tiny-test"):
         assert re.search(rf"^{name}\s", printed, re.M), printed
     assert "fake suite of the runner tests" in printed
+
+
+def test_runner_main_is_the_command_line_with_a_deprecation_warning(capsys):
+    from benchmarks import runner
+    with pytest.warns(DeprecationWarning, match="benchmarks.cli.main"):
+        assert runner.main(["--list"]) == 0
+    assert re.search(r"^quick\s", capsys.readouterr().out, re.M)
+
+
+def test_python_dash_m_benchmarks_lists_the_suites():
+    import subprocess
+    done = subprocess.run([sys.executable, "-m", "benchmarks", "--list"], cwd=REPO,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert re.search(r"^quick\s", done.stdout, re.M)
 
 
 def test_unknown_suite_is_one_line_and_status_2(capsys):
