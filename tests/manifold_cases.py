@@ -10,18 +10,18 @@ CASES: Dict[str, Callable[[], Manifold]] = {
     "lorentz": lambda: Lorentz(),
     "lorentz-k0.5": lambda: Lorentz(k=0.5),
     "poincare": lambda: PoincareBall(),
-    "poincare-c0.7": lambda: PoincareBall(c=0.7),
-    "poincare-c2": lambda: PoincareBall(c=2.0),
+    "poincare-k0.7": lambda: PoincareBall(k=0.7),
+    "poincare-k2": lambda: PoincareBall(k=2.0),
     "klein": lambda: Klein(),
-    "klein-c0.7": lambda: Klein(c=0.7),
-    "klein-c1.3": lambda: Klein(c=1.3),
+    "klein-k0.7": lambda: Klein(k=0.7),
+    "klein-k1.3": lambda: Klein(k=1.3),
     "euclidean": lambda: Euclidean(),
 }
 
 #: every model with curvature 1 and another (geoopt once left one out of its contract suite)
-EVERY_MODEL = ("lorentz", "lorentz-k0.5", "poincare", "poincare-c2", "klein", "klein-c0.7", "euclidean")
+EVERY_MODEL = ("lorentz", "lorentz-k0.5", "poincare", "poincare-k2", "klein", "klein-k0.7", "euclidean")
 #: what the layer tests run over
-LAYERS = ("lorentz", "lorentz-k0.5", "poincare-c0.7", "klein-c1.3", "euclidean")
+LAYERS = ("lorentz", "lorentz-k0.5", "poincare-k0.7", "klein-k1.3", "euclidean")
 
 
 def select(names: Iterable[str]) -> Dict[str, Callable[[], Manifold]]:

@@ -1,12 +1,15 @@
 r"""Hyperbolic geometry: pure functions per model (``hypgraph.manifolds.lorentz.math``,
 ``.poincare.math``, ``.klein.math``) and thin modules that own the curvature.
+Every model and conversion names its curvature magnitude ``k`` (curvature
+``-k``); the ball's and Klein's ``c`` of before 0.2 still works for one
+release with a DeprecationWarning.
 
 =================  ==============================  ==============================
 class              model                           paper
 =================  ==============================  ==============================
 :class:`Lorentz`   hyperboloid, curvature -k       Chamberlain 2019 §3.1.3, Eq. 7-12, 19
-:class:`PoincareBall` Poincaré ball, curvature -c  Hyper-Know Eq. 1-2
-:class:`Klein`     Klein ball, curvature -c        Chamberlain 2019 Eq. 3-5
+:class:`PoincareBall` Poincaré ball, curvature -k  Hyper-Know Eq. 1-2
+:class:`Klein`     Klein ball, curvature -k        Chamberlain 2019 Eq. 3-5
 :class:`Euclidean` flat (the ablation)             --
 =================  ==============================  ==============================
 """

@@ -1,14 +1,56 @@
 r"""The interface every manifold shares, and the curvature it owns."""
 from __future__ import annotations
 
+import functools
+import warnings
 from abc import ABC, abstractmethod
-from typing import Optional, Tuple, Union
+from typing import Callable, Optional, Tuple, TypeVar, Union
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 __all__ = ["Manifold", "Curvature"]
+
+_F = TypeVar("_F", bound=Callable)
+
+
+def _curvature_from_c(k, c, where: str, default=1.0):
+    r"""The curvature magnitude :obj:`k` of a call that may still spell it
+    ``c=`` (the Poincaré ball's and Klein's name before 0.2): ``c`` wins over
+    a default ``k``, with a :class:`DeprecationWarning`; both given is an error."""
+    if c is None:
+        return k
+    if not (k is default or (isinstance(k, float) and k == default)):
+        raise TypeError(f"{where}: got both k={k} and its deprecated name c={c}; pass k only")
+    warnings.warn(f"{where}: the curvature keyword c= is now k= (one name on every manifold); "
+                  "c= will be removed in the next release", DeprecationWarning, stacklevel=3)
+    return c
+
+
+def _accepts_c(fn: _F) -> _F:
+    r"""Let a pure function whose curvature keyword is ``k`` still be called
+    with ``c=`` for one release (DeprecationWarning)."""
+    where = f"{fn.__module__.replace('hypgraph.manifolds.', '')}.{fn.__name__}"
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        if "c" in kwargs:
+            kwargs["k"] = _curvature_from_c(kwargs.get("k", 1.0), kwargs.pop("c"), where)
+        return fn(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _c_alias(self) -> Tensor:
+    name = type(self).__name__
+    warnings.warn(f"{name}.c is now {name}.k (one name on every manifold); "
+                  ".c will be removed in the next release", DeprecationWarning, stacklevel=2)
+    return self.k
+
+
+#: ``PoincareBall.c`` / ``Klein.c``: the name of :attr:`k` before 0.2, kept for one release.
+_C_ALIAS = property(_c_alias, doc="Deprecated name of ``k`` (before 0.2).")
 
 
 class Curvature(nn.Module):
@@ -178,7 +220,7 @@ class Manifold(nn.Module, ABC):
     def mobius_add(self, x: Tensor, y: Tensor) -> Tensor:
         r"""Translate :obj:`x` by :obj:`y`: :math:`\exp_x(P_{o\to x}\log_o y)`.
 
-        In the Poincaré ball this is Möbius addition :math:`x \oplus_c y`
+        In the Poincaré ball this is Möbius addition :math:`x \oplus_k y`
         (Ganea et al. 2018, §2.3; :class:`PoincareBall` uses the closed form of
         [Hyper-Know] Eq. 2), in Euclidean space :math:`x + y`; on the other
         models it is the same isometry in their coordinates.

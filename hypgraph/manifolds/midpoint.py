@@ -28,7 +28,7 @@ def einstein_midpoint(
 
     .. math::
         m_K = \frac{\sum_i w_i \gamma_i \kappa_i}{\sum_i w_i \gamma_i},\qquad
-        \gamma_i = \frac{1}{\sqrt{1 - c\lVert\kappa_i\rVert^2}}
+        \gamma_i = \frac{1}{\sqrt{1 - k\lVert\kappa_i\rVert^2}}
 
     Points enter and leave in the coordinates of :obj:`manifold`; the sums are
     taken over homogeneous Klein coordinates :math:`\gamma_i(1, \kappa_i)`

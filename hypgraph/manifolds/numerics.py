@@ -58,7 +58,7 @@ def max_cosh_arg(dtype: torch.dtype) -> float:
 def max_tanh_arg(dtype: torch.dtype) -> float:
     r""":math:`\operatorname{artanh}(1 - \epsilon)`: the largest argument whose
     ``tanh`` stays within ``EPS`` of 1, i.e. inside the balls' boundary margin
-    (``projx`` keeps :math:`\sqrt c\lVert x\rVert \le 1 - \epsilon`)."""
+    (``projx`` keeps :math:`\sqrt k\lVert x\rVert \le 1 - \epsilon`)."""
     return math.atanh(1.0 - EPS[dtype])
 
 

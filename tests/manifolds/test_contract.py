@@ -114,7 +114,7 @@ def test_random_is_seeded(manifold):
 
 @pytest.mark.parametrize("k", [1.0, 0.3, 2.5])
 def test_conversions_round_trip_and_preserve_distance(k, dtype):
-    lor, poi, kle = Lorentz(k=k), PoincareBall(c=k), Klein(c=k)
+    lor, poi, kle = Lorentz(k=k), PoincareBall(k=k), Klein(k=k)
     x = points(lor, dtype=dtype)
     y = points(lor, seed=2, dtype=dtype)
     kx = lorentz_to_klein(x, k=k)
@@ -145,7 +145,7 @@ def test_lorentz_margin_follows_eq19():
 
 
 def test_poincare_distance_matches_mobius_formula():
-    m = PoincareBall(c=1.7)
+    m = PoincareBall(k=1.7)
     x, y = points(m), points(m, seed=1)
     w = m.mobius_add(-x, y)
     expected = 2 / 1.7 ** 0.5 * torch.atanh(1.7 ** 0.5 * w.norm(dim=-1))  # Hyper-Know, Eq. 1
@@ -154,28 +154,28 @@ def test_poincare_distance_matches_mobius_formula():
 
 def test_gyration_matches_its_definition():
     from hypgraph.manifolds.poincare import math as P
-    m = PoincareBall(c=0.8)
+    m = PoincareBall(k=0.8)
     u, v, w = (points(m, seed=s) for s in (1, 2, 3))
-    add = lambda a, b: P.mobius_add(a, b, c=0.8)  # noqa: E731
+    add = lambda a, b: P.mobius_add(a, b, k=0.8)  # noqa: E731
     expected = add(-add(u, v), add(u, add(v, w)))
-    torch.testing.assert_close(P.gyration(u, v, w, c=0.8), expected, atol=1e-10, rtol=1e-10)
+    torch.testing.assert_close(P.gyration(u, v, w, k=0.8), expected, atol=1e-10, rtol=1e-10)
 
 
 def test_mobius_left_cancellation():
-    m = PoincareBall(c=1.3)
+    m = PoincareBall(k=1.3)
     x, y = points(m, seed=1), points(m, seed=2)
     torch.testing.assert_close(m.mobius_add(-x, m.mobius_add(x, y)), y, atol=1e-10, rtol=1e-10)
 
 
 def test_klein_metric_is_pullback_of_lorentz_metric():
     from hypgraph.manifolds.klein import math as K
-    m = Klein(c=0.6)
+    m = Klein(k=0.6)
     x = points(m)
     u, w = tangent(m, x, seed=1), tangent(m, x, seed=2)
-    pu, pw = K.pushforward(x, u, c=0.6), K.pushforward(x, w, c=0.6)
+    pu, pw = K.pushforward(x, u, k=0.6), K.pushforward(x, w, k=0.6)
     torch.testing.assert_close(m.inner(x, u, w), L.inner(pu, pw), atol=1e-10, rtol=1e-10)
     xl = C.klein_to_lorentz(x, k=0.6)
-    torch.testing.assert_close(K.pullback(xl, pu, c=0.6), u, atol=1e-10, rtol=1e-10)
+    torch.testing.assert_close(K.pullback(xl, pu, k=0.6), u, atol=1e-10, rtol=1e-10)
 
 
 def test_check_point_rejects_off_manifold_points():
@@ -193,36 +193,36 @@ def test_curvature_validation_and_repr():
     with pytest.raises(ValueError, match="-2"):
         Lorentz(k=-2.0)
     assert str(Lorentz()) == "Lorentz(k=1)"
-    assert str(PoincareBall(c=0.5, learnable=True)) == "PoincareBall(c=0.5, learnable=True)"
-    assert str(Klein()) == "Klein(c=1)"
+    assert str(PoincareBall(k=0.5, learnable=True)) == "PoincareBall(k=0.5, learnable=True)"
+    assert str(Klein()) == "Klein(k=1)"
 
 
 def test_learnable_curvature_gets_gradient_and_stays_positive():
-    m = PoincareBall(c=0.5, learnable=True)
-    assert abs(float(m.c.detach()) - 0.5) < 1e-12
+    m = PoincareBall(k=0.5, learnable=True)
+    assert abs(float(m.k.detach()) - 0.5) < 1e-12
     x, y = points(m, std=0.3), points(m, seed=1, std=0.3)
     m.dist(x, y).sum().backward()
     raw = m.curvature.raw
     assert raw.grad is not None and torch.isfinite(raw.grad)
     with torch.no_grad():
         raw.fill_(-30.0)
-    assert float(m.c.detach()) > 0
+    assert float(m.k.detach()) > 0
 
 
-@pytest.mark.parametrize("name", ["lorentz-k0.5", "klein-c0.7"])
+@pytest.mark.parametrize("name", ["lorentz-k0.5", "klein-k0.7"])
 def test_generic_translation_is_mobius_addition_in_other_coordinates(name):
     from .conftest import MANIFOLDS
     m = MANIFOLDS[name]()
-    k = m.k if isinstance(m, Lorentz) else m.c
+    k = m.k
     to_p = (lambda a: lorentz_to_poincare(a, k=k)) if isinstance(m, Lorentz) else (lambda a: klein_to_poincare(a, k=k))
     x, y = points(m, seed=1), points(m, seed=2)
-    ball = PoincareBall(c=float(k))
+    ball = PoincareBall(k=float(k))
     torch.testing.assert_close(to_p(m.mobius_add(x, y)), ball.mobius_add(to_p(x), to_p(y)), atol=1e-9, rtol=1e-9)
 
 
 def test_generic_translation_matches_closed_form_in_the_ball():
     from hypgraph.manifolds.base import Manifold
-    m = PoincareBall(c=1.3)
+    m = PoincareBall(k=1.3)
     x, y = points(m, seed=1), points(m, seed=2)
     torch.testing.assert_close(Manifold.mobius_add(m, x, y), m.mobius_add(x, y), atol=1e-10, rtol=1e-10)
 

@@ -10,14 +10,14 @@ from hypgraph.manifolds import Klein, Lorentz, PoincareBall
 from hypgraph.manifolds import numerics
 
 LORENTZ = {"lorentz": lambda: Lorentz(margin=1e-6), "lorentz-k0.5": lambda: Lorentz(k=0.5)}
-BALLS = {"poincare": lambda: PoincareBall(), "poincare-c2": lambda: PoincareBall(c=2.0),
+BALLS = {"poincare": lambda: PoincareBall(), "poincare-k2": lambda: PoincareBall(k=2.0),
          "klein": lambda: Klein()}
 MANIFOLDS = {**LORENTZ, **BALLS}
 NORMS = [10.0, 40.0, 100.0, 1e4]
 
 
 def curvature(m):
-    return float((m.k if isinstance(m, Lorentz) else m.c).detach())
+    return float(m.k.detach())
 
 
 def cap(m, dtype):
@@ -143,7 +143,7 @@ def test_gradcheck_expmap0_then_dist_float64_below_the_cap(name):
 
 
 def test_clip_norm_with_a_learnable_curvature_keeps_the_graph():
-    m = PoincareBall(c=1.5, learnable=True)
+    m = PoincareBall(k=1.5, learnable=True)
     v = tangents(m, 100.0, dtype=torch.float32).requires_grad_(True)
     x = m.expmap0(v)
     m.dist(x, others(m)).sum().backward()

@@ -38,8 +38,8 @@ def test_gradcheck_mobius_add_and_curvature():
     x = req(points(MANIFOLDS["poincare"](), n=4, dim=3))
     y = req(points(MANIFOLDS["poincare"](), n=4, dim=3, seed=1))
     c = torch.tensor(0.8, dtype=torch.float64, requires_grad=True)
-    assert gradcheck(lambda a, b, k: P.mobius_add(a, b, c=k), (x, y, c))
-    assert gradcheck(lambda a, b, k: P.dist(a, b, c=k), (x, y, c))
+    assert gradcheck(lambda a, b, k: P.mobius_add(a, b, k=k), (x, y, c))
+    assert gradcheck(lambda a, b, k: P.dist(a, b, k=k), (x, y, c))
 
 
 def test_gradcheck_conversions():

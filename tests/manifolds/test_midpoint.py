@@ -41,14 +41,14 @@ def test_matches_explicit_klein_formula(hyperbolic):
 
 
 def _curvature(manifold):
-    return manifold.k if isinstance(manifold, Lorentz) else manifold.c
+    return manifold.k
 
 
 def _to_klein(manifold, x):
     if isinstance(manifold, Lorentz):
         return C.lorentz_to_klein(x, k=manifold.k)
     if isinstance(manifold, PoincareBall):
-        return C.poincare_to_klein(x, k=manifold.c)
+        return C.poincare_to_klein(x, k=manifold.k)
     return x
 
 
@@ -76,7 +76,7 @@ def test_equivariant_under_lorentz_boost():
 
 
 def test_equivariant_under_mobius_translation():
-    m = PoincareBall(c=1.5)
+    m = PoincareBall(k=1.5)
     x = points(m, n=9)
     a = points(m, n=1, seed=42)[0] * 0.8
     w = torch.rand(9, dtype=torch.float64) + 0.1

@@ -37,7 +37,7 @@ def test_lorentz_exp_log_and_symmetry(k, a, b):
 @SETTINGS
 @given(curv, coords, coords)
 def test_poincare_left_cancellation_and_exp_log(c, a, b):
-    m = PoincareBall(c=c)
+    m = PoincareBall(k=c)
     x, y = ball_point(m, [v / 3 for v in a]), ball_point(m, [v / 3 for v in b])
     torch.testing.assert_close(m.mobius_add(-x, m.mobius_add(x, y)), y, atol=1e-9, rtol=1e-7)
     torch.testing.assert_close(m.expmap(x, m.logmap(x, y)), y, atol=1e-8, rtol=1e-6)
@@ -46,7 +46,7 @@ def test_poincare_left_cancellation_and_exp_log(c, a, b):
 @SETTINGS
 @given(curv, coords, coords, coords)
 def test_triangle_inequality_klein(c, a, b, d):
-    m = Klein(c=c)
+    m = Klein(k=c)
     x, y, z = (ball_point(m, v) for v in (a, b, d))
     assert m.dist(x, z) <= m.dist(x, y) + m.dist(y, z) + 1e-9
 
@@ -54,7 +54,7 @@ def test_triangle_inequality_klein(c, a, b, d):
 @SETTINGS
 @given(curv, coords, coords)
 def test_conversions_round_trip_and_isometry(k, a, b):
-    lor, poi = Lorentz(k=k), PoincareBall(c=k)
+    lor, poi = Lorentz(k=k), PoincareBall(k=k)
     x, y = lorentz_point(lor, a), lorentz_point(lor, b)
     p = klein_to_poincare(lorentz_to_klein(x, k=k), k=k)
     torch.testing.assert_close(poincare_to_lorentz(p, k=k), x, atol=1e-7, rtol=1e-7)

@@ -18,11 +18,11 @@ HYPERBOLIC = _hyperbolic_names(MANIFOLDS)
 # Learnable curvature makes the manifold's raw curvature a parameter of the layer.
 LEARNABLE = {
     "lorentz-k0.5": lambda: Lorentz(k=0.5, learnable=True),
-    "poincare-c0.7": lambda: PoincareBall(c=0.7, learnable=True),
-    "klein-c1.3": lambda: Klein(c=1.3, learnable=True),
+    "poincare-k0.7": lambda: PoincareBall(k=0.7, learnable=True),
+    "klein-k1.3": lambda: Klein(k=1.3, learnable=True),
 }
 # One of each model, for the slower checks (gradcheck, compile).
-ONE_PER_MODEL = ["lorentz-k0.5", "poincare-c0.7", "klein-c1.3", "euclidean"]
+ONE_PER_MODEL = ["lorentz-k0.5", "poincare-k0.7", "klein-k1.3", "euclidean"]
 
 F64 = dict(atol=1e-10, rtol=1e-10)
 

@@ -18,10 +18,8 @@ from hypgraph.manifolds import Euclidean, Klein, Lorentz, PoincareBall
 
 
 def curvature(m) -> float:
-    if isinstance(m, Lorentz):
+    if isinstance(m, (Lorentz, PoincareBall, Klein)):
         return float(m.k.detach())
-    if isinstance(m, (PoincareBall, Klein)):
-        return float(m.c.detach())
     assert isinstance(m, Euclidean)
     return 0.0
 

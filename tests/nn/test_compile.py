@@ -28,7 +28,7 @@ class MidpointPassing(MessagePassing):
 
 def _cases():
     """(layer, args, kwargs, differentiable inputs) per layer, float32."""
-    lorentz, ball = Lorentz(k=0.5), PoincareBall(c=0.7)
+    lorentz, ball = Lorentz(k=0.5), PoincareBall(k=0.7)
     items, users = embed(lorentz, ITEMS, torch.float32), embed(lorentz, USERS, torch.float32)
     b_items, b_entities = embed(ball, USERS, torch.float32), embed(ball, ENTITIES, torch.float32)
     ei = edge_index()

@@ -40,8 +40,8 @@ class MidpointPassing(MessagePassing):
 
 @pytest.mark.parametrize("manifold, expected", [
     (Lorentz(), "EinsteinMidpointAggregation(Lorentz(k=1))"),
-    (PoincareBall(c=0.7), "EinsteinMidpointAggregation(PoincareBall(c=0.7))"),
-    (Klein(c=1.3), "EinsteinMidpointAggregation(Klein(c=1.3))"),
+    (PoincareBall(k=0.7), "EinsteinMidpointAggregation(PoincareBall(k=0.7))"),
+    (Klein(k=1.3), "EinsteinMidpointAggregation(Klein(k=1.3))"),
     (Euclidean(), "EinsteinMidpointAggregation(Euclidean())"),
 ])
 def test_repr(manifold, expected):

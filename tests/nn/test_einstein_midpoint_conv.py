@@ -30,9 +30,9 @@ def attention_conv(manifold, dim):
 @pytest.mark.parametrize("make, expected", [
     (lambda: EinsteinMidpointConv(manifold=Lorentz(k=0.5)), "EinsteinMidpointConv(manifold=Lorentz(k=0.5))"),
     (lambda: EinsteinMidpointConv(manifold=Euclidean()), "EinsteinMidpointConv(manifold=Euclidean())"),
-    (lambda: EinsteinMidpointConv(3, manifold=PoincareBall(c=0.7), attention=True),
-     "EinsteinMidpointConv(3, manifold=PoincareBall(c=0.7), attention=True)"),
-    (lambda: EinsteinMidpointConv(3, manifold=Klein(c=1.3)), "EinsteinMidpointConv(3, manifold=Klein(c=1.3))"),
+    (lambda: EinsteinMidpointConv(3, manifold=PoincareBall(k=0.7), attention=True),
+     "EinsteinMidpointConv(3, manifold=PoincareBall(k=0.7), attention=True)"),
+    (lambda: EinsteinMidpointConv(3, manifold=Klein(k=1.3)), "EinsteinMidpointConv(3, manifold=Klein(k=1.3))"),
     (lambda: EinsteinMidpointConv(), "EinsteinMidpointConv(manifold=Lorentz(k=1))"),
 ])
 def test_repr(make, expected):
@@ -40,8 +40,8 @@ def test_repr(make, expected):
 
 
 def test_the_order_before_0_2_still_works_with_a_warning():
-    for old, channels in ((lambda: EinsteinMidpointConv(Klein(c=1.3)), None),
-                          (lambda: EinsteinMidpointConv(PoincareBall(c=0.7), 3, attention=True), 3)):
+    for old, channels in ((lambda: EinsteinMidpointConv(Klein(k=1.3)), None),
+                          (lambda: EinsteinMidpointConv(PoincareBall(k=0.7), 3, attention=True), 3)):
         with pytest.warns(DeprecationWarning, match=r"use EinsteinMidpointConv\(channels, manifold=manifold\)"):
             conv = old()
         assert conv.channels == channels and isinstance(conv.manifold, (Klein, PoincareBall))

@@ -60,9 +60,9 @@ def reference(manifold, x_dict, edge_index_dict, weight_dict):
 
 
 def test_repr_and_validation():
-    conv = HyperbolicHeteroConv({RATES: EinsteinMidpointConv(manifold=Klein(c=1.3)),
-                                 DESCRIBES: EinsteinMidpointConv(manifold=Klein(c=1.3))}, Klein(c=1.3))
-    assert str(conv) == "HyperbolicHeteroConv(num_relations=2, manifold=Klein(c=1.3))"
+    conv = HyperbolicHeteroConv({RATES: EinsteinMidpointConv(manifold=Klein(k=1.3)),
+                                 DESCRIBES: EinsteinMidpointConv(manifold=Klein(k=1.3))}, Klein(k=1.3))
+    assert str(conv) == "HyperbolicHeteroConv(num_relations=2, manifold=Klein(k=1.3))"
     with pytest.raises(ValueError, match="'rates'"):
         HyperbolicHeteroConv({"rates": EinsteinMidpointConv(manifold=Lorentz())}, Lorentz())
 

@@ -33,11 +33,11 @@ def example(manifold):
 
 
 @pytest.mark.parametrize("make, expected", [
-    (lambda: HyperbolicKGAttention(3, 2), "HyperbolicKGAttention(3, num_relations=2, manifold=PoincareBall(c=1))"),
+    (lambda: HyperbolicKGAttention(3, 2), "HyperbolicKGAttention(3, num_relations=2, manifold=PoincareBall(k=1))"),
     (lambda: HyperbolicKGAttention(4, 5, manifold=Lorentz(k=0.5)),
      "HyperbolicKGAttention(4, num_relations=5, manifold=Lorentz(k=0.5))"),
-    (lambda: HyperbolicKGAttention(3, 1, manifold=Klein(c=1.3), attention=False),
-     "HyperbolicKGAttention(3, num_relations=1, manifold=Klein(c=1.3), attention=False)"),
+    (lambda: HyperbolicKGAttention(3, 1, manifold=Klein(k=1.3), attention=False),
+     "HyperbolicKGAttention(3, num_relations=1, manifold=Klein(k=1.3), attention=False)"),
     (lambda: HyperbolicKGAttention(8, 2, manifold=Euclidean()),
      "HyperbolicKGAttention(8, num_relations=2, manifold=Euclidean())"),
 ])

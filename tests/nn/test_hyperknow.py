@@ -148,14 +148,14 @@ def test_repr():
     model = HyperKnow(5, 7, 3, 2, dim=4, beta=0.5, kg="average")
     text = repr(model)
     assert text.startswith("HyperKnow(")
-    assert "num_users=5, num_items=7, dim=4, manifold=PoincareBall(c=1), kg='average', beta=0.5" in text
+    assert "num_users=5, num_items=7, dim=4, manifold=PoincareBall(k=1), kg='average', beta=0.5" in text
     assert "HyperbolicKGAttention(4, num_relations=4" in text  # 2 relations + their inverses
 
 
 # --- scoring interface ----------------------------------------------------------
 
-@pytest.mark.parametrize("manifold", [PoincareBall(c=1.0), PoincareBall(c=0.5), Euclidean()],
-                         ids=["poincare", "poincare-c0.5", "euclidean"])
+@pytest.mark.parametrize("manifold", [PoincareBall(k=1.0), PoincareBall(k=0.5), Euclidean()],
+                         ids=["poincare", "poincare-k0.5", "euclidean"])
 def test_rank_scores_order_items_as_the_distance_does(manifold):
     torch.manual_seed(0)
     model = HyperKnow(10, 50, 1, 1, dim=5, kg=None, manifold=manifold, init_std=0.3).double()
@@ -173,7 +173,7 @@ def test_rank_scores_order_items_as_the_distance_does(manifold):
     assert torch.allclose(pos_score, exact[users, pos]) and torch.allclose(neg_score, exact.gather(1, neg))
 
 
-@pytest.mark.parametrize("manifold", [PoincareBall(c=1.0), Euclidean()], ids=["poincare", "euclidean"])
+@pytest.mark.parametrize("manifold", [PoincareBall(k=1.0), Euclidean()], ids=["poincare", "euclidean"])
 def test_sqdist_score_squares_the_distance_and_ranks_alike(split, manifold):
     train, _, _ = split
     torch.manual_seed(0)

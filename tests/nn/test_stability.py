@@ -13,8 +13,8 @@ from hypgraph.nn import EinsteinMidpointConv, HyperbolicHeteroConv, HyperbolicKG
 NUM_NEIGHBOURS = 10_000
 STRESS = {
     "poincare": lambda: PoincareBall(),
-    "poincare-c0.7": lambda: PoincareBall(c=0.7),
-    "klein-c1.3": lambda: Klein(c=1.3),
+    "poincare-k0.7": lambda: PoincareBall(k=0.7),
+    "klein-k1.3": lambda: Klein(k=1.3),
     "lorentz": lambda: Lorentz(),
     "lorentz-k0.5": lambda: Lorentz(k=0.5),
     "euclidean": lambda: Euclidean(),
@@ -37,7 +37,7 @@ def extreme_points(manifold, n, generator, clustered):
         return manifold.expmap0(torch.cat([torch.zeros(n, 1, dtype=v.dtype), 15 * v], dim=-1))
     if isinstance(manifold, Euclidean):
         return 100 * v
-    return v * (1 - 1e-5) / math.sqrt(float(manifold.c))
+    return v * (1 - 1e-5) / math.sqrt(float(manifold.k))
 
 
 def stress_graph():

@@ -13,7 +13,7 @@ from hypgraph.optim import (PARAMETERIZATIONS, ManifoldParameter, ManifoldTable,
 
 from ..manifold_cases import select
 
-MANIFOLDS = select(["lorentz", "lorentz-k0.5", "poincare", "poincare-c2", "euclidean"])
+MANIFOLDS = select(["lorentz", "lorentz-k0.5", "poincare", "poincare-k2", "euclidean"])
 KINDS = list(PARAMETERIZATIONS)
 N, DIM = 12, 3
 
@@ -88,7 +88,7 @@ def test_argument_errors():
     with pytest.raises(ValueError, match=r"must have shape \(12, 3\)"):
         table.reset_parameters(weight, points=torch.zeros(N, DIM + 1))
     assert repr(point_table("tangent", manifold, N, DIM, sparse=True)) == \
-        "TangentTable(PoincareBall(c=1), 12, dim=3, sparse=True)"
+        "TangentTable(PoincareBall(k=1), 12, dim=3, sparse=True)"
 
 
 # --- torch.optim on a tangent table ------------------------------------------------
@@ -100,13 +100,13 @@ def composite_loss(u, manifold, anchors, pairs):
         x = L.expmap0(F.pad(u, (1, 0)), k=float(manifold.k))
         dist = lambda a, b: L.dist(a, b, k=float(manifold.k))  # noqa: E731
     else:
-        x = P.expmap0(u, c=float(manifold.c))
-        dist = lambda a, b: P.dist(a, b, c=float(manifold.c))  # noqa: E731
+        x = P.expmap0(u, k=float(manifold.k))
+        dist = lambda a, b: P.dist(a, b, k=float(manifold.k))  # noqa: E731
     user, pos, neg = pairs
     return -F.logsigmoid(dist(anchors[user], x[neg]) - dist(anchors[user], x[pos])).sum()
 
 
-@pytest.mark.parametrize("name", ["lorentz", "lorentz-k0.5", "poincare", "poincare-c2"])
+@pytest.mark.parametrize("name", ["lorentz", "lorentz-k0.5", "poincare", "poincare-k2"])
 def test_adam_on_a_tangent_table_is_adams_formula_through_expmap0(name):
     manifold = MANIFOLDS[name]()
     table, weight = filled("tangent", manifold, seed=1)

@@ -49,7 +49,7 @@ class HyperbolicKGAttention(MessagePassing):
     Args:
         channels (int): Coordinates per point (``n + 1`` on the hyperboloid).
         num_relations (int): Number of relation types.
-        manifold (Manifold, optional): (default: :obj:`PoincareBall(c=1)`)
+        manifold (Manifold, optional): (default: :obj:`PoincareBall(k=1)`)
         attention (bool): Weight neighbours by :math:`\alpha` (default: ``True``).
         **kwargs (optional): Additional arguments of
             :class:`torch_geometric.nn.conv.MessagePassing`.

@@ -103,7 +103,7 @@ class HyperKnow(PointRecommender):
         num_entities (int): Number of KG entities.
         num_relations (int): Number of KG relation types :math:`R`.
         dim (int): Dimension :math:`d` (default: ``64``, as in the paper).
-        manifold (Manifold, optional): (default: :obj:`PoincareBall(c=1.0)`)
+        manifold (Manifold, optional): (default: :obj:`PoincareBall(k=1.0)`)
         kg (str, optional): ``'attention'`` (Eq. 4-5), ``'average'`` or
             ``None`` (no KG) (default: ``'attention'``).
         beta (float or str): Fixed :math:`\beta` of Eq. 8, or ``'adaptive'``
@@ -142,7 +142,7 @@ class HyperKnow(PointRecommender):
                  init_std: float = 0.01, *, parameterization: str = "manifold", sparse: bool = False,
                  score: str = "distance") -> None:
         super().__init__()
-        manifold = PoincareBall(c=1.0) if manifold is None else manifold
+        manifold = PoincareBall(k=1.0) if manifold is None else manifold
         if score not in HYPERKNOW_SCORES:
             raise ValueError(f"score must be one of {HYPERKNOW_SCORES}, got {score!r}")
         if kg not in KG_MODES:
@@ -218,7 +218,7 @@ class HyperKnow(PointRecommender):
         euclidean = config.pop("manifold") == "euclidean"
         manifold = kwargs.pop("manifold", None)
         if manifold is None:
-            manifold = Euclidean() if euclidean else PoincareBall(c=1.0)
+            manifold = Euclidean() if euclidean else PoincareBall(k=1.0)
         elif isinstance(manifold, Euclidean) != euclidean:
             raise ValueError(f"ablation {name!r} is {'Euclidean' if euclidean else 'hyperbolic'}, "
                              f"got manifold={manifold}")
