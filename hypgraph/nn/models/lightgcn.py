@@ -7,27 +7,12 @@ from typing import Optional, Tuple
 import torch
 from torch import Tensor, nn
 from torch_geometric.nn.models import LightGCN
-from torch_geometric.utils import degree
 
 from ...data.history import InteractionCSR
+from .propagation import GraphAdjacency, spmm
 from .ranking import top_k
 
 __all__ = ["LightGCNRecommender"]
-
-
-class _SymmetricSpmm(torch.autograd.Function):
-    r""":math:`A x` for a symmetric sparse CSR :math:`A`, whose gradient
-    :math:`A^\top g = A g` needs no transposed copy of :math:`A` (autograd
-    of ``torch.sparse.mm`` transposes the CSR matrix on every backward)."""
-
-    @staticmethod
-    def forward(ctx, adj: Tensor, x: Tensor) -> Tensor:
-        ctx.adj = adj
-        return adj @ x
-
-    @staticmethod
-    def backward(ctx, grad: Tensor):
-        return None, ctx.adj @ grad
 
 
 class LightGCNRecommender(nn.Module):
@@ -64,9 +49,8 @@ class LightGCNRecommender(nn.Module):
         self.num_users, self.num_items = num_users, num_items
         # the adjacency handed to the convolutions is normalised already
         self.lightgcn = LightGCN(num_users + num_items, dim, num_layers, normalize=False)
-        self.register_buffer("graph", torch.zeros(2, 0, dtype=torch.long), persistent=False)
+        self.adjacency = GraphAdjacency(num_users, num_items, "symmetric")
         self._cache: Optional[Tensor] = None
-        self._adj: Optional[Tensor] = None
 
     def reset_parameters(self) -> None:
         self.lightgcn.reset_parameters()
@@ -74,50 +58,38 @@ class LightGCNRecommender(nn.Module):
 
     def set_graph(self, edge_index: Tensor) -> None:
         """Use the (user, item) pairs ``[2, E]`` as the propagation graph."""
-        user, item = edge_index[0], edge_index[1] + self.num_users
-        self.graph = torch.cat([torch.stack([user, item]), torch.stack([item, user])], dim=1)
-        self._cache = self._adj = None
+        self.adjacency.set_edges(edge_index)
+        self._cache = None
 
-    def _normalized_adjacency(self) -> Tensor:
-        # LightGCN Eq. 3 (He et al. 2020): D^{-1/2} A D^{-1/2}, symmetric, so
-        # it is its own transpose (PyG's adj_t)
-        dtype = self.lightgcn.embedding.weight.dtype
-        if self._adj is None or self._adj.device != self.graph.device or self._adj.dtype != dtype:
-            n = self.num_users + self.num_items
-            row, col = self.graph
-            deg = degree(row, n)
-            inv_sqrt = deg.pow(-0.5).masked_fill_(deg == 0, 0.0)
-            order = torch.argsort(row * n + col)
-            crow = torch.zeros(n + 1, dtype=torch.long, device=row.device)
-            crow[1:] = torch.cumsum(torch.bincount(row, minlength=n), 0)
-            weight = (inv_sqrt[row] * inv_sqrt[col])[order].to(dtype)
-            self._adj = torch.sparse_csr_tensor(crow, col[order], weight, (n, n), check_invariants=False)
-        return self._adj
+    @property
+    def graph(self) -> Tensor:
+        """The directed edges ``[2, 2E]`` between nodes (items shifted by
+        ``num_users``) that the model propagates over (empty before the
+        graph is known)."""
+        graph = self.adjacency.graph
+        return torch.zeros(2, 0, dtype=torch.long) if graph is None else graph
 
     def train(self, mode: bool = True) -> "LightGCNRecommender":
         self._cache = None
         return super().train(mode)
 
     def _embeddings(self, history: Optional[InteractionCSR]) -> Tensor:
-        if self.graph.numel() == 0:
-            if history is None:
-                raise ValueError("LightGCN needs the training history (or set_graph) to propagate")
-            user = torch.repeat_interleave(torch.arange(history.num_users), history.ptr.diff())
-            self.set_graph(torch.stack([user, history.items]))
         if self.training or torch.is_grad_enabled():
-            return self._propagate()
+            return self._propagate(history)
         if self._cache is None:
-            self._cache = self._propagate()
+            self._cache = self._propagate(history)
         return self._cache
 
-    def _propagate(self) -> Tensor:
-        # LightGCN Eq. 3-4: layer combination with weights alpha, as
-        # torch_geometric's LightGCN.get_embedding
-        adj, gcn = self._normalized_adjacency(), self.lightgcn
+    def _propagate(self, history: Optional[InteractionCSR] = None) -> Tensor:
+        # LightGCN Eq. 3-4 (He et al. 2020): D^{-1/2} A D^{-1/2} (symmetric:
+        # its own transpose, PyG's adj_t), layers combined with weights alpha
+        # as torch_geometric's LightGCN.get_embedding
+        gcn = self.lightgcn
         x = gcn.embedding.weight
+        adj, _ = self.adjacency.matrices(history, x.dtype, x.device)
         out = x * gcn.alpha[0]
         for i in range(gcn.num_layers):
-            x = _SymmetricSpmm.apply(adj, x)
+            x = spmm(adj, x)
             out = out + x * gcn.alpha[i + 1]
         return out
 
