@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-__all__ = ["bpr_loss", "wmrb_loss", "l2_penalty"]
+__all__ = ["bpr_loss", "wmrb_loss", "hinge_loss", "l2_penalty"]
 
 
 def _reduce(loss: Tensor, reduction: str) -> Tensor:
@@ -75,6 +75,33 @@ def wmrb_loss(pos_score: Tensor, neg_score: Tensor, margin: float = 1.0,
     neg_score = _check(pos_score, neg_score)
     rank = scale * F.relu(margin - pos_score.unsqueeze(-1) + neg_score).sum(-1)
     return _reduce(torch.log1p(rank), reduction)
+
+
+def hinge_loss(pos_score: Tensor, neg_score: Tensor, margin: float = 0.1, reduction: str = "mean") -> Tensor:
+    r"""The margin ranking loss of HGCF (Sun et al., WWW 2021; its code:
+    layer6ai-labs/HGCF ``models/base_models.py``, ``compute_loss``) and HRCF,
+    on scores:
+
+    .. math::
+        L_{u,i} = \frac{1}{k}\sum_{j=1}^{k} \lvert m - s_{u,i} + s_{u,j} \rvert_+
+
+    With squared-distance scores (:math:`s = -d^2`, ``score='sqdist'``) this is
+    :math:`\lvert d^2(u, i) - d^2(u, j) + m\rvert_+`. The published code sums it
+    over the batch (``reduction='sum'``); the mean keeps a learning rate
+    independent of the batch size.
+
+    Args:
+        pos_score (Tensor): ``[B]`` scores of positives.
+        neg_score (Tensor): ``[B]`` or ``[B, k]`` scores of negatives.
+        margin (float): :math:`m \ge 0` (default: ``0.1``, HGCF's).
+        reduction (str): ``'mean'``, ``'sum'`` or ``'none'`` over the
+            positives (default: ``'mean'``).
+    """
+    if not margin >= 0:
+        raise ValueError(f"need margin >= 0, got {margin}")
+    neg_score = _check(pos_score, neg_score)
+    loss = F.relu(margin - pos_score.unsqueeze(-1) + neg_score).mean(-1)
+    return _reduce(loss, reduction)
 
 
 def l2_penalty(*tensors: Tensor, weight: float = 1.0, batch_size: Optional[int] = None) -> Tensor:

@@ -18,14 +18,16 @@ from tqdm.auto import tqdm
 
 from ..data.history import InteractionCSR, Interactions
 from ..data.negative import sample_negatives
-from ..nn.losses import bpr_loss, wmrb_loss
+from ..nn.losses import bpr_loss, hinge_loss, wmrb_loss
 from .callbacks import TRAIN_SECONDS, VALIDATION_SECONDS, Callback
 from .evaluation import check_model_fits
 from .metrics import full_ranking_metrics
 
 __all__ = ["Trainer", "FitResult", "METRICS", "parse_metric"]
 
-LOSSES = ("bpr", "wmrb")
+LOSSES = ("bpr", "wmrb", "hinge")
+#: The margin of each loss that has one, when ``Trainer(margin=None)``.
+DEFAULT_MARGINS = {"wmrb": 1.0, "hinge": 0.1}
 #: Validation metrics :meth:`Trainer.validate` reports, each as ``name@K``.
 METRICS = ("recall", "precision", "ndcg", "ndcg_kgat")
 
@@ -82,7 +84,8 @@ class Trainer:
     draws ``num_negatives`` unseen items per positive
     (:func:`~hypgraph.data.sample_negatives`), takes one optimiser step per
     mini-batch (:meth:`_step`) on BPR ([Chamberlain 2019]
-    Eq. 13) or WMRB (Eq. 15-16), plus the model's ``auxiliary_loss(users, pos,
+    Eq. 13), WMRB (Eq. 15-16) or the margin hinge of HGCF
+    (:func:`~hypgraph.nn.hinge_loss`), plus the model's ``auxiliary_loss(users, pos,
     neg, generator=...)`` where it has one (e.g. the KG regulariser of
     :class:`~hypgraph.nn.models.HyperKnow`, Hyper-Know Eq. 8), then ranks all
     items for the validation users (full ranking, chunked) and keeps the best
@@ -108,8 +111,8 @@ class Trainer:
         model (torch.nn.Module): Has ``forward(users, pos, neg, history)`` returning
             ``(pos_score [B], neg_score [B, k])``, ``user_points`` and ``rank_scores``.
         optimizer (torch.optim.Optimizer): E.g. :class:`~hypgraph.optim.RiemannianSGD`.
-        loss (str): ``'bpr'`` or ``'wmrb'`` (default: ``'bpr'``).
-        num_negatives (int, optional): Per positive (default: 1 for BPR, 10 for WMRB).
+        loss (str): ``'bpr'``, ``'wmrb'`` or ``'hinge'`` (default: ``'bpr'``).
+        num_negatives (int, optional): Per positive (default: 10 for WMRB, else 1).
         batch_size (int): Positives per step (default: ``1024``).
         max_epochs (int): (default: ``50``)
         patience (int): Epochs without improvement before stopping (default: ``5``).
@@ -118,7 +121,13 @@ class Trainer:
         log_path (str or Path, optional): JSON-lines log, one line per epoch.
         checkpoint_path (str or Path, optional): Written after every epoch.
         progress (bool): tqdm progress bar on stderr (default: ``True``).
-        wmrb_margin (float): Margin of WMRB (default: ``1.0``).
+        margin (float, optional): Margin of WMRB or of the hinge (default:
+            :data:`DEFAULT_MARGINS`: 1.0 for WMRB as in the paper, 0.1 for the
+            hinge as in HGCF).
+        reduction (str): How the ranking loss is reduced over a batch's
+            positives: ``'mean'`` or ``'sum'`` (HGCF's; the step then grows
+            with the batch size) (default: ``'mean'``).
+        wmrb_margin (float, optional): Deprecated name of :obj:`margin`.
         callbacks (Sequence[Callback]): Hooks called during :meth:`fit` and
             :meth:`train_epoch`, in order; kept in :attr:`callbacks`, a list
             (default: none).
@@ -129,16 +138,27 @@ class Trainer:
                  patience: int = 5, metric: str = "ndcg@10", seed: int = 0,
                  log_path: Optional[Union[str, os.PathLike]] = None,
                  checkpoint_path: Optional[Union[str, os.PathLike]] = None,
-                 progress: bool = True, wmrb_margin: float = 1.0, callbacks: Sequence[Callback] = ()) -> None:
+                 progress: bool = True, margin: Optional[float] = None, reduction: str = "mean",
+                 callbacks: Sequence[Callback] = (), wmrb_margin: Optional[float] = None) -> None:
         if loss not in LOSSES:
             raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
+        if wmrb_margin is not None:
+            warnings.warn("Trainer(wmrb_margin=...) is deprecated; use margin=...", DeprecationWarning, stacklevel=2)
+            margin = wmrb_margin if margin is None else margin
+        if margin is not None and (loss not in DEFAULT_MARGINS or not margin >= 0):
+            raise ValueError(f"margin applies to the losses {tuple(DEFAULT_MARGINS)} and must be >= 0, "
+                             f"got margin={margin} with loss={loss!r}")
+        if reduction not in ("mean", "sum"):
+            raise ValueError(f"reduction must be 'mean' or 'sum', got {reduction!r}")
         if batch_size < 1 or max_epochs < 1 or patience < 1:
             raise ValueError(f"batch_size, max_epochs and patience must be >= 1, "
                              f"got {batch_size}, {max_epochs}, {patience}")
         self.model, self.optimizer, self.loss = model, optimizer, loss
         self.num_negatives = num_negatives or (1 if loss == "bpr" else 10)
         self.batch_size, self.max_epochs, self.patience = batch_size, max_epochs, patience
-        self.metric, self.seed, self.progress, self.wmrb_margin = metric, seed, progress, wmrb_margin
+        self.metric, self.seed, self.progress = metric, seed, progress
+        self.margin = DEFAULT_MARGINS.get(loss) if margin is None else float(margin)
+        self.reduction = reduction
         self.k = parse_metric(metric)
         self.log_path = None if log_path is None else Path(log_path)
         self.checkpoint_path = None if checkpoint_path is None else Path(checkpoint_path)
@@ -267,9 +287,11 @@ class Trainer:
         and :obj:`auxiliary` is set, that term."""
         pos_score, neg_score = self.model(users, pos, neg, history)
         if self.loss == "bpr":
-            loss = bpr_loss(pos_score, neg_score)
+            loss = bpr_loss(pos_score, neg_score, reduction=self.reduction)
+        elif self.loss == "wmrb":
+            loss = wmrb_loss(pos_score, neg_score, margin=self.margin, reduction=self.reduction)
         else:
-            loss = wmrb_loss(pos_score, neg_score, margin=self.wmrb_margin)
+            loss = hinge_loss(pos_score, neg_score, margin=self.margin, reduction=self.reduction)
         extra = getattr(self.model, "auxiliary_loss", None)
         if auxiliary and callable(extra):
             loss = loss + extra(users, pos, neg, generator=generator)

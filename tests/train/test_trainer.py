@@ -81,7 +81,7 @@ def test_trainer_argument_errors(split):
     model = make(5, 10)
     opt = RiemannianAdam(model.parameters())
     with pytest.raises(ValueError, match="loss"):
-        Trainer(model, opt, loss="hinge")
+        Trainer(model, opt, loss="softmax")
     with pytest.raises(ValueError, match="batch_size"):
         Trainer(model, opt, batch_size=0)
 
@@ -341,3 +341,28 @@ def test_a_model_built_with_users_and_items_swapped_is_named_before_training(spl
         evaluate_full(swapped, test)
     with pytest.raises(TypeError, match=r"needs num_items: its arguments are \(num_users, num_items, \.\.\.\)"):
         HyperbolicRecommender(120)
+
+
+def test_loss_margin_and_reduction_reach_the_loss():
+    # the batch loss the trainer optimises is the library loss with the margin and reduction asked for
+    from hypgraph.nn.losses import hinge_loss, wmrb_loss
+    model = make(5, 10, asymmetric=False)
+    users, pos, neg = torch.tensor([0, 1, 2]), torch.tensor([0, 1, 2]), torch.tensor([[3, 4], [5, 6], [7, 8]])
+    pos_score, neg_score = model(users, pos, neg)
+    opt = RiemannianSGD(model.parameters(), lr=0.1)
+    for loss, margin, reduction, reference in [
+            ("hinge", None, "sum", hinge_loss(pos_score, neg_score, 0.1, reduction="sum")),
+            ("hinge", 0.7, "mean", hinge_loss(pos_score, neg_score, 0.7)),
+            ("wmrb", None, "mean", wmrb_loss(pos_score, neg_score, 1.0)),
+            ("wmrb", 0.3, "sum", wmrb_loss(pos_score, neg_score, 0.3, reduction="sum"))]:
+        trainer = Trainer(model, opt, loss=loss, margin=margin, reduction=reduction, progress=False)
+        torch.testing.assert_close(trainer._loss(users, pos, neg, None, None), reference)
+    with pytest.warns(DeprecationWarning, match="wmrb_margin"):
+        old = Trainer(model, opt, loss="wmrb", wmrb_margin=0.3, progress=False)
+    assert old.margin == 0.3
+    with pytest.raises(ValueError, match="margin"):
+        Trainer(model, opt, loss="bpr", margin=0.5)
+    with pytest.raises(ValueError, match="margin"):
+        Trainer(model, opt, loss="hinge", margin=-1.0)
+    with pytest.raises(ValueError, match="reduction"):
+        Trainer(model, opt, reduction="none")
