@@ -1,11 +1,11 @@
 r"""Drop-in PyG layers for points on a manifold."""
 from .aggr import EinsteinMidpointAggregation
 from .conv import EinsteinMidpointConv, HyperbolicHeteroConv, HyperbolicKGAttention
-from .losses import bpr_loss, l2_penalty, wmrb_loss
-from .models import HyperbolicRecommender, HyperKnow
+from .losses import bpr_loss, hinge_loss, l2_penalty, wmrb_loss
+from .models import HyperbolicGraphRecommender, HyperbolicRecommender, HyperKnow
 
 __all__ = [
     "EinsteinMidpointAggregation", "EinsteinMidpointConv", "HyperbolicKGAttention",
-    "HyperbolicHeteroConv", "bpr_loss", "wmrb_loss", "l2_penalty", "HyperbolicRecommender",
-    "HyperKnow",
+    "HyperbolicHeteroConv", "bpr_loss", "wmrb_loss", "hinge_loss", "l2_penalty", "HyperbolicRecommender",
+    "HyperbolicGraphRecommender", "HyperKnow",
 ]

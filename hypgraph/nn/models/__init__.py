@@ -1,7 +1,8 @@
 from .lightgcn import LightGCNRecommender
 from .popularity import PopularityRecommender
 from .recommender import HyperbolicRecommender
+from .graph import HyperbolicGraphRecommender
 from .hyperknow import ABLATIONS, FIXED_BETA, HyperKnow
 
-__all__ = ["HyperbolicRecommender", "PopularityRecommender", "LightGCNRecommender", "HyperKnow", "ABLATIONS",
+__all__ = ["HyperbolicRecommender", "HyperbolicGraphRecommender", "PopularityRecommender", "LightGCNRecommender", "HyperKnow", "ABLATIONS",
            "FIXED_BETA"]
