@@ -21,12 +21,12 @@ from .euclidean import Euclidean
 from .frechet import frechet_mean
 from .klein import Klein
 from .lorentz import Lorentz
-from .midpoint import einstein_midpoint
+from .midpoint import einstein_midpoint, sparse_matmul
 from .poincare import PoincareBall
 
 __all__ = [
     "Manifold", "Curvature", "Lorentz", "PoincareBall", "Klein", "Euclidean",
-    "einstein_midpoint", "frechet_mean", "conversions", "numerics",
+    "einstein_midpoint", "sparse_matmul", "frechet_mean", "conversions", "numerics",
     "lorentz_to_poincare", "poincare_to_lorentz", "lorentz_to_klein", "klein_to_lorentz",
     "poincare_to_klein", "klein_to_poincare",
 ]

@@ -10,7 +10,30 @@ from torch_geometric.utils import is_sparse, scatter, segment, spmm
 
 from .base import Manifold
 
-__all__ = ["einstein_midpoint"]
+__all__ = ["einstein_midpoint", "sparse_matmul"]
+
+
+class _SparseMatmul(torch.autograd.Function):
+    # A x with backward A^T g from a stored transpose: autograd of a torch
+    # sparse CSR product transposes A at every backward (a sort of its nnz)
+
+    @staticmethod
+    def forward(ctx, adj: Tensor, adj_t: Tensor, x: Tensor) -> Tensor:
+        ctx.adj_t = adj_t
+        return adj @ x
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        return None, None, ctx.adj_t @ grad
+
+
+def sparse_matmul(adj: Tensor, x: Tensor, adj_t: Optional[Tensor] = None) -> Tensor:
+    r""":math:`A x` for a constant ``torch.sparse`` matrix :obj:`adj` (CSR
+    or COO), differentiable in :obj:`x`, whose backward multiplies by
+    :obj:`adj_t` (:math:`A^\top`, e.g. built once beside :math:`A`; ``None``
+    when :math:`A` is symmetric and is its own transpose). No gradient flows
+    to the values of :obj:`adj`."""
+    return _SparseMatmul.apply(adj, adj if adj_t is None else adj_t, x)
 
 
 def einstein_midpoint(
@@ -22,6 +45,7 @@ def einstein_midpoint(
     ptr: Optional[Tensor] = None,
     dim_size: Optional[int] = None,
     adj: Optional[Tensor] = None,
+    adj_t: Optional[Tensor] = None,
 ) -> Tensor:
     r"""Weighted Einstein midpoint, computed in Klein coordinates with Lorentz
     factors ([Chamberlain 2019] Eq. 24-25; [Hyper-Know] Eq. 5):
@@ -53,6 +77,11 @@ def einstein_midpoint(
             sparse-dense product, which is much faster than gathering a copy
             of every point per entry, and its backward is the transposed
             product. :obj:`weights` must then be ``None``.
+        adj_t (Tensor, optional): The transpose of a constant ``torch.sparse``
+            :obj:`adj` (or :obj:`adj` itself when it is symmetric): the
+            backward then multiplies by it (:func:`sparse_matmul`) instead of
+            transposing :obj:`adj` at every call, and no gradient flows to
+            the weights. For a graph propagated at every step.
 
     Shapes:
         - dense: ``[..., N, D]`` -> ``[..., D]``
@@ -70,6 +99,14 @@ def einstein_midpoint(
                              f"{tuple(adj.size())}")
         if isinstance(adj, Tensor) and adj.dtype != h.dtype:
             adj = adj.to(h.dtype)
+        if adj_t is not None:
+            if not isinstance(adj, Tensor) or tuple(adj_t.shape) != tuple(adj.shape)[::-1]:
+                raise ValueError(f"einstein_midpoint: adj_t must be the torch.sparse transpose of adj "
+                                 f"{tuple(adj.shape)}, got shape {tuple(adj_t.shape)}")
+            h_sum = sparse_matmul(adj, h, adj_t.to(h.dtype))
+            with torch.no_grad():
+                w_sum = adj @ torch.ones_like(h[..., :1])
+            return _from_totals(torch.cat([h_sum, w_sum], dim=-1), x.size(-1), manifold)
         with warnings.catch_warnings():  # torch's one-time notice that CSR is "beta"
             warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
             # numerator and total weight per group; the weights' product reads a

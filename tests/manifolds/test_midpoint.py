@@ -188,3 +188,24 @@ def test_sparse_adjacency_rejects_bad_input():
         einstein_midpoint(x, manifold=M, adj=torch.ones(2, 4))
     with pytest.raises(ValueError, match=r"sparse \[G, 4\] matrix, got a sparse tensor of shape \(2, 3\)"):
         einstein_midpoint(x, manifold=M, adj=torch.ones(2, 3).to_sparse_csr())
+
+
+def test_stored_transpose_gives_the_same_midpoints_and_gradients(manifold):
+    # adj_t= only changes how the backward multiplies: values and gradients equal the plain sparse path
+    from hypgraph.manifolds import sparse_matmul
+    x = points(manifold, n=10).requires_grad_()
+    index = torch.tensor([3, 0, 0, 3, 1, 3, 0, 1, 1, 3])
+    adj = _adjacency(index, torch.rand(10, dtype=torch.float64) + 0.1, 5, "csr")
+    adj_t = adj.to_dense().t().to_sparse_csr()
+    weight = torch.randn(5, x.size(-1), dtype=torch.float64)
+    plain = einstein_midpoint(x, manifold=manifold, adj=adj)
+    (grad_plain,) = torch.autograd.grad((plain * weight).sum(), x)
+    stored = einstein_midpoint(x, manifold=manifold, adj=adj, adj_t=adj_t)
+    (grad_stored,) = torch.autograd.grad((stored * weight).sum(), x)
+    torch.testing.assert_close(stored, plain, atol=1e-12, rtol=1e-12)
+    torch.testing.assert_close(grad_stored, grad_plain, atol=1e-12, rtol=1e-12)
+    # sparse_matmul: A x forward, A^T g backward from the stored transpose
+    y = torch.randn(10, 3, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda v: sparse_matmul(adj, v, adj_t), (y,))
+    with pytest.raises(ValueError, match="adj_t must be the torch.sparse transpose"):
+        einstein_midpoint(x, manifold=manifold, adj=adj, adj_t=adj)
