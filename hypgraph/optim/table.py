@@ -110,6 +110,12 @@ class PointTable(ABC):
         """Every point of the table, ``[num_points, D]``."""
         return self.to_points(weight)
 
+    def tangents(self, weight: Tensor) -> Tensor:
+        r"""The intrinsic coordinates ``[num_points, dim]`` of
+        :math:`\log_o x` for every point :math:`x` of the table: what
+        propagation in the tangent space at the origin reads (HGCF)."""
+        return self.manifold.tangent0_coords(self.manifold.logmap0(self.points(weight)))
+
     def gather(self, weight: Tensor, index: Tensor) -> Tuple[Tensor, Tensor]:
         r"""``(points, local)`` with ``points[local]`` the points of
         :obj:`index`: the whole table when reading it is free (dense gradient,
@@ -235,6 +241,11 @@ class TangentTable(PointTable):
 
     def from_points(self, points: Tensor) -> Tensor:
         return self.manifold.tangent0_coords(self.manifold.logmap0(points))
+
+    def tangents(self, weight: Tensor) -> Tensor:
+        # the stored rows are the tangent vectors (exactly; beyond expmap0's cap
+        # the points read as the capped vector, the propagation the stored one)
+        return weight
 
     def from_tangent(self, tangent: Tensor) -> Tensor:
         return self.manifold.tangent0_coords(tangent)

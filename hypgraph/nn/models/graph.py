@@ -8,9 +8,9 @@ import torch
 from torch import Tensor
 
 from ...data.history import InteractionCSR
-from ...manifolds import Lorentz, Manifold, einstein_midpoint
+from ...manifolds import Lorentz, Manifold, einstein_midpoint, sparse_matmul
 from .base import SCORES, PointRecommender
-from .propagation import NORMALIZATIONS, GraphAdjacency, spmm
+from .propagation import NORMALIZATIONS, GraphAdjacency
 
 __all__ = ["HyperbolicGraphRecommender", "AGGREGATIONS", "COMBINATIONS", "nearest_negatives"]
 
@@ -69,7 +69,7 @@ class HyperbolicGraphRecommender(PointRecommender):
     ``normalization='row'``       HGCF: :math:`\hat A = D^{-1}A`
     ``normalization='symmetric'`` LightGCN Eq. 3: :math:`D^{-1/2}AD^{-1/2}`
     ``self_loops=True``           HGCF normalises :math:`A + I`
-    ``score='sqdist'``            HGCF: :math:`s = -d(u, i)^2`, with the
+    ``score_kind='sqdist'``       HGCF: :math:`s = -d(u, i)^2`, with the
                                   margin loss :func:`~hypgraph.nn.hinge_loss`
     ``root_alignment=True``       HRCF (Yang et al., WWW 2022), "root
                                   alignment": the mean over all nodes of the
@@ -90,7 +90,7 @@ class HyperbolicGraphRecommender(PointRecommender):
 
     With ``manifold=Euclidean()`` both maps at the origin are the identity:
     the tangent aggregation with ``normalization='symmetric'``,
-    ``combine='mean'``, ``include_input=True`` and ``score='inner'`` is
+    ``combine='mean'``, ``include_input=True`` and ``score_kind='inner'`` is
     LightGCN exactly (a test compares the two,
     :class:`~hypgraph.nn.models.LightGCNRecommender`).
 
@@ -118,7 +118,7 @@ class HyperbolicGraphRecommender(PointRecommender):
         normalization (str): ``'row'`` or ``'symmetric'`` (default: ``'row'``).
         self_loops (bool): Normalise :math:`A + I` instead of :math:`A`
             (default: ``False``).
-        score (str): ``'sqdist'``, ``'distance'`` or ``'inner'`` (default: ``'sqdist'``).
+        score_kind (str): ``'sqdist'``, ``'distance'`` or ``'inner'`` (default: ``'sqdist'``).
         root_alignment (bool): HRCF's root alignment (default: ``False``).
         origin_weight (float): Weight of HRCF's origin-aware penalty (default: ``0``, off).
         hard_negatives (bool): HICF's nearest-of-:math:`k` negatives (default: ``False``).
@@ -131,7 +131,7 @@ class HyperbolicGraphRecommender(PointRecommender):
     def __init__(self, num_users: int, num_items: int, dim: int = 50, num_layers: int = 3,
                  manifold: Optional[Manifold] = None, *, aggregation: str = "tangent", combine: str = "sum",
                  include_input: bool = False, normalization: str = "row", self_loops: bool = False,
-                 score: str = "sqdist",
+                 score_kind: str = "sqdist",
                  root_alignment: bool = False, origin_weight: float = 0.0, hard_negatives: bool = False,
                  init_scale: float = 0.1, parameterization: str = "manifold", sparse: bool = False) -> None:
         super().__init__()
@@ -140,21 +140,25 @@ class HyperbolicGraphRecommender(PointRecommender):
             raise ValueError(f"need num_users, num_items, dim and num_layers >= 1, "
                              f"got {num_users}, {num_items}, {dim}, {num_layers}")
         for name, value, allowed in (("aggregation", aggregation, AGGREGATIONS), ("combine", combine, COMBINATIONS),
-                                     ("normalization", normalization, NORMALIZATIONS), ("score", score, SCORES)):
+                                     ("normalization", normalization, NORMALIZATIONS),
+                                     ("score_kind", score_kind, SCORES)):
             if value not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
-        manifold.check_score_kind(score)
+        manifold.check_score_kind(score_kind)
         if origin_weight < 0 or not init_scale > 0:
             raise ValueError(f"need origin_weight >= 0 and init_scale > 0, got {origin_weight}, {init_scale}")
         self.manifold, self.num_users, self.num_items = manifold, num_users, num_items
         self.dim, self.num_layers, self.aggregation, self.combine = dim, num_layers, aggregation, combine
-        self.include_input, self.score_kind, self.root_alignment = include_input, score, root_alignment
+        self.include_input, self.score_kind, self.root_alignment = include_input, score_kind, root_alignment
         self.origin_weight, self.hard_negatives, self.init_scale = float(origin_weight), hard_negatives, init_scale
         self.register_point_table("user", num_users, dim, parameterization, sparse=sparse)
         self.register_point_table("item", num_items, dim, parameterization, sparse=sparse)
         self.adjacency = GraphAdjacency(num_users, num_items, normalization, self_loops)
-        self._cache: Optional[Tuple[Tensor, Tensor]] = None
-        self._last: Optional[Tuple[Tensor, Tensor]] = None
+        # combined tangent vectors: of the last propagation, of eval mode;
+        # all items' points in eval mode
+        self._cache: Optional[Tensor] = None
+        self._last: Optional[Tensor] = None
+        self._item_cache: Optional[Tensor] = None
         self.reset_parameters()
 
     @classmethod
@@ -169,7 +173,7 @@ class HyperbolicGraphRecommender(PointRecommender):
         49 intrinsic dimensions; :obj:`dim` here is intrinsic.
         :obj:`overrides` replace any argument."""
         config = dict(dim=50, num_layers=3, manifold=Lorentz(), aggregation="tangent", combine="sum",
-                      include_input=False, normalization="row", self_loops=True, score="sqdist", init_scale=0.1,
+                      include_input=False, normalization="row", self_loops=True, score_kind="sqdist", init_scale=0.1,
                       parameterization="manifold")
         config.update(overrides)
         return cls(num_users, num_items, **config)
@@ -183,42 +187,44 @@ class HyperbolicGraphRecommender(PointRecommender):
             tangent = (torch.rand(count, self.dim, generator=generator) * 2 - 1) * self.init_scale
             tangent = self.manifold.tangent0(tangent.to(dtype=weight.dtype, device=weight.device))
             self.point_tables[name].reset_parameters(weight, tangent=tangent)
-        self._cache = None
+        self._cache = self._item_cache = None
 
     # --- the graph ------------------------------------------------------------
     def set_graph(self, edge_index: Tensor) -> None:
         """Use the (user, item) pairs ``[2, E]`` as the propagation graph."""
         self.adjacency.set_edges(edge_index)
-        self._cache = None
+        self._cache = self._item_cache = None
 
     def train(self, mode: bool = True) -> "HyperbolicGraphRecommender":
-        self._cache = None
+        self._cache = self._item_cache = None
         return super().train(mode)
 
-    def propagate(self, history: Optional[InteractionCSR] = None) -> Tuple[Tensor, Tensor]:
-        r"""``(points, tangent)``: the output points of every node
-        ``[U + I, D]`` (users first) and their combined tangent vectors at the
-        origin in intrinsic coordinates ``[U + I, dim]`` (what the penalty and
-        the alignment read)."""
-        x = torch.cat([self.points("user"), self.points("item")], dim=0)
-        adj, adj_t = self.adjacency.matrices(history, x.dtype, x.device)
+    def propagate(self, history: Optional[InteractionCSR] = None) -> Tensor:
+        r"""The combined tangent vectors at the origin of every node, in
+        intrinsic coordinates ``[U + I, dim]`` (users first): a node's output
+        point is their :math:`\exp_o` (:meth:`user_points`,
+        :meth:`item_points`, which map only the rows asked for)."""
         m = self.manifold
         hops: List[Tensor] = []
         if self.aggregation == "tangent":
-            # HGCF (hyp_layers.HypAgg): log_o once, L products in T_o, exp_o of the combination
-            h = m.tangent0_coords(m.logmap0(x))
+            # HGCF (hyp_layers.HypAgg): log_o once, L products in T_o; the
+            # tangent table is read as stored, a manifold table through log_o
+            h = torch.cat([self.point_tables[name].tangents(getattr(self, name)) for name in ("user", "item")])
+            adj, adj_t = self.adjacency.matrices(history, h.dtype, h.device)
             if self.include_input:
                 hops.append(h)
             for _ in range(self.num_layers):
-                h = spmm(adj, h, adj_t)
+                h = sparse_matmul(adj, h, adj_t)
                 hops.append(h)
         else:
             # LGCF / [Chamberlain 2019] Eq. 24-25: each hop the A-weighted
             # Einstein midpoint of the neighbours, on the manifold
+            x = torch.cat([self.points("user"), self.points("item")], dim=0)
+            adj, adj_t = self.adjacency.matrices(history, x.dtype, x.device)
             if self.include_input:
                 hops.append(m.tangent0_coords(m.logmap0(x)))
             for _ in range(self.num_layers):
-                x = einstein_midpoint(x, manifold=m, adj=adj)
+                x = einstein_midpoint(x, manifold=m, adj=adj, adj_t=adj if adj_t is None else adj_t)
                 hops.append(m.tangent0_coords(m.logmap0(x)))
         tangent = sum(hops[1:], hops[0])
         if self.combine == "mean":
@@ -226,30 +232,42 @@ class HyperbolicGraphRecommender(PointRecommender):
         if self.root_alignment:
             # HRCF root alignment: the centroid of all nodes' tangent vectors to the origin
             tangent = tangent - tangent.mean(dim=0, keepdim=True)
-        return m.expmap0(m.tangent0(tangent)), tangent
+        return tangent
 
-    def _outputs(self, history: Optional[InteractionCSR]) -> Tuple[Tensor, Tensor]:
+    def _tangent(self, history: Optional[InteractionCSR]) -> Tensor:
         if self.training or torch.is_grad_enabled():
-            self._last = self.propagate(history)
-            return self._last
-        if self._cache is None:
-            self._cache = self.propagate(history)
-        self._last = self._cache
-        return self._cache
+            self._last, self._item_cache = self.propagate(history), None
+        elif self._cache is None:
+            self._cache = self._last = self.propagate(history)
+            self._item_cache = None
+        else:
+            self._last = self._cache
+        return self._last
+
+    def _map(self, tangent: Tensor) -> Tensor:
+        return self.manifold.expmap0(self.manifold.tangent0(tangent))
 
     # --- scoring ----------------------------------------------------------------
     def user_points(self, users: Tensor, history: Optional[InteractionCSR] = None) -> Tensor:
-        r"""Output points of :obj:`users` after propagation; the first call
-        with a :obj:`history` (the training interactions) fixes the graph."""
-        return self._outputs(history)[0][users]
+        r"""Output points of :obj:`users` after propagation (training
+        mode: propagated afresh; ``eval``: once until the next ``train()``);
+        the first call with a :obj:`history` (the training interactions)
+        fixes the graph."""
+        return self._map(self._tangent(history)[users])
 
     def item_points(self, items: Optional[Tensor] = None) -> Tensor:
         """Output points of :obj:`items` (all items when ``None``) from the
         last propagation (:meth:`user_points` runs it)."""
         if self._last is None:
             raise RuntimeError("call user_points (which propagates the graph) before scoring items")
-        out = self._last[0][self.num_users:]
-        return out if items is None else out[items]
+        if items is not None:
+            return self._map(self._last[self.num_users + items])
+        if self._item_cache is None or torch.is_grad_enabled():
+            points = self._map(self._last[self.num_users:])
+            if torch.is_grad_enabled():
+                return points
+            self._item_cache = points
+        return self._item_cache
 
     def score(self, user_points: Tensor, items: Tensor) -> Tensor:
         if items.dim() == user_points.dim():
@@ -285,7 +303,7 @@ class HyperbolicGraphRecommender(PointRecommender):
         if self.origin_weight == 0 or self._last is None:
             return torch.zeros((), dtype=self.item.dtype, device=self.item.device)
         # ||log_o exp_o(t)|| = ||t|| below expmap0's cap: the combined tangent vectors
-        items = self._last[1][self.num_users:]
+        items = self._last[self.num_users:]
         return self.origin_weight / (items.pow(2).sum(-1).mean() + 1e-6).sqrt()
 
     def extra_repr(self) -> str:
@@ -293,5 +311,5 @@ class HyperbolicGraphRecommender(PointRecommender):
                 f"num_layers={self.num_layers}, manifold={self.manifold}, aggregation={self.aggregation!r}, "
                 f"combine={self.combine!r}, include_input={self.include_input}, "
                 f"normalization={self.adjacency.normalization!r}, self_loops={self.adjacency.self_loops}, "
-                f"score={self.score_kind!r}"
+                f"score_kind={self.score_kind!r}"
                 f"{self._tables_repr()}")

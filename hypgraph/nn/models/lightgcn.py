@@ -9,7 +9,8 @@ from torch import Tensor, nn
 from torch_geometric.nn.models import LightGCN
 
 from ...data.history import InteractionCSR
-from .propagation import GraphAdjacency, spmm
+from ...manifolds import sparse_matmul
+from .propagation import GraphAdjacency
 from .ranking import top_k
 
 __all__ = ["LightGCNRecommender"]
@@ -89,7 +90,7 @@ class LightGCNRecommender(nn.Module):
         adj, _ = self.adjacency.matrices(history, x.dtype, x.device)
         out = x * gcn.alpha[0]
         for i in range(gcn.num_layers):
-            x = spmm(adj, x)
+            x = sparse_matmul(adj, x)
             out = out + x * gcn.alpha[i + 1]
         return out
 

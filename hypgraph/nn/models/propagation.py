@@ -1,6 +1,7 @@
 r"""Propagation over the user–item graph: its normalised adjacency, built
-once as CSR, and a sparse–dense product whose backward reuses a stored
-transpose, shared by every graph recommender here
+once as CSR with its transpose (for
+:func:`~hypgraph.manifolds.sparse_matmul`, whose backward reuses it), shared
+by every graph recommender here
 (:class:`~hypgraph.nn.models.LightGCNRecommender`,
 :class:`~hypgraph.nn.models.HyperbolicGraphRecommender`).
 
@@ -17,7 +18,7 @@ from torch import Tensor
 
 from ...data.history import InteractionCSR
 
-__all__ = ["NORMALIZATIONS", "bipartite_edges", "normalized_adjacency", "spmm", "GraphAdjacency"]
+__all__ = ["NORMALIZATIONS", "bipartite_edges", "history_edges", "normalized_adjacency", "GraphAdjacency"]
 
 #: ``'symmetric'``: :math:`D^{-1/2} A D^{-1/2}` (LightGCN Eq. 3);
 #: ``'row'``: :math:`D^{-1} A`, the mean of the neighbours (HGCF's
@@ -57,7 +58,8 @@ def normalized_adjacency(graph: Tensor, num_nodes: int, normalization: str = "sy
     :obj:`graph` ``[2, E]`` (both directions of every undirected edge) as a
     ``[num_nodes, num_nodes]`` CSR matrix whose row :math:`i` aggregates the
     neighbours of :math:`i`, and its transpose (``None`` when the matrix is
-    symmetric, so the backward of :func:`spmm` needs no second copy).
+    symmetric, so the backward of :func:`~hypgraph.manifolds.sparse_matmul`
+    needs no second copy).
     Isolated nodes get an all-zero row. With :obj:`self_loops` every node
     is also its own neighbour: :math:`A + I` is normalised, as HGCF does.
 
@@ -80,28 +82,6 @@ def normalized_adjacency(graph: Tensor, num_nodes: int, normalization: str = "sy
         return _csr(row, col, value, num_nodes), None
     value = (1.0 / deg[row]).to(dtype)
     return _csr(row, col, value, num_nodes), _csr(col, row, value, num_nodes)
-
-
-class _Spmm(torch.autograd.Function):
-    r""":math:`\hat A x` with backward :math:`\hat A^\top g`, from a stored
-    transpose (autograd of ``torch.sparse.mm`` would transpose the CSR
-    matrix at every backward)."""
-
-    @staticmethod
-    def forward(ctx, adj: Tensor, adj_t: Tensor, x: Tensor) -> Tensor:
-        ctx.adj_t = adj_t
-        return adj @ x
-
-    @staticmethod
-    def backward(ctx, grad: Tensor):
-        return None, None, ctx.adj_t @ grad
-
-
-def spmm(adj: Tensor, x: Tensor, adj_t: Optional[Tensor] = None) -> Tensor:
-    r""":math:`\hat A x` for a sparse CSR :obj:`adj`, differentiable in
-    :obj:`x`; :obj:`adj_t` is :math:`\hat A^\top` (``None``: :obj:`adj` is
-    symmetric and is its own transpose)."""
-    return _Spmm.apply(adj, adj if adj_t is None else adj_t, x)
 
 
 class GraphAdjacency:
