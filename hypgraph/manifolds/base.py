@@ -106,6 +106,10 @@ class Manifold(nn.Module, ABC):
     name: str = "manifold"
     #: number of extra ambient coordinates beyond the intrinsic dimension
     extra_dims: int = 0
+    #: Zero curvature (:class:`Euclidean`): what a model or an ablation asks
+    #: to tell the flat baseline from a curved geometry, instead of testing
+    #: the class, so that a new manifold needs no model edits.
+    is_flat: bool = False
 
     def coord_dim(self, dim: int) -> int:
         """Coordinates needed to hold a point of intrinsic dimension :obj:`dim`."""

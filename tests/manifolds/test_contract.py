@@ -197,6 +197,11 @@ def test_curvature_validation_and_repr():
     assert str(Klein()) == "Klein(k=1)"
 
 
+def test_the_manifold_says_whether_it_is_flat(manifold):
+    # what models and ablations ask instead of testing the class
+    assert manifold.is_flat == (manifold.name == "euclidean")
+
+
 def test_learnable_curvature_gets_gradient_and_stays_positive():
     m = PoincareBall(k=0.5, learnable=True)
     assert abs(float(m.k.detach()) - 0.5) < 1e-12

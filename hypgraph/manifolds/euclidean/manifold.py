@@ -19,6 +19,7 @@ class Euclidean(Manifold):
     :class:`~hypgraph.optim.RiemannianSGD` becomes plain SGD."""
 
     name = "euclidean"
+    is_flat = True
 
     def mobius_add(self, x: Tensor, y: Tensor) -> Tensor:
         return x + y

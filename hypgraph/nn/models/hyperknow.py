@@ -219,7 +219,7 @@ class HyperKnow(PointRecommender):
         manifold = kwargs.pop("manifold", None)
         if manifold is None:
             manifold = Euclidean() if euclidean else PoincareBall(k=1.0)
-        elif isinstance(manifold, Euclidean) != euclidean:
+        elif manifold.is_flat != euclidean:
             raise ValueError(f"ablation {name!r} is {'Euclidean' if euclidean else 'hyperbolic'}, "
                              f"got manifold={manifold}")
         adaptive = config.get("beta") == "adaptive"
