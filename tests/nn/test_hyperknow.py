@@ -8,7 +8,7 @@ import torch
 from hypgraph.data import (KGNeighbourhoods, build_hetero_data, make_synthetic, random_split,
                            sample_negatives)
 from hypgraph.data.history import InteractionCSR
-from hypgraph.manifolds import Euclidean, PoincareBall
+from hypgraph.manifolds import Euclidean, Klein, Lorentz, PoincareBall
 from hypgraph.nn.losses import bpr_loss
 from hypgraph.nn.models import ABLATIONS, FIXED_BETA, HyperKnow
 from hypgraph.optim import RiemannianAdam
@@ -178,7 +178,7 @@ def test_sqdist_score_squares_the_distance_and_ranks_alike(split, manifold):
     train, _, _ = split
     torch.manual_seed(0)
     model = HyperKnow.from_data(train, dim=5, kg="attention", beta=0.1, manifold=manifold, init_std=0.3,
-                                score="sqdist").double()
+                                score_kind="sqdist").double()
     plain = HyperKnow.from_data(train, dim=5, kg="attention", beta=0.1, manifold=manifold).double()
     plain.load_state_dict(model.state_dict())
     users, pos, neg = torch.arange(10), torch.arange(10), torch.randint(60, (10, 3))
@@ -191,9 +191,38 @@ def test_sqdist_score_squares_the_distance_and_ranks_alike(split, manifold):
     # the KG term is still the distance of Eq. 7
     g = torch.Generator().manual_seed(0)
     torch.testing.assert_close(model.kg_loss(pos, g), plain.kg_loss(pos, torch.Generator().manual_seed(0)))
-    assert "score='sqdist'" in repr(model) and "score=" not in repr(plain)
-    with pytest.raises(ValueError, match="score must be one of"):
-        HyperKnow(2, 2, 2, 1, score="inner")
+    assert "score_kind='sqdist'" in repr(model) and "score" not in repr(plain)
+    with pytest.raises(ValueError, match="score_kind must be one of"):
+        HyperKnow(2, 2, 2, 1, score_kind="inner")
+
+
+def test_score_kind_is_the_keyword_and_score_still_works_with_a_warning(split):
+    train, _, _ = split
+    with pytest.warns(DeprecationWarning, match=r"HyperKnow(\.\w+)?\(score=\.\.\.\) is now score_kind=") as record:
+        old = HyperKnow(2, 2, 2, 1, score="sqdist")
+        from_data = HyperKnow.from_data(train, dim=4, score="sqdist")
+        ablation = HyperKnow.ablation("BPR+H", data=train, dim=4, score="sqdist")
+    assert [w.filename for w in record] == [__file__] * 3  # each names the caller's line
+    assert old.score_kind == from_data.score_kind == ablation.score_kind == "sqdist"
+    assert repr(old) == repr(HyperKnow(2, 2, 2, 1, score_kind="sqdist"))
+    with pytest.raises(TypeError, match="pass score_kind only"):
+        HyperKnow(2, 2, 2, 1, score_kind="sqdist", score="distance")
+
+
+def test_ablation_asks_the_manifold_for_its_geometry(split):
+    train, _, _ = split
+    # another curvature or another model of hyperbolic space keeps an H row hyperbolic
+    for manifold in (PoincareBall(k=0.5), Lorentz(), Klein(k=2.0)):
+        assert HyperKnow.ablation("BPR+H", data=train, dim=3, manifold=manifold).manifold is manifold
+    with pytest.raises(ValueError, match="is hyperbolic"):
+        HyperKnow.ablation("BPR+Att+H", data=train, manifold=Euclidean())
+
+    class Flat(PoincareBall):  # a manifold that declares itself flat is an E row, whatever its class
+        is_flat = True
+
+    assert HyperKnow.ablation("BPR+E", data=train, dim=3, manifold=Flat()).manifold.is_flat
+    with pytest.raises(ValueError, match="is hyperbolic"):
+        HyperKnow.ablation("BPR+H", data=train, manifold=Flat())
 
 
 def test_recommend_excludes_seen_items():

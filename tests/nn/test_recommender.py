@@ -85,7 +85,7 @@ def test_score_all_agrees_with_score(split, manifold, asymmetric):
 @pytest.mark.parametrize("parameterization", ["manifold", "tangent"])
 def test_sqdist_score_is_minus_the_squared_distance(split, manifold, parameterization):
     model = HyperbolicRecommender(split["nu"], split["ni"], dim=8, manifold=manifold, asymmetric=False,
-                                  score="sqdist", parameterization=parameterization)
+                                  score_kind="sqdist", parameterization=parameterization)
     plain = HyperbolicRecommender(split["nu"], split["ni"], dim=8, manifold=manifold, asymmetric=False,
                                   parameterization=parameterization)
     plain.load_state_dict(model.state_dict())
@@ -99,7 +99,7 @@ def test_sqdist_score_is_minus_the_squared_distance(split, manifold, parameteriz
     model.user.data[0] = model.item.data[1]
     bpr_loss(*model(users, pos, neg)).backward()
     assert torch.isfinite(model.user.grad).all() and torch.isfinite(model.item.grad).all()
-    assert "score='sqdist'" in repr(model)
+    assert "score_kind='sqdist'" in repr(model)
 
 
 def float64_model(num_items, **kwargs):
@@ -115,7 +115,7 @@ def float64_model(num_items, **kwargs):
 @pytest.mark.parametrize("init_width", [0.1, 0.9])  # items up to distance 2 artanh(init_width)
 def test_inner_product_score_ranks_like_distance(split, init_width):
     # -<u, v>_L = cosh d(u, v) (§5.2): ranking by the inner product is ranking by distance
-    model = float64_model(split["ni"], dim=8, score="inner", init_width=init_width)
+    model = float64_model(split["ni"], dim=8, score_kind="inner", init_width=init_width)
     u = model.user_points(torch.arange(10), split["history"])
     by_inner = model.score_all(u).argsort(dim=-1, descending=True)
     every = torch.arange(split["ni"]).expand(10, -1)
@@ -163,13 +163,34 @@ def test_recommend_excludes_seen_items(split):
 def test_argument_errors(split):
     with pytest.raises(ValueError, match="num_users"):
         HyperbolicRecommender(num_items=10, asymmetric=False)
-    with pytest.raises(ValueError, match="score"):
-        HyperbolicRecommender(num_items=10, score="cosine")
+    with pytest.raises(ValueError, match="score_kind must be one of"):
+        HyperbolicRecommender(num_items=10, score_kind="cosine")
     with pytest.raises(ValueError, match="inner"):
-        HyperbolicRecommender(num_items=10, manifold=PoincareBall(), score="inner")
+        HyperbolicRecommender(num_items=10, manifold=PoincareBall(), score_kind="inner")
     with pytest.raises(ValueError, match="history"):
         HyperbolicRecommender(num_items=10).user_points(torch.tensor([0]))
     assert "users=midpoint" in str(HyperbolicRecommender(num_items=10, dim=4))
+
+
+def test_score_kind_is_the_keyword_and_score_still_works_with_a_warning(split):
+    new = HyperbolicRecommender(split["nu"], split["ni"], dim=4, asymmetric=False, score_kind="sqdist")
+    with pytest.warns(DeprecationWarning, match=r"HyperbolicRecommender\(score=...\) is now score_kind=") as record:
+        old = HyperbolicRecommender(split["nu"], split["ni"], dim=4, asymmetric=False, score="sqdist")
+    assert record[0].filename == __file__  # the warning names the caller's line
+    assert old.score_kind == new.score_kind == "sqdist" and repr(old) == repr(new)
+    old.load_state_dict(new.state_dict())
+    users, items = torch.tensor([0, 3]), torch.tensor([[1, 2], [3, 4]])
+    torch.testing.assert_close(old.score(old.user_points(users), items), new.score(new.user_points(users), items))
+    # the sixth positional argument keeps its place
+    assert HyperbolicRecommender(split["nu"], split["ni"], 4, None, True, "inner").score_kind == "inner"
+    with pytest.raises(TypeError, match="pass score_kind only"):
+        HyperbolicRecommender(num_items=10, score_kind="sqdist", score="inner")
+
+
+def test_the_euclidean_baseline_is_the_same_class_with_a_euclidean_manifold(split):
+    model = HyperbolicRecommender(split["nu"], split["ni"], dim=4, manifold=Euclidean())
+    assert type(model) is HyperbolicRecommender and model.manifold.is_flat
+    assert "manifold=Euclidean()" in repr(model)
 
 
 def test_popularity_baseline(split):
@@ -227,13 +248,13 @@ def test_lightgcn_propagation_equals_pyg_lgconv_and_its_gradient():
     torch.testing.assert_close(model.lightgcn.embedding.weight.grad, reference.embedding.weight.grad)
 
 
-# score='inner' on the Poincaré ball is refused by the constructor (test_argument_errors)
+# score_kind='inner' on the Poincaré ball is refused by the constructor (test_argument_errors)
 @pytest.mark.parametrize("manifold,score", [(m, s) for m in MANIFOLDS for s in ("distance", "sqdist", "inner")
                                             if not (s == "inner" and isinstance(m, PoincareBall))],
                          ids=lambda v: str(v))
 @pytest.mark.parametrize("init_width", [0.1, 0.9])  # near the origin (many near-ties), spread out
 def test_rank_scores_order_items_like_score_all(split, manifold, score, init_width):
-    model = float64_model(split["ni"], dim=8, manifold=manifold, score=score, init_width=init_width)
+    model = float64_model(split["ni"], dim=8, manifold=manifold, score_kind=score, init_width=init_width)
     u = model.user_points(torch.arange(12), split["history"])
     by_rank = model.rank_scores(u).argsort(dim=-1, descending=True)
     every = torch.arange(split["ni"]).expand(12, -1)

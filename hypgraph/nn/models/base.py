@@ -28,11 +28,41 @@ def rank_scores(manifold: Manifold, users: Tensor, items: Tensor, score: str = "
     return manifold.rank_scores(users, items, score)
 
 
+def _score_kind_from_score(score_kind: str, score: Optional[str], owner: str, default: str = "distance",
+                           *, stacklevel: int = 3) -> str:
+    # the constructor keyword score= of before 0.2, for one release: score is
+    # the method, score_kind the attribute and the keyword
+    if score is None:
+        return score_kind
+    if score_kind != default:
+        raise TypeError(f"{owner}: got both score_kind={score_kind!r} and its deprecated name "
+                        f"score={score!r}; pass score_kind only")
+    warnings.warn(f"{owner}(score=...) is now score_kind=... (the attribute's name; score() is the "
+                  "method); score= will be removed in the next release", DeprecationWarning,
+                  stacklevel=stacklevel)
+    return score
+
+
+def _rename_score_keyword(kwargs: dict, owner: str) -> None:
+    # for a classmethod that hands kwargs to the constructor: the warning
+    # names its caller's line
+    if "score" in kwargs:
+        kwargs["score_kind"] = _score_kind_from_score(kwargs.pop("score_kind", "distance"), kwargs.pop("score"),
+                                                      owner, stacklevel=4)
+
+
 class PointRecommender(nn.Module):
     r"""Base class: subclasses own ``manifold``, an item table ``item``
     (:meth:`register_point_table`), ``score_kind`` (``'distance'``,
-    ``'sqdist'`` or ``'inner'``) and :meth:`user_points`; scoring, ranking and recommendation
+    ``'sqdist'`` or ``'inner'``; the constructors' ``score_kind=``, one of
+    the manifold's :attr:`~hypgraph.manifolds.Manifold.score_kinds`) and
+    :meth:`user_points`; scoring (:meth:`score`), ranking and recommendation
     follow.
+
+    **Names.** A model is named for the hyperbolic model it implements; its
+    geometry is its ``manifold=`` argument, and ``manifold=Euclidean()`` is
+    its Euclidean baseline (the same code, so an ablation changes one
+    argument). There are no separate Euclidean classes.
 
     **Point tables.** Each table of points (users, items, entities) is a
     parameter of the model under its own name (``model.item``) together with

@@ -15,7 +15,7 @@ from ...data.kg import KGNeighbourhoods
 from ...manifolds import Euclidean, Manifold, PoincareBall
 from ..conv import HyperbolicKGAttention
 from ..losses import l2_penalty
-from .base import PointRecommender
+from .base import PointRecommender, _rename_score_keyword, _score_kind_from_score
 
 __all__ = ["HyperKnow", "ABLATIONS", "FIXED_BETA"]
 
@@ -52,7 +52,7 @@ class HyperKnow(PointRecommender):
         - d_{\mathbb B}(\mathbf u, \mathbf v)\big)
 
     (the ranking loss itself is the trainer's :func:`~hypgraph.nn.bpr_loss`;
-    ``score='sqdist'`` takes :math:`-d_{\mathbb B}^2` instead, the same
+    ``score_kind='sqdist'`` takes :math:`-d_{\mathbb B}^2` instead, the same
     ranking with a different loss).
     Each item's neighbourhood point :math:`\mathbf n_v` is the
     attention-weighted Einstein midpoint of its KG neighbours (Eq. 4-6,
@@ -125,8 +125,10 @@ class HyperKnow(PointRecommender):
             their points: ``'manifold'`` or ``'tangent'``
             (:data:`~hypgraph.optim.PARAMETERIZATIONS`; default: ``'manifold'``).
         sparse (bool): Sparse row gradients for those tables (default: ``False``).
-        score (str): Preference :math:`-d` (``'distance'``, Eq. 1) or
-            :math:`-d^2` (``'sqdist'``) (default: ``'distance'``).
+        score_kind (str): Preference :math:`-d` (``'distance'``, Eq. 1) or
+            :math:`-d^2` (``'sqdist'``) (default: ``'distance'``). Before 0.2
+            this keyword was ``score`` (the name of the method): ``score=``
+            still works for one release with a :class:`DeprecationWarning`.
 
     Shapes:
         - **forward:** users :math:`(B)`, positives :math:`(B)`, negatives
@@ -140,11 +142,12 @@ class HyperKnow(PointRecommender):
                  neighbourhoods: Optional[KGNeighbourhoods] = None,
                  num_neighbour_samples: Optional[int] = None, inverse_relations: bool = True,
                  init_std: float = 0.01, *, parameterization: str = "manifold", sparse: bool = False,
-                 score: str = "distance") -> None:
+                 score_kind: str = "distance", score: Optional[str] = None) -> None:
         super().__init__()
+        score_kind = _score_kind_from_score(score_kind, score, "HyperKnow")
         manifold = PoincareBall(k=1.0) if manifold is None else manifold
-        if score not in HYPERKNOW_SCORES:
-            raise ValueError(f"score must be one of {HYPERKNOW_SCORES}, got {score!r}")
+        if score_kind not in HYPERKNOW_SCORES:
+            raise ValueError(f"score_kind must be one of {HYPERKNOW_SCORES}, got {score_kind!r}")
         if kg not in KG_MODES:
             raise ValueError(f"kg must be one of {KG_MODES}, got {kg!r}")
         if not (beta == "adaptive" or (isinstance(beta, (int, float)) and beta >= 0)):
@@ -162,7 +165,7 @@ class HyperKnow(PointRecommender):
         self.num_users, self.num_items, self.num_entities = num_users, num_items, num_entities
         self.num_relations, self.dim, self.manifold, self.kg = num_relations, dim, manifold, kg
         self.l2, self.init_std, self.num_neighbour_samples = l2, init_std, num_neighbour_samples
-        self.score_kind = score
+        self.score_kind = score_kind
         self.beta = beta if beta == "adaptive" else float(beta)
         self.beta_init = float(beta_init)
         self.num_relation_ids = num_relations * (2 if inverse_relations else 1)
@@ -191,6 +194,7 @@ class HyperKnow(PointRecommender):
         r"""A model sized for :obj:`data` (the project's :class:`HeteroData`)
         with its :class:`~hypgraph.data.KGNeighbourhoods` attached (data
         without a KG is fine for ``kg=None``)."""
+        _rename_score_keyword(kwargs, "HyperKnow.from_data")
         if kwargs.get("kg", "attention") is None:
             num_entities = data["entity"].num_nodes if "entity" in data.node_types else 0
             num_relations = int(data[RELATES].num_relations) if RELATES in data.edge_types else 0
@@ -214,6 +218,7 @@ class HyperKnow(PointRecommender):
         row's geometry."""
         if name not in ABLATIONS:
             raise ValueError(f"unknown ablation {name!r}; expected one of {list(ABLATIONS)}")
+        _rename_score_keyword(kwargs, "HyperKnow.ablation")
         config = dict(ABLATIONS[name])
         euclidean = config.pop("manifold") == "euclidean"
         manifold = kwargs.pop("manifold", None)
@@ -353,5 +358,5 @@ class HyperKnow(PointRecommender):
         beta = "'adaptive'" if self.beta == "adaptive" else f"{self.beta:g}"
         return (f"num_users={self.num_users}, num_items={self.num_items}, dim={self.dim}, "
                 f"manifold={self.manifold}, kg={self.kg!r}, beta={beta}"
-                + ("" if self.score_kind == "distance" else f", score={self.score_kind!r}")
+                + ("" if self.score_kind == "distance" else f", score_kind={self.score_kind!r}")
                 + self._tables_repr())

@@ -1,5 +1,7 @@
-r"""The hyperbolic recommender of [Chamberlain 2019]; with
-``manifold=Euclidean()`` the same class is its Euclidean baseline."""
+r"""The hyperbolic recommender of [Chamberlain 2019]. Its Euclidean
+baseline is the same class with ``manifold=Euclidean()``: models are named
+for the hyperbolic model they implement and take their geometry as an
+argument (:class:`~hypgraph.nn.models.base.PointRecommender`)."""
 from __future__ import annotations
 
 import math
@@ -10,7 +12,7 @@ import torch
 from torch import Tensor
 
 from ...data.history import InteractionCSR
-from .base import SCORES, PointRecommender
+from .base import SCORES, PointRecommender, _score_kind_from_score
 from ...manifolds import Lorentz, Manifold
 from ..conv import EinsteinMidpointConv
 
@@ -27,20 +29,26 @@ class HyperbolicRecommender(PointRecommender):
     of the items in their history (``asymmetric=True``, no user parameters,
     computed by :class:`~hypgraph.nn.EinsteinMidpointConv`; with
     :class:`~hypgraph.manifolds.Euclidean` this is the mean). Scores
-    (higher = better):
+    (higher = better), chosen by ``score_kind``:
 
-    - ``score='distance'``: :math:`s_{u,i} = -d(v_u, v_i)` (Eq. 14, 17), with
+    - ``score_kind='distance'``: :math:`s_{u,i} = -d(v_u, v_i)` (Eq. 14, 17), with
       the margin of Eq. 19 when the manifold is ``Lorentz(margin=eps)``;
-    - ``score='sqdist'``: :math:`s_{u,i} = -d(v_u, v_i)^2`, the same ranking
+    - ``score_kind='sqdist'``: :math:`s_{u,i} = -d(v_u, v_i)^2`, the same ranking
       with a loss that weighs far pairs more (the squared distance of
       Poincaré-ball recommenders and hyperbolic KG embeddings);
-    - ``score='inner'``: the Minkowski inner product
+    - ``score_kind='inner'``: the Minkowski inner product
       :math:`\langle v_u, v_i\rangle_{\mathcal L}` (§5.2; a monotone function of
       the distance without its singularity), or the dot product in Euclidean
       space.
 
     Both are computed for all items with one matrix product
     (:meth:`score_all`), so hyperbolic evaluation costs what Euclidean does.
+
+    **The Euclidean baseline** is ``HyperbolicRecommender(...,
+    manifold=Euclidean())``: points in :math:`\mathbb R^n`, mean users,
+    Euclidean distance or dot product, the same code and interface (its
+    repr shows ``manifold=Euclidean()``). The class keeps the paper's
+    name, as :class:`HyperKnow` and the layers do.
 
     **Parameterisation.** With ``parameterization='manifold'`` (the paper's
     §5.3) the user and item tables hold the points, to be trained with
@@ -66,7 +74,11 @@ class HyperbolicRecommender(PointRecommender):
         dim (int): Intrinsic dimension (default: ``50``).
         manifold (Manifold, optional): (default: ``Lorentz(margin=1e-6)``)
         asymmetric (bool): Midpoint users (default: ``True``).
-        score (str): ``'distance'``, ``'sqdist'`` or ``'inner'`` (default: ``'distance'``).
+        score_kind (str): ``'distance'``, ``'sqdist'`` or ``'inner'``, one
+            of the manifold's :attr:`~hypgraph.manifolds.Manifold.score_kinds`
+            (default: ``'distance'``). Before 0.2 this keyword was ``score``
+            (the name of the method): ``score=`` still works for one release
+            with a :class:`DeprecationWarning`.
         attention (bool): Attention-weighted midpoint users (default: ``False``).
         init_width (float): Poincaré-ball radius of the least frequent items
             at initialisation (default: ``0.1``).
@@ -79,23 +91,24 @@ class HyperbolicRecommender(PointRecommender):
 
     def __init__(self, num_users: Optional[int] = None, num_items: Optional[int] = None, dim: int = 50,
                  manifold: Optional[Manifold] = None, asymmetric: bool = True,
-                 score: str = "distance", attention: bool = False, init_width: float = 0.1, *,
-                 parameterization: str = "manifold", sparse: bool = False) -> None:
+                 score_kind: str = "distance", attention: bool = False, init_width: float = 0.1, *,
+                 parameterization: str = "manifold", sparse: bool = False, score: Optional[str] = None) -> None:
         super().__init__()
+        score_kind = _score_kind_from_score(score_kind, score, "HyperbolicRecommender")
         if num_items is None:
             raise TypeError("HyperbolicRecommender needs num_items: its arguments are (num_users, num_items, ...) "
                             "(before 0.2 they were (num_items, num_users); pass num_items=... for midpoint users)")
         manifold = Lorentz(margin=1e-6) if manifold is None else manifold
-        if score not in SCORES:
-            raise ValueError(f"score must be one of {SCORES}, got {score!r}")
-        manifold.check_score_kind(score)
+        if score_kind not in SCORES:
+            raise ValueError(f"score_kind must be one of {SCORES}, got {score_kind!r}")
+        manifold.check_score_kind(score_kind)
         if not asymmetric and not num_users:
             raise ValueError("a symmetric model (asymmetric=False) needs num_users")
         if num_items < 1 or dim < 1 or not 0 < init_width < 1:
             raise ValueError(f"need num_items >= 1, dim >= 1 and 0 < init_width < 1, "
                              f"got {num_items}, {dim}, {init_width}")
         self.manifold, self.num_items, self.num_users = manifold, num_items, num_users
-        self.dim, self.asymmetric, self.score_kind, self.init_width = dim, asymmetric, score, init_width
+        self.dim, self.asymmetric, self.score_kind, self.init_width = dim, asymmetric, score_kind, init_width
         width = manifold.coord_dim(dim)
         self.register_point_table("item", num_items, dim, parameterization, sparse=sparse)
         if asymmetric:
@@ -161,4 +174,4 @@ class HyperbolicRecommender(PointRecommender):
     def extra_repr(self) -> str:
         users = "midpoint" if self.asymmetric else self.num_users
         return (f"num_items={self.num_items}, users={users}, dim={self.dim}, "
-                f"manifold={self.manifold}, score={self.score_kind!r}{self._tables_repr()}")
+                f"manifold={self.manifold}, score_kind={self.score_kind!r}{self._tables_repr()}")
