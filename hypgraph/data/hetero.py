@@ -41,6 +41,38 @@ def _long(x) -> Tensor:
     return torch.as_tensor(np.asarray(x), dtype=torch.long)
 
 
+def _rows_of_one(first, second) -> Optional[Tensor]:
+    # first and second as the [2, E] array they are the rows of, without a
+    # copy: edge[0] and edge[1] of a C-contiguous [2, E] int64 numpy array or
+    # long tensor. None when they are not.
+    if isinstance(first, np.ndarray) and isinstance(second, np.ndarray):
+        if not (first.dtype == second.dtype == np.int64 and first.ndim == second.ndim == 1
+                and first.shape == second.shape and first.flags.c_contiguous and second.flags.c_contiguous
+                and first.base is not None and first.base is second.base and len(first)):
+            return None
+        start = first.__array_interface__["data"][0]
+        if second.__array_interface__["data"][0] != start + first.nbytes:
+            return None
+        both = np.lib.stride_tricks.as_strided(first, shape=(2, len(first)), strides=(first.nbytes, 8),
+                                               writeable=first.flags.writeable)
+        return torch.as_tensor(both)
+    if isinstance(first, Tensor) and isinstance(second, Tensor):
+        if not (first.dtype == second.dtype == torch.long and first.dim() == second.dim() == 1
+                and first.shape == second.shape and first.is_contiguous() and second.is_contiguous()
+                and first.numel() and first.device == second.device
+                and first.untyped_storage().data_ptr() == second.untyped_storage().data_ptr()
+                and second.storage_offset() == first.storage_offset() + first.numel()):
+            return None
+        return first.as_strided((2, first.numel()), (first.numel(), 1), first.storage_offset())
+    return None
+
+
+def _pair(first, second) -> Tensor:
+    # [2, E]: the rows of one array as they are, else the two stacked.
+    joined = _rows_of_one(first, second)
+    return joined if joined is not None else torch.stack([_long(first), _long(second)])
+
+
 def _raw_ids(raw: Optional[RawIds], n: int, kind: str):
     if raw is None:
         return torch.arange(n)
@@ -128,6 +160,12 @@ def build_hetero_data(
 
     Args:
         user, item: Interaction endpoints, 0-based indices (length ``E``).
+            The rows of one ``[2, E]`` array (``edge[0], edge[1]`` of a
+            C-contiguous int64 numpy array or long tensor) become
+            ``edge_index`` as they are, without a copy; so do ``kg_head,
+            kg_tail`` and ``link_item, link_entity`` (readers fill such an
+            array row by row and free each source as it is copied, instead
+            of holding the sources and their stacked copy together).
         num_users, num_items: Node counts (nodes without interactions allowed).
         time, rating: Optional per-interaction timestamps / ratings.
         train_mask, test_mask: Optional per-interaction booleans for datasets
@@ -141,11 +179,16 @@ def build_hetero_data(
         ValueError: If an index is out of range or lengths disagree (readers
             validate first and raise :class:`DataFormatError` with file/line).
     """
-    user, item = _long(user), _long(item)
-    if user.shape != item.shape or user.dim() != 1:
-        raise ValueError(f"user and item must be 1-D of equal length, got {tuple(user.shape)} and {tuple(item.shape)}")
-    _check_range(user, num_users, "user")
-    _check_range(item, num_items, "item")
+    edge_index = _rows_of_one(user, item)
+    if edge_index is None:
+        user, item = _long(user), _long(item)
+        if user.shape != item.shape or user.dim() != 1:
+            raise ValueError(
+                f"user and item must be 1-D of equal length, got {tuple(user.shape)} and {tuple(item.shape)}")
+        edge_index = torch.stack([user, item])
+    del user, item  # edge_index holds them (the caller may still hold the sources)
+    _check_range(edge_index[0], num_users, "user")
+    _check_range(edge_index[1], num_items, "item")
 
     data = HeteroData()
     data["user"].num_nodes = int(num_users)
@@ -159,7 +202,7 @@ def build_hetero_data(
         "train_mask": None if train_mask is None else torch.as_tensor(np.asarray(train_mask), dtype=torch.bool),
         "test_mask": None if test_mask is None else torch.as_tensor(np.asarray(test_mask), dtype=torch.bool),
     }
-    set_interactions(data, torch.stack([user, item]), **attrs)
+    set_interactions(data, edge_index, **attrs)
 
     if kg_head is not None or link_item is not None:
         if num_entities is None:
@@ -167,23 +210,23 @@ def build_hetero_data(
         data["entity"].num_nodes = int(num_entities)
         data["entity"].raw_id = _raw_ids(entity_raw_id, num_entities, "entity")
     if kg_head is not None:
-        head, rel, tail = _long(kg_head), _long(kg_relation), _long(kg_tail)
+        ends, rel = _pair(kg_head, kg_tail), _long(kg_relation)
         if num_relations is None:
             num_relations = int(rel.max()) + 1 if rel.numel() else 0
-        _check_range(head, num_entities, "KG head entity")
-        _check_range(tail, num_entities, "KG tail entity")
+        _check_range(ends[0], num_entities, "KG head entity")
+        _check_range(ends[1], num_entities, "KG tail entity")
         _check_range(rel, num_relations, "KG relation")
         store = data[RELATES]
-        store.edge_index = torch.stack([head, tail])
+        store.edge_index = ends
         store.edge_type = rel
         store.num_relations = int(num_relations)
         if relation_raw_id is not None:
             store.relation_raw_id = _raw_ids(relation_raw_id, num_relations, "relation")
     if link_item is not None:
-        li, le = _long(link_item), _long(link_entity)
-        _check_range(li, num_items, "linked item")
-        _check_range(le, num_entities, "linked entity")
-        data[LINKS].edge_index = torch.stack([li, le])
+        links = _pair(link_item, link_entity)
+        _check_range(links[0], num_items, "linked item")
+        _check_range(links[1], num_entities, "linked entity")
+        data[LINKS].edge_index = links
     return data
 
 

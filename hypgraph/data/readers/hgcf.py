@@ -289,7 +289,12 @@ def read_hgcf(root: Union[str, os.PathLike]) -> HeteroData:
         masks.append(np.full(len(keep), split == 0))
         reports.append(report)
     train_mask = np.concatenate(masks)
-    data = build_hetero_data(np.concatenate(users), np.concatenate(items),
+    # The rows of one [2, E] array, which the graph keeps as it is.
+    edge = np.empty((2, len(train_mask)), dtype=np.int64)
+    np.concatenate(users, out=edge[0])
+    np.concatenate(items, out=edge[1])
+    del users, items
+    data = build_hetero_data(edge[0], edge[1],
                              num_users=num_users, num_items=num_items,
                              train_mask=train_mask, test_mask=~train_mask)
     for report in reports:

@@ -12,7 +12,7 @@ Two kinds of identifiers occur:
 """
 from __future__ import annotations
 
-from typing import List, Sequence, Tuple, Union
+from typing import List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import pyarrow as pa
@@ -31,8 +31,8 @@ _DENSE_FLOOR = 1_000_000
 Tokens = Union[pa.Array, pa.ChunkedArray]
 
 
-def factorize(values: Union[np.ndarray, Tokens], *,
-              overwrite: bool = False) -> Tuple[np.ndarray, Union[np.ndarray, list]]:
+def factorize(values: Union[np.ndarray, Tokens], *, overwrite: bool = False,
+              out: Optional[np.ndarray] = None) -> Tuple[np.ndarray, Union[np.ndarray, list]]:
     r"""Map identifiers to ``0..n-1`` in sorted order.
 
     Args:
@@ -41,15 +41,19 @@ def factorize(values: Union[np.ndarray, Tokens], *,
             :func:`factorize_tokens`).
         overwrite (bool): Integer ids may be replaced by their codes in
             place (no second array of the same size). (default: :obj:`False`)
+        out (numpy.ndarray, optional): An int64 array of ``len(values)`` to
+            write the codes into (e.g. a row of the ``[2, E]`` edge array),
+            instead of a new one. (default: :obj:`None`)
 
     Returns:
-        (numpy.ndarray, numpy.ndarray or list): The int64 codes and the
-        identifier of each code (int64 array, or list of str).
+        (numpy.ndarray, numpy.ndarray or list): The int64 codes (:obj:`out`
+        when given) and the identifier of each code (int64 array, or list of
+        str).
     """
     if isinstance(values, np.ndarray) and values.dtype.kind == "S":
         values = pa.array(values, type=pa.binary(), memory_pool=MEMORY_POOL).cast(pa.string(), memory_pool=MEMORY_POOL)
     if isinstance(values, (pa.Array, pa.ChunkedArray)):
-        (codes,), raw = factorize_tokens([values])
+        (codes,), raw = factorize_tokens([values], out=None if out is None else [out])
         return codes, raw
     if len(values) and values.min() >= 0 and values.max() < max(len(values), 1 << 16):
         # Small ids: a lookup table, no sort (the same codes as np.unique).
@@ -57,17 +61,30 @@ def factorize(values: Union[np.ndarray, Tokens], *,
         present[values] = True
         uniques = np.flatnonzero(present)
         rank = np.cumsum(present, dtype=np.int64) - 1
-        if not (overwrite and values.dtype == np.int64 and values.flags.writeable):
-            return rank[values], uniques.astype(np.int64)
-        for start in range(0, len(values), 1 << 20):  # in place, a block at a time
-            block = values[start:start + (1 << 20)]
-            block[:] = rank[block]
-        return values, uniques.astype(np.int64)
+        del present
+        if out is None:
+            if not (overwrite and values.dtype == np.int64 and values.flags.writeable):
+                return rank[values], uniques.astype(np.int64)
+            out = values  # in place
+        _lookup(rank, values, out)
+        return out, uniques.astype(np.int64)
     uniques, codes = np.unique(values, return_inverse=True)
-    return codes.astype(np.int64), uniques.astype(np.int64)
+    if out is None:
+        return codes.astype(np.int64), uniques.astype(np.int64)
+    out[:] = codes
+    return out, uniques.astype(np.int64)
 
 
-def factorize_tokens(columns: Sequence[Tokens]) -> Tuple[List[np.ndarray], Union[np.ndarray, list]]:
+def _lookup(table: np.ndarray, index: np.ndarray, out: np.ndarray, block: int = 1 << 16) -> None:
+    # out[:] = table[index], a block at a time (out may be index itself):
+    # no temporary of the full length.
+    for start in range(0, len(index), block):
+        out[start:start + block] = table[index[start:start + block]]
+
+
+def factorize_tokens(columns: Sequence[Tokens], *,
+                     out: Optional[Sequence[Optional[np.ndarray]]] = None,
+                     ) -> Tuple[List[np.ndarray], Union[np.ndarray, list]]:
     r"""Map string tokens of several columns to one set of codes ``0..n-1``.
 
     Tokens are numbered in sorted (bytewise) order; when every distinct token
@@ -76,6 +93,9 @@ def factorize_tokens(columns: Sequence[Tokens]) -> Tuple[List[np.ndarray], Union
 
     Args:
         columns (sequence): pyarrow string arrays.
+        out (sequence, optional): Per column, an int64 array of its length
+            to write its codes into, or ``None`` for a new one.
+            (default: :obj:`None`)
 
     Returns:
         (list of numpy.ndarray, numpy.ndarray or list): The int64 codes of
@@ -83,14 +103,19 @@ def factorize_tokens(columns: Sequence[Tokens]) -> Tuple[List[np.ndarray], Union
     """
     chunks = [chunk for column in columns for chunk in _chunks(column)]
     uniques = pc.unique(pa.chunked_array(chunks, type=pa.string()), memory_pool=MEMORY_POOL)
+    del chunks
     uniques = pc.take(uniques, pc.sort_indices(uniques, memory_pool=MEMORY_POOL), memory_pool=MEMORY_POOL)
-    codes = [_codes(column, uniques) for column in columns]
+    targets = list(out) if out is not None else [None] * len(columns)
+    codes = [_codes(column, uniques, target) for column, target in zip(columns, targets)]
     if _all_canonical_ints(uniques):
         numbers = pc.cast(uniques, pa.int64(), memory_pool=MEMORY_POOL).to_numpy()
+        del uniques
         order = np.argsort(numbers, kind="stable")
         rank = np.empty_like(order)
         rank[order] = np.arange(len(order))
-        return [rank[c] for c in codes], numbers[order]
+        for c in codes:
+            _lookup(rank, c, c)  # in place
+        return codes, numbers[order]
     return codes, uniques.to_pylist()
 
 
@@ -107,10 +132,16 @@ def _chunks(column: Tokens) -> list:
     return list(column.chunks) if isinstance(column, pa.ChunkedArray) else [column]
 
 
-def _codes(column: Tokens, uniques: pa.Array) -> np.ndarray:
-    parts = [pc.index_in(chunk, value_set=uniques, memory_pool=MEMORY_POOL).to_numpy().astype(np.int64)
-             for chunk in _chunks(column)]
-    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+def _codes(column: Tokens, uniques: pa.Array, out: Optional[np.ndarray] = None) -> np.ndarray:
+    # Each chunk's codes written into one int64 array as they are found.
+    chunks = _chunks(column)
+    if out is None:
+        out = np.empty(sum(len(chunk) for chunk in chunks), dtype=np.int64)
+    start = 0
+    for chunk in chunks:
+        out[start:start + len(chunk)] = pc.index_in(chunk, value_set=uniques, memory_pool=MEMORY_POOL).to_numpy()
+        start += len(chunk)
+    return out
 
 
 def _all_canonical_ints(tokens: Tokens) -> bool:

@@ -62,14 +62,16 @@ class _Lists:
             unit="entries", source=self.path,
             detail="KGAT last-fm lists listening events; the first occurrence is kept")
 
-    def take_concatenated(self, other: "_Lists") -> Tuple[np.ndarray, np.ndarray]:
-        r"""Users and items of this split then :obj:`other`; both splits
-        give up their arrays."""
-        user = np.concatenate([self.user, other.user])
+    def take_concatenated(self, other: "_Lists") -> np.ndarray:
+        r"""Users and items of this split then :obj:`other`, as the rows of
+        one ``[2, E]`` array (the graph keeps it as it is); both splits give
+        up their arrays, each freed once copied."""
+        edge = np.empty((2, len(self.user) + len(other.user)), dtype=np.int64)
+        np.concatenate([self.user, other.user], out=edge[0])
         self.user = other.user = None
-        item = np.concatenate([self.item, other.item])
+        np.concatenate([self.item, other.item], out=edge[1])
         self.item = other.item = None
-        return user, item
+        return edge
 
     def empty_report(self) -> Optional[FilterReport]:
         if self.empty_lines == 0:
@@ -169,9 +171,9 @@ def read_kgat(root: Union[str, os.PathLike]) -> HeteroData:
     if kg_path is not None:
         kg = _read_kg(kg_path, root, num_items)
     sizes = [len(train.item), len(test.item)]
-    user, item = train.take_concatenated(test)  # each split's arrays freed as they are copied
+    edge = train.take_concatenated(test)  # each split's arrays freed as they are copied
     data = build_hetero_data(
-        user, item, num_users=num_users, num_items=num_items,
+        edge[0], edge[1], num_users=num_users, num_items=num_items,
         train_mask=np.repeat([True, False], sizes), test_mask=np.repeat([False, True], sizes),
         **kg)
     for report in reports:
@@ -195,7 +197,13 @@ def _read_kg(path: Path, root: Path, num_items: int) -> dict:
         num_relations = len(names)
     else:
         num_relations = check_dense(cols["relation"], rows.line, file, "relation id")
-    items = np.arange(num_items)
-    return dict(kg_head=cols["head"], kg_relation=cols["relation"], kg_tail=cols["tail"],
+    # head and tail as the rows of one [2, n] array, which the graph keeps as
+    # it is (see build_hetero_data); each column freed once copied.
+    ends = np.empty((2, len(rows)), dtype=np.int64)
+    ends[0] = cols.pop("head")
+    ends[1] = cols.pop("tail")
+    links = np.empty((2, num_items), dtype=np.int64)
+    links[0] = links[1] = np.arange(num_items)
+    return dict(kg_head=ends[0], kg_relation=cols["relation"], kg_tail=ends[1],
                 num_entities=num_entities, num_relations=num_relations, relation_raw_id=names,
-                link_item=items, link_entity=items)
+                link_item=links[0], link_entity=links[1])

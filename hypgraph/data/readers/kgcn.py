@@ -81,9 +81,13 @@ def read_kgcn(root: Union[str, os.PathLike]) -> HeteroData:
 
     kg = _read_kg(kg_path, num_items, link_entity) if kg_path is not None else {}
     positive = cols.pop("label") == 1
-    user = cols.pop("user")[positive]  # pop: the full column is freed once filtered
-    item = cols.pop("item")[positive]
-    data = build_hetero_data(user, item, num_users=num_users, num_items=num_items, item_raw_id=raw_items, **kg)
+    # The label-1 rows go straight into the rows of the [2, E] edge array
+    # the graph keeps; pop: each full column is freed once filtered.
+    edge = np.empty((2, int(np.count_nonzero(positive))), dtype=np.int64)
+    np.compress(positive, cols.pop("user"), out=edge[0])
+    np.compress(positive, cols.pop("item"), out=edge[1])
+    data = build_hetero_data(edge[0], edge[1], num_users=num_users, num_items=num_items, item_raw_id=raw_items,
+                             **kg)
     negatives = int((~positive).sum())
     if negatives:
         record(data, FilterReport(
@@ -111,6 +115,16 @@ def _read_kg(path: Path, num_items: int, link_entity: np.ndarray) -> dict:
                        check_dense(cols["tail"], rows.line, file, "entity id"),
                        int(link_entity.max()) + 1 if len(link_entity) else 0)
     num_relations = check_dense(cols["relation"], rows.line, file, "relation id")
-    return dict(kg_head=cols["head"], kg_relation=cols["relation"], kg_tail=cols["tail"],
+    ends = _rows(cols.pop("head"), cols.pop("tail"))
+    links = _rows(np.arange(num_items), link_entity)
+    return dict(kg_head=ends[0], kg_relation=cols["relation"], kg_tail=ends[1],
                 num_entities=num_entities, num_relations=num_relations,
-                link_item=np.arange(num_items), link_entity=link_entity)
+                link_item=links[0], link_entity=links[1])
+
+
+def _rows(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    # The two columns as the rows of one [2, n] array, which the graph keeps
+    # as it is (see build_hetero_data).
+    out = np.empty((2, len(first)), dtype=np.int64)
+    out[0], out[1] = first, second
+    return out

@@ -116,23 +116,32 @@ def read_recbole(root: Union[str, os.PathLike], name: Optional[str] = None) -> H
     if kg_path.is_file():
         kg, _ = _typed_rows(kg_path, {"head_id": "token", "relation_id": "token", "tail_id": "token"})
 
-    user, user_raw = factorize(cols.pop("user_id"))  # pop: each text column is freed once coded
-    item_codes, item_raw = factorize_tokens([cols.pop("item_id")] + ([link["item_id"]] if link else []))
-    item = item_codes[0]
+    # Codes go straight into the rows of the [2, n] arrays the graph keeps
+    # (no stacked copy beside them); pop: each text column is freed once coded.
+    has_kg, has_link = kg is not None, link is not None
+    edge = np.empty((2, len(cols["user_id"])), dtype=np.int64)
+    _, user_raw = factorize(cols.pop("user_id"), out=edge[0])
+    links = np.empty((2, len(link["item_id"])), dtype=np.int64) if has_link else None
+    _, item_raw = factorize_tokens([cols.pop("item_id")] + ([link.pop("item_id")] if has_link else []),
+                                   out=[edge[1]] + ([links[0]] if has_link else []))
 
     extra = {}
-    if kg or link:
-        parts = ([kg["head_id"], kg["tail_id"]] if kg else []) + ([link["entity_id"]] if link else [])
-        entity_codes, entity_raw = factorize_tokens(parts)
+    if has_kg or has_link:
+        ends = np.empty((2, len(kg["head_id"])), dtype=np.int64) if has_kg else None
+        parts = ([kg.pop("head_id"), kg.pop("tail_id")] if has_kg else []) + \
+            ([link.pop("entity_id")] if has_link else [])
+        targets = ([ends[0], ends[1]] if has_kg else []) + ([links[1]] if has_link else [])
+        _, entity_raw = factorize_tokens(parts, out=targets)
+        del parts
         extra.update(num_entities=len(entity_raw), entity_raw_id=entity_raw)
-        if kg:
-            relation, relation_raw = factorize(kg["relation_id"])
-            extra.update(kg_head=entity_codes[0], kg_tail=entity_codes[1], kg_relation=relation,
+        if has_kg:
+            relation, relation_raw = factorize(kg.pop("relation_id"))
+            extra.update(kg_head=ends[0], kg_tail=ends[1], kg_relation=relation,
                          num_relations=len(relation_raw), relation_raw_id=_as_str(relation_raw))
-        if link:
-            extra.update(link_item=item_codes[1], link_entity=entity_codes[-1])
+        if has_link:
+            extra.update(link_item=links[0], link_entity=links[1])
     return build_hetero_data(
-        user, item, num_users=len(user_raw), num_items=len(item_raw),
+        edge[0], edge[1], num_users=len(user_raw), num_items=len(item_raw),
         rating=cols.get("rating"), time=cols.get("timestamp"),
         user_raw_id=user_raw, item_raw_id=item_raw, **extra)
 

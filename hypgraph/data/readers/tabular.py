@@ -66,9 +66,12 @@ def read_table(
         cols = _read_parquet(path, wanted)
     else:
         cols = _read_text(path, wanted, sep)
-    user, user_raw = factorize(cols.pop("user"))  # pop: each text column is freed once coded
-    item, item_raw = factorize(cols.pop("item"))
-    return build_hetero_data(user, item, num_users=len(user_raw), num_items=len(item_raw),
+    # The codes go straight into the rows of the [2, E] edge array the graph
+    # keeps; pop: each id column is freed once coded.
+    edge = np.empty((2, len(cols["user"])), dtype=np.int64)
+    _, user_raw = factorize(cols.pop("user"), out=edge[0])
+    _, item_raw = factorize(cols.pop("item"), out=edge[1])
+    return build_hetero_data(edge[0], edge[1], num_users=len(user_raw), num_items=len(item_raw),
                              rating=cols.get("rating"), time=cols.get("time"),
                              user_raw_id=user_raw, item_raw_id=item_raw)
 
