@@ -24,7 +24,11 @@ twin on the same optimiser:
   (one second moment per coordinate), against ``euclidean-<kind>-adam``, the
   Euclidean model with the same Adam;
 
-plus LightGCN (Adam) and popularity. The table's seconds per epoch, epochs,
+plus LightGCN (Adam), the hyperbolic graph recommender (issue 14:
+``hyperbolic-graph-tangent``, HGCF's propagation with tangent tables and Adam,
+tuned on the same grid, against ``euclidean-graph-adam``, the same model in
+flat space; ``hgcf-recipe``, HGCF's published configuration and training,
+untuned, against the same recipe in flat space) and popularity. The table's seconds per epoch, epochs,
 best epoch and parameter counts give the asymmetric-vs-symmetric comparison
 of §6.3.
 
@@ -45,15 +49,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import functools
+
 import torch
 
 from hypgraph.data import KGAT, AmazonCD, MovieLens100K, given_split, leave_last_out, prepare
 from hypgraph.data.hetero import INTERACTS
-from hypgraph.nn.models import LightGCNRecommender
+from hypgraph.nn.models import HyperbolicGraphRecommender, LightGCNRecommender
+from hypgraph.optim import RiemannianSGD
 
 from . import DatasetSpec, Metric, ModelSpec, Suite, register, require
 from ..report import summarise
-from .common import design, read_dataset, recommender_trial, split_summary
+from .common import INIT_WIDTH, MANIFOLDS, design, read_dataset, recommender_trial, split_summary
 
 __all__ = ["Chamberlain"]
 
@@ -99,14 +106,39 @@ def _family(asymmetric: bool, loss: str):
                       options={**options, "manifold": "euclidean", "optimizer": "adam"}))
 
 
+#: The propagation of the tuned graph rows: HGCF's (3 hops over the
+#: row-normalised A + I, summed without hop 0).
+GRAPH = {"num_layers": 3, "normalization": "row", "self_loops": True, "combine": "sum", "include_input": False}
+#: The HGCF row's training, as published (layer6ai-labs/HGCF run.py defaults):
+#: RiemannianSGD lr 1e-3, momentum 0.95, weight decay 5e-3; margin hinge 0.1
+#: summed over batches of 10,000 pairs, one negative each.
+HGCF_TRAINING = {"lr": 1e-3, "momentum": 0.95, "weight_decay": 5e-3, "margin": 0.1, "batch_size": 10_000}
+
+
+def _graph_rows():
+    r"""The hyperbolic graph recommender (issue 14): tuned on the suite's grid
+    with tangent tables and Adam, against its Euclidean twin (the same
+    propagation and scores in flat space, Adam); and HGCF's published recipe,
+    untuned, on the hyperboloid and in flat space."""
+    tangent = {"graph": True, "parameterization": "tangent", "optimizer": "adam"}
+    recipe = {"graph": True, "recipe": "hgcf"}
+    return (ModelSpec("hyperbolic-graph-tangent", "hyperbolic", "euclidean-graph-adam",
+                      options={**tangent, "manifold": "lorentz"}),
+            ModelSpec("euclidean-graph-adam", "euclidean", options={**tangent, "manifold": "euclidean"}),
+            ModelSpec("hgcf-recipe", "hyperbolic", "euclidean-hgcf-recipe", tuned=False,
+                      options={**recipe, "manifold": "lorentz"}),
+            ModelSpec("euclidean-hgcf-recipe", "euclidean", tuned=False, options={**recipe, "manifold": "euclidean"}))
+
+
 class Chamberlain(Suite):
     name = "chamberlain"
     description = ("Chamberlain 2019 on real data: MovieLens 100K (ratings >= 4, leave-last-out, HR/NDCG@10 "
                    "with 100 sampled negatives) and full ranking (Recall/NDCG@20) on KGAT amazon-book and HGCF "
                    "Amazon-CD (given splits); hyperbolic vs Euclidean, symmetric and asymmetric, BPR and "
                    "WMRB, each hyperbolic model with its points on the manifold (RiemannianAdam) and as tangent "
-                   "vectors (Adam), each against its Euclidean twin on the same optimiser, plus LightGCN and "
-                   "popularity.")
+                   "vectors (Adam), each against its Euclidean twin on the same optimiser, plus LightGCN, the "
+                   "hyperbolic graph recommender (tuned, and HGCF's published recipe) against its Euclidean "
+                   "twins, and popularity.")
     datasets = (
         DatasetSpec("ml-100k", _ml100k, "MovieLens 100K, ratings >= 4, leave-last-out (§6.3)."),
         DatasetSpec("amazon-book", _amazon_book,
@@ -115,6 +147,7 @@ class Chamberlain(Suite):
     )
     models = (*_family(True, "bpr"), *_family(False, "bpr"), *_family(True, "wmrb"), *_family(False, "wmrb"),
               ModelSpec("lightgcn", "euclidean", options={"num_layers": 3, "optimizer": "adam"}),
+              *_graph_rows(),
               ModelSpec("popularity", "baseline", tuned=False))
     grid = {"lr": (0.01, 0.03), "weight_decay": (0.0, 1e-6), "init_scale": (1, 5),
             "score": ("distance", "sqdist")}
@@ -126,7 +159,11 @@ class Chamberlain(Suite):
                           "lightgcn)",
              "euclidean_factor": "point", "wmrb": "10 negatives, margin 1", "lightgcn": "3 layers, BPR",
              "init": "radius init_scale × 0.1 / log(e + item frequency) (§5.3); LightGCN: init_scale × Xavier",
-             "early_stopping": "validation full-ranking ndcg@10"}
+             "early_stopping": "validation full-ranking ndcg@10",
+             "graph": "HyperbolicGraphRecommender, 3 hops over the row-normalised A + I summed without hop 0 "
+                      "(HGCF), BPR; init uniform(-0.1 init_scale, 0.1 init_scale) mapped by exp_o",
+             "hgcf_recipe": "HyperbolicGraphRecommender.hgcf, RiemannianSGD lr 1e-3 momentum 0.95 weight decay "
+                            "5e-3, hinge margin 0.1 summed, batches of 10,000, 1 negative (untuned)"}
     metrics = METRICS
     selection_metric = "ndcg@10"
 
@@ -144,6 +181,8 @@ class Chamberlain(Suite):
 
     def fit(self, split, dataset, model, config, seed, ctx):
         net = None
+        if model.options.get("graph"):
+            return self._fit_graph(split, model, config, seed, ctx)
         if model.name == "lightgcn":
             torch.manual_seed(seed)
             train = split[0]
@@ -153,6 +192,24 @@ class Chamberlain(Suite):
                 net.lightgcn.embedding.weight.mul_(float(config.get("init_scale", 1.0)))
         return recommender_trial(self, split, model, config, seed, ctx, loss=model.options.get("loss", "bpr"),
                                  net=net)
+
+    def _fit_graph(self, split, model, config, seed, ctx):
+        train = split[0]
+        num_users, num_items = train["user"].num_nodes, train["item"].num_nodes
+        manifold = MANIFOLDS[model.options["manifold"]]()
+        torch.manual_seed(seed)
+        if model.options.get("recipe") == "hgcf":
+            net = HyperbolicGraphRecommender.hgcf(num_users, num_items, manifold=manifold)
+            h = HGCF_TRAINING
+            return recommender_trial(self, split, model, config, seed, ctx, net=net, loss="hinge", lr=h["lr"],
+                                     optimizer=functools.partial(RiemannianSGD, momentum=h["momentum"],
+                                                                 weight_decay=h["weight_decay"]),
+                                     margin=h["margin"], reduction="sum", batch_size=h["batch_size"])
+        net = HyperbolicGraphRecommender(num_users, num_items, dim=self.fixed["dim"], manifold=manifold,
+                                         score_kind=config["score"],
+                                         init_scale=INIT_WIDTH * float(config["init_scale"]),
+                                         parameterization=model.options["parameterization"], **GRAPH)
+        return recommender_trial(self, split, model, config, seed, ctx, loss="bpr", net=net)
 
     def report(self, results) -> str:
         r"""§6.3's asymmetric-vs-symmetric comparison: accuracy, time to the

@@ -158,12 +158,15 @@ def read_dataset(dataset_class, root: Path, **kwargs) -> HeteroData:
 
 
 def recommender_trial(suite, split: Split, model, config: Mapping[str, Any], seed: int, ctx: RunContext, *,
-                      loss: str, net: torch.nn.Module = None) -> Trial:
+                      loss: str, net: torch.nn.Module = None, optimizer: Callable = None,
+                      **trainer_kwargs) -> Trial:
     r"""The :class:`Trial` of a popularity model (``model.name == 'popularity'``)
     or of :obj:`net` (default: :func:`hyperbolic_recommender` from the model's
     options) trained with ``suite.fixed``'s dim, epochs, batch size and
     patience, early-stopped on ``suite.selection_metric``; test metrics of
-    both protocols."""
+    both protocols. :obj:`optimizer` (``factory(params, lr=...)``) replaces
+    :func:`optimizer_factory`'s, and :obj:`trainer_kwargs` (e.g. a published
+    recipe's ``batch_size`` or ``reduction``) replace the suite's settings."""
     test = split[2]
 
     def evaluate(fitted):
@@ -177,9 +180,11 @@ def recommender_trial(suite, split: Split, model, config: Mapping[str, Any], see
         if "init_scale" in config:
             searched["init_width"] = INIT_WIDTH * float(config["init_scale"])
         net = hyperbolic_recommender(model.options, split[0], dim=f["dim"], seed=seed, **searched)
-    return train_trial(net, split, lr=config["lr"], seed=seed, ctx=ctx, max_epochs=f["max_epochs"],
-                       evaluate=evaluate, loss=loss, batch_size=f["batch_size"], patience=f["patience"],
-                       metric=suite.selection_metric, optimizer=optimizer_factory(suite, model, config))
+    settings = dict(lr=config.get("lr"), max_epochs=f["max_epochs"], batch_size=f["batch_size"],
+                    patience=f["patience"], metric=suite.selection_metric)
+    settings.update(trainer_kwargs)
+    return train_trial(net, split, seed=seed, ctx=ctx, evaluate=evaluate, loss=loss,
+                       optimizer=optimizer or optimizer_factory(suite, model, config), **settings)
 
 
 def optimizer_factory(suite, model, config: Mapping[str, Any]) -> Callable:
