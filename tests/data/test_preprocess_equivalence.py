@@ -3,7 +3,7 @@ speed (issue 15): every output of :mod:`hypgraph.data.preprocess` is compared,
 store by store and tensor by tensor (dtype, shape, values, NaN included), and
 its ``filter_log`` report by report, with the frozen reference implementation
 in :mod:`tests.data._preprocess_reference`, on random data full of repeated
-pairs, tied and missing timestamps, users and items without interactions,
+pairs, tied and missing timestamps, missing ratings, users and items without interactions,
 extra per-edge and per-node attributes and a knowledge graph."""
 import copy
 import itertools
@@ -13,13 +13,13 @@ import pytest
 import torch
 
 from hypgraph.data import preprocess as fast
-from hypgraph.data.hetero import INTERACTS, LINKS, REV_INTERACTS, build_hetero_data, set_interactions
+from hypgraph.data.hetero import INTERACTS, REV_INTERACTS, build_hetero_data, set_interactions
 from hypgraph.data.report import FilterReport
 
 from . import _preprocess_reference as ref
 
 
-def random_data(seed: int, *, max_edges: int = 60, max_nodes: int = 9) -> "HeteroData":
+def random_data(seed: int, *, max_edges: int = 60, max_nodes: int = 9):
     r"""Small random interactions: many repeated pairs and tied times."""
     rng = np.random.default_rng(seed)
     num_users = int(rng.integers(1, max_nodes))
@@ -50,6 +50,10 @@ def random_data(seed: int, *, max_edges: int = 60, max_nodes: int = 9) -> "Heter
         time = torch.from_numpy(rng.integers(0, 3, e).astype(np.float64))
         time[torch.from_numpy(rng.random(e) < 0.2)] = float("nan")
         data[INTERACTS].time = data[REV_INTERACTS].time = time
+    if "rating" in kwargs and rng.random() < 0.2:      # missing ratings: never positive
+        rating = data[INTERACTS].rating.clone()
+        rating[torch.from_numpy(rng.random(e) < 0.2)] = float("nan")
+        data[INTERACTS].rating = data[REV_INTERACTS].rating = rating
     if rng.random() < 0.3:                             # a 2-D per-edge attribute
         feat = torch.from_numpy(rng.normal(size=(e, 2)))
         data[INTERACTS].feat = data[REV_INTERACTS].feat = feat
@@ -105,8 +109,16 @@ OPTIONS = [dict(min_rating=mr, min_user_interactions=mu, dedupe=d, compact=c)
            for mr in (None, 3, 4) for mu in (None, 0, 2, 3) for d in (True, False) for c in (True, False)]
 
 
+@pytest.fixture
+def small_blocks(monkeypatch):
+    r"""Copies in blocks of a few rows, so that block boundaries are crossed."""
+    monkeypatch.setattr(fast, "_BLOCK", 7)
+
+
 @pytest.mark.parametrize("seed", range(40))
-def test_prepare_matches_the_reference(seed):
+def test_prepare_matches_the_reference(seed, request):
+    if seed % 2:
+        request.getfixturevalue("small_blocks")
     data = random_data(seed)
     rated = "rating" in data[INTERACTS]
     for options in OPTIONS:
@@ -133,7 +145,8 @@ def test_each_step_matches_the_reference(seed):
 
 
 @pytest.mark.parametrize("seed", range(3))
-def test_large_data_with_many_repeats_matches_the_reference(seed):
+def test_large_data_with_many_repeats_matches_the_reference(seed, monkeypatch):
+    monkeypatch.setattr(fast, "_BLOCK", 65_536)
     # Big enough for every chunked or blocked path; about one pair in three repeated.
     rng = np.random.default_rng(100 + seed)
     e, num_users, num_items = 300_000, 20_000, 2_000
