@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from analysis.bipartite import BipartiteGraph, _compact, _index_array
+from analysis.bipartite import BipartiteGraph, _index_array
+
+
+def _compact(index):
+    used = np.bincount(index) > 0
+    remap = np.cumsum(used) - 1
+    return np.flatnonzero(used), remap[index]
 
 
 def reference(user, item):
