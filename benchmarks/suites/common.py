@@ -105,7 +105,7 @@ def hyperbolic_recommender(options: Mapping[str, Any], train: HeteroData, dim: i
     frequency)."""
     num_users, num_items = train["user"].num_nodes, train["item"].num_nodes
     torch.manual_seed(seed)
-    kwargs = {"score": options.get("score", "distance"),
+    kwargs = {"score_kind": options.get("score", "distance"),
               "parameterization": options.get("parameterization", "manifold"), **kwargs}
     model = HyperbolicRecommender(num_users, num_items, dim=dim, manifold=MANIFOLDS[options["manifold"]](),
                                   asymmetric=options.get("asymmetric", True), **kwargs)
@@ -176,7 +176,7 @@ def recommender_trial(suite, split: Split, model, config: Mapping[str, Any], see
         return popularity_trial(split, seed, validation_ks=(10, 20), evaluate=evaluate)
     f = suite.fixed
     if net is None:
-        searched = {"score": config["score"]} if "score" in config else {}
+        searched = {"score_kind": config["score"]} if "score" in config else {}
         if "init_scale" in config:
             searched["init_width"] = INIT_WIDTH * float(config["init_scale"])
         net = hyperbolic_recommender(model.options, split[0], dim=f["dim"], seed=seed, **searched)

@@ -224,7 +224,7 @@ class HyperKnowSuite(Suite):
                 strength = {"beta_init": math.log(w / (1 - w))} if adaptive else {"beta": w}
             net = HyperKnow.ablation(model.options["ablation"], data=train, dim=f["dim"],
                                      num_neighbour_samples=f["neighbour_samples"], l2=l2,
-                                     init_std=INIT_STD * scale, score=config.get("score", "distance"),
+                                     init_std=INIT_STD * scale, score_kind=config.get("score", "distance"),
                                      parameterization=model.options.get("parameterization", "manifold"),
                                      **strength)
         theta = [p for n, p in net.named_parameters() if n != "beta_logit"]

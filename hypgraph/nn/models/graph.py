@@ -58,7 +58,7 @@ class HyperbolicGraphRecommender(PointRecommender):
                                   ``layers/hyp_layers.py``): :math:`\log_o` once,
                                   :math:`h^{(l+1)} = \hat A h^{(l)}` in
                                   :math:`T_o`, :math:`\exp_o` of the combination
-    ``aggregation='midpoint'``    LGCF (Sun et al., CIKM 2021) and [Chamberlain
+    ``aggregation='midpoint'``    LGCF (Sun et al., 2021) and [Chamberlain
                                   2019] Eq. 24-25: each hop is the
                                   :math:`\hat A`-weighted Einstein midpoint of the
                                   neighbours' points, on the manifold
