@@ -11,11 +11,12 @@ from .hgcf import SafeUnpickler, read_hgcf
 from .kgat import read_kgat
 from .kgcn import read_kgcn
 from .movielens import read_movielens
+from .pairs import read_pairs
 from .recbole import read_recbole
 from .tabular import read_table
 
 __all__ = [
     "read", "detect_format", "READERS",
     "read_movielens", "read_kgat", "read_kgcn", "read_recbole", "read_hgcf", "read_table",
-    "SafeUnpickler", "read_header", "guess_columns", "guess_rating_column",
+    "SafeUnpickler", "read_header", "guess_columns", "guess_rating_column", "read_pairs",
 ]
