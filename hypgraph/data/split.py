@@ -26,8 +26,9 @@ offsets, never from a Python loop over users.
 from __future__ import annotations
 
 import copy
-from typing import Tuple
+from typing import Optional, Tuple
 
+import numpy as np
 import torch
 from torch import Tensor
 from torch_geometric.data import HeteroData
@@ -36,7 +37,7 @@ from .hetero import INTERACTS, set_interactions
 from .preprocess import _interactions
 from .report import FilterReport, record
 
-__all__ = ["leave_last_out", "random_split", "given_split"]
+__all__ = ["leave_last_out", "random_split", "given_split", "explicit_split"]
 
 Split = Tuple[HeteroData, HeteroData, HeteroData]
 
@@ -182,7 +183,119 @@ def given_split(data: HeteroData, *, val_ratio: float = 0.0, seed: int = 0) -> S
                      rule="no interaction in test_mask", neither=neither)
 
 
+def explicit_split(train_data: HeteroData, test_data: HeteroData, val_data: Optional[HeteroData] = None, *,
+                   val_ratio: float = 0.0, seed: int = 0) -> Split:
+    r"""Use train, test and (optionally) validation interactions read from
+    separate files, e.g. ``ua.base``/``ua.test`` or a user's own exports.
+
+    Each file is read on its own, so each numbers its users and items
+    ``0..n-1`` by itself; the parts are matched through the original ids
+    (``raw_id``). The nodes are :obj:`train_data`'s. A validation or test pair
+    whose user or item does not occur in :obj:`train_data` cannot be scored
+    and is left out, and so is a pair already in an earlier part (train, then
+    validation) or repeated within its part: each such count is recorded in
+    every part's ``filter_log`` (nothing is dropped silently). Per-edge
+    attributes (``time``, ``rating``) are kept when every part has them.
+
+    Without :obj:`val_data`, a random :obj:`val_ratio` of each user's
+    training interactions becomes validation, as in :func:`given_split`.
+
+    Args:
+        train_data (HeteroData): Training interactions, without repeated
+            pairs (see :func:`~hypgraph.data.preprocess.prepare`).
+        test_data (HeteroData): Test interactions.
+        val_data (HeteroData, optional): Validation interactions.
+            (default: :obj:`None`)
+        val_ratio (float): Share of each user's training interactions for
+            validation when :obj:`val_data` is not given. (default: :obj:`0.0`)
+        seed (int): Seed of that choice. (default: :obj:`0`)
+
+    Returns:
+        (HeteroData, HeteroData, HeteroData): ``train_data, val_data, test_data``.
+
+    Raises:
+        ValueError: If :obj:`val_data` and a non-zero :obj:`val_ratio` are
+            both given, :obj:`val_ratio` is outside ``[0, 1)``, or
+            :obj:`train_data` repeats a pair.
+    """
+    _check_ratio("val_ratio", val_ratio)
+    if val_data is not None and val_ratio:
+        raise ValueError(f"pass val_data or val_ratio, not both (got val_ratio={val_ratio})")
+    edge_index, attrs = _interactions(train_data)
+    num_users, num_items = train_data["user"].num_nodes, train_data["item"].num_nodes
+    _check_no_repeats(edge_index, num_items)
+    seen = edge_index[0] * num_items + edge_index[1]
+    reports = []
+    parts = {}
+    for name, part in (("validation", val_data), ("test", test_data)):
+        if part is None:
+            continue
+        held, held_attrs = _interactions(part)
+        user = _align(train_data["user"].raw_id, part["user"].raw_id)[held[0]]
+        item = _align(train_data["item"].raw_id, part["item"].raw_id)[held[1]]
+        known = (user >= 0) & (item >= 0)
+        key = user * num_items + item
+        # the first occurrence of a pair within the part, not in an earlier part
+        masked = torch.where(known, key, -1)
+        first = torch.zeros_like(known)
+        order = torch.argsort(masked, stable=True)
+        sorted_key = masked[order]
+        is_first = torch.ones_like(known)
+        is_first[1:] = sorted_key[1:] != sorted_key[:-1]
+        first[order] = is_first
+        new = known & first & ~torch.isin(key, seen)
+        n_rows = held.size(1)
+        unknown_users = int(torch.unique(held[0][user < 0]).numel())
+        unknown_items = int(torch.unique(held[1][item < 0]).numel())
+        reports.append(FilterReport(
+            step=f"explicit_split: {name} pairs kept", kept=int(new.sum()), removed=n_rows - int(new.sum()),
+            detail=(f"{int((~known).sum()):,} with a user or item not in train ({unknown_users:,} unknown "
+                    f"users, {unknown_items:,} unknown items); {int((known & ~first).sum()):,} repeated "
+                    f"within the part; {int((known & first & ~new).sum()):,} already in "
+                    f"{'train' if name == 'validation' else 'train or validation'}")))
+        parts[name] = (torch.stack([user[new], item[new]]), {k: v[new] for k, v in held_attrs.items()})
+        seen = torch.cat([seen, key[new]])
+
+    pieces = [(edge_index, attrs)] + [parts[name] for name in ("validation", "test") if name in parts]
+    common = set(attrs).intersection(*(set(a) for _, a in pieces[1:]))
+    lengths = [e.size(1) for e, _ in pieces]
+    kind = torch.cat([torch.full((n,), k) for k, n in enumerate(lengths)])
+    combined = copy.copy(train_data)
+    set_interactions(combined, torch.cat([e for e, _ in pieces], dim=1),
+                     **{k: torch.cat([a[k] for _, a in pieces]) for k in sorted(common)})
+    is_test = kind == (2 if "validation" in parts else 1)
+    if "validation" in parts:
+        is_val = kind == 1
+    else:
+        generator = torch.Generator().manual_seed(seed)
+        is_val = _random_val(combined[INTERACTS].edge_index[0], kind == 0, num_users, val_ratio, generator)
+    for report in reports:
+        record(combined, report)
+    return _assemble(combined, is_val, is_test, step="explicit_split", rule="no test pair")
+
+
 # ---------------------------------------------------------------------------
+
+def _align(reference, other) -> Tensor:
+    r"""For each original id of :obj:`other`, its index among the original
+    ids :obj:`reference`, or -1 (ids compared as integers when both are, else
+    as strings)."""
+    if isinstance(reference, Tensor) and isinstance(other, Tensor):
+        ref, oth = reference.numpy(), other.numpy()
+    else:
+        ref = np.asarray([str(r) for r in _as_list(reference)])
+        oth = np.asarray([str(r) for r in _as_list(other)])
+    if len(ref) == 0 or len(oth) == 0:
+        return torch.full((len(oth),), -1, dtype=torch.long)
+    order = np.argsort(ref, kind="stable")
+    pos = np.searchsorted(ref[order], oth).clip(max=len(ref) - 1)
+    found = ref[order][pos] == oth
+    return torch.as_tensor(np.where(found, order[pos], -1), dtype=torch.long)
+
+
+def _as_list(raw) -> list:
+    return raw.tolist() if isinstance(raw, (Tensor, np.ndarray)) else list(raw)
+
 
 def _rank_within_user(user: Tensor, num_users: int, *keys: Tensor) -> Tuple[Tensor, Tensor]:
     r"""Rank of every edge among its user's edges, ordered by :obj:`keys`
