@@ -236,6 +236,22 @@ def test_origin_penalty_by_hand_and_it_pushes_items_outwards():
     assert float(off.auxiliary_loss(users, pos, neg)) == 0.0
 
 
+def test_l2_on_the_batch_rows_by_hand_and_added_to_the_origin_penalty():
+    users, pos, neg = torch.tensor([0, 2]), torch.tensor([1, 3]), torch.tensor([[4, 0], [2, 2]])
+    plain = model_with_graph(dim=3, parameterization="tangent", l2=0.5)
+    plain(users, pos, neg)
+    u, i = plain.user.detach(), plain.item.detach()
+    by_hand = 0.5 * (u[users].pow(2).sum() + i[pos].pow(2).sum() + i[neg].pow(2).sum()) / 2
+    torch.testing.assert_close(plain.auxiliary_loss(users, pos, neg), by_hand)
+    both = model_with_graph(dim=3, parameterization="tangent", l2=0.5, origin_weight=2.0)
+    both.load_state_dict(plain.state_dict())
+    both(users, pos, neg)
+    penalty = 2.0 / (both.propagate()[NU:].pow(2).sum(-1).mean() + 1e-6).sqrt()
+    torch.testing.assert_close(both.auxiliary_loss(users, pos, neg), by_hand + penalty)
+    with pytest.raises(ValueError, match="l2"):
+        HyperbolicGraphRecommender(NU, NI, l2=-1.0)
+
+
 @pytest.mark.parametrize("manifold", [Lorentz(), PoincareBall()], ids=str)
 @pytest.mark.parametrize("aggregation", ["tangent", "midpoint"])
 def test_float32_finite_far_from_the_origin(manifold, aggregation):

@@ -9,6 +9,7 @@ from torch import Tensor
 
 from ...data.history import InteractionCSR
 from ...manifolds import Lorentz, Manifold, einstein_midpoint, sparse_matmul
+from ..losses import l2_penalty
 from .base import SCORES, PointRecommender
 from .propagation import NORMALIZATIONS, GraphAdjacency
 
@@ -82,6 +83,8 @@ class HyperbolicGraphRecommender(PointRecommender):
                                   the items' output points, which pushes
                                   items away from the origin
                                   (:meth:`auxiliary_loss`)
+    ``l2=λ``                      LightGCN Eq. 15: :math:`\lambda\lVert\Theta_B\rVert^2`
+                                  on the base rows of the batch
     ``hard_negatives=True``       HICF (Yang et al., KDD 2022): of the
                                   :math:`k` sampled negatives of a positive,
                                   only the one nearest the positive item is
@@ -122,6 +125,10 @@ class HyperbolicGraphRecommender(PointRecommender):
         root_alignment (bool): HRCF's root alignment (default: ``False``).
         origin_weight (float): Weight of HRCF's origin-aware penalty (default: ``0``, off).
         hard_negatives (bool): HICF's nearest-of-:math:`k` negatives (default: ``False``).
+        l2 (float): :math:`\lambda` of LightGCN's Eq. 15,
+            :math:`\lambda\lVert\Theta_B\rVert^2` on the stored rows of a batch's
+            users, positives and negatives, per interaction
+            (:func:`~hypgraph.nn.l2_penalty`; default: ``0``).
         init_scale (float): Initial tangent coordinates are uniform in
             :math:`(-s, s)`, mapped by :math:`\exp_o` (HGCF: ``0.1``; default: ``0.1``).
         parameterization (str): ``'manifold'`` or ``'tangent'`` (default: ``'manifold'``).
@@ -133,7 +140,8 @@ class HyperbolicGraphRecommender(PointRecommender):
                  include_input: bool = False, normalization: str = "row", self_loops: bool = False,
                  score_kind: str = "sqdist",
                  root_alignment: bool = False, origin_weight: float = 0.0, hard_negatives: bool = False,
-                 init_scale: float = 0.1, parameterization: str = "manifold", sparse: bool = False) -> None:
+                 l2: float = 0.0, init_scale: float = 0.1, parameterization: str = "manifold",
+                 sparse: bool = False) -> None:
         super().__init__()
         manifold = Lorentz() if manifold is None else manifold
         if num_users < 1 or num_items < 1 or dim < 1 or num_layers < 1:
@@ -145,12 +153,14 @@ class HyperbolicGraphRecommender(PointRecommender):
             if value not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
         manifold.check_score_kind(score_kind)
-        if origin_weight < 0 or not init_scale > 0:
-            raise ValueError(f"need origin_weight >= 0 and init_scale > 0, got {origin_weight}, {init_scale}")
+        if origin_weight < 0 or l2 < 0 or not init_scale > 0:
+            raise ValueError(f"need origin_weight >= 0, l2 >= 0 and init_scale > 0, "
+                             f"got {origin_weight}, {l2}, {init_scale}")
         self.manifold, self.num_users, self.num_items = manifold, num_users, num_items
         self.dim, self.num_layers, self.aggregation, self.combine = dim, num_layers, aggregation, combine
         self.include_input, self.score_kind, self.root_alignment = include_input, score_kind, root_alignment
         self.origin_weight, self.hard_negatives, self.init_scale = float(origin_weight), hard_negatives, init_scale
+        self.l2 = float(l2)
         self.register_point_table("user", num_users, dim, parameterization, sparse=sparse)
         self.register_point_table("item", num_items, dim, parameterization, sparse=sparse)
         self.adjacency = GraphAdjacency(num_users, num_items, normalization, self_loops)
@@ -304,15 +314,21 @@ class HyperbolicGraphRecommender(PointRecommender):
 
     def auxiliary_loss(self, users: Tensor, pos_items: Tensor, neg_items: Tensor, *,
                        generator: Optional[torch.Generator] = None) -> Tensor:
-        r"""HRCF's origin-aware penalty on the last propagation:
+        r"""What the :class:`~hypgraph.train.Trainer` adds to the ranking
+        loss: HRCF's origin-aware penalty on the last propagation,
         :math:`a / \sqrt{\operatorname{mean}_i \lVert \log_o x_i\rVert^2 + 10^{-6}}`
-        over all items (0 when ``origin_weight=0``). The
-        :class:`~hypgraph.train.Trainer` adds it to the ranking loss."""
-        if self.origin_weight == 0 or self._last is None:
-            return torch.zeros((), dtype=self.item.dtype, device=self.item.device)
-        # ||log_o exp_o(t)|| = ||t|| below expmap0's cap: the combined tangent vectors
-        items = self._last[self.num_users:]
-        return self.origin_weight / (items.pow(2).sum(-1).mean() + 1e-6).sqrt()
+        over all items (``origin_weight=a``), plus :math:`\lambda\lVert\Theta_B\rVert^2`
+        on the batch's stored rows (``l2``); 0 when both are off."""
+        total = torch.zeros((), dtype=self.item.dtype, device=self.item.device)
+        if self.origin_weight and self._last is not None:
+            # ||log_o exp_o(t)|| = ||t|| below expmap0's cap: the combined tangent vectors
+            items = self._last[self.num_users:]
+            total = total + self.origin_weight / (items.pow(2).sum(-1).mean() + 1e-6).sqrt()
+        if self.l2:
+            total = total + l2_penalty(self.stored_rows("user", users), self.stored_rows("item", pos_items),
+                                       self.stored_rows("item", neg_items), weight=self.l2,
+                                       batch_size=users.numel())
+        return total
 
     def extra_repr(self) -> str:
         return (f"num_users={self.num_users}, num_items={self.num_items}, dim={self.dim}, "
