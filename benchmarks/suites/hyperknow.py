@@ -24,7 +24,11 @@ of the same structure):
   :class:`torch.optim.Adam` (one second moment per coordinate), against
   ``<Euclidean row>-adam`` with the same Adam;
 
-plus LightGCN (Adam, the same λ on its batch rows) and popularity.
+plus LightGCN (Adam, the same λ on its batch rows), the hyperbolic graph
+recommender of issue 14 (``graph+H-tangent``: HGCF's propagation — 3 hops
+over the row-normalised :math:`A + I`, summed without hop 0 — on the
+hyperboloid with tangent tables and Adam, the same λ on its batch rows,
+against ``graph+E-adam``, the same model in flat space) and popularity.
 
 Tuning (issue 13): every tuned model gets the same 8 configurations
 (:func:`~benchmarks.suites.common.design`): every combination of the learning
@@ -52,7 +56,8 @@ import torch
 
 from hypgraph.data import KGCN, RecBoleDataset, prepare, random_split
 from hypgraph.nn.losses import l2_penalty
-from hypgraph.nn.models import HyperKnow, LightGCNRecommender
+from hypgraph.manifolds import Euclidean, Lorentz
+from hypgraph.nn.models import HyperbolicGraphRecommender, HyperKnow, LightGCNRecommender
 from hypgraph.nn.models.hyperknow import ABLATIONS
 from hypgraph.optim import RiemannianAdam
 from hypgraph.train import BilevelTrainer, Trainer
@@ -112,6 +117,12 @@ _TANGENT = {"parameterization": "tangent", "optimizer": "adam"}
 _PER_POINT = {"euclidean_factor": "point"}
 
 _ADAM = {"optimizer": "adam"}
+#: the graph rows: tangent tables and Adam; their propagation is HGCF's
+_GRAPH_PROPAGATION = {"num_layers": 3, "normalization": "row", "self_loops": True, "combine": "sum",
+                      "include_input": False}
+_GRAPH = {**_ADAM, "parameterization": "tangent",
+          "propagation": "3 hops over the row-normalised A + I, summed without hop 0 (HGCF); the same λ on the "
+                         "batch rows as LightGCN; init uniform with std init_scale x 0.01"}
 
 
 class _L2LightGCN(LightGCNRecommender):
@@ -168,6 +179,8 @@ class HyperKnowSuite(Suite):
         ModelSpec("Hyper-Know-tangent", "hyperbolic", "BPR+Att+E-adam",
                   options={"ablation": "Hyper-Know", **_TANGENT}),
         ModelSpec("lightgcn", "euclidean", options={"num_layers": 3, **_ADAM}),
+        ModelSpec("graph+H-tangent", "hyperbolic", "graph+E-adam", options={"graph": "lorentz", **_GRAPH}),
+        ModelSpec("graph+E-adam", "euclidean", options={"graph": "euclidean", **_GRAPH}),
         ModelSpec("popularity", "baseline", tuned=False),
     )
     grid = {"lr": (0.01, 0.03), "l2": (0.0, 1e-4), "init_scale": (1, 5), "score": ("distance", "sqdist"),
@@ -194,6 +207,8 @@ class HyperKnowSuite(Suite):
             return [{}]
         if model.name == "lightgcn":
             return design(self.grid, ("lr", "l2", "init_scale"), with_score=False)
+        if "graph" in model.options:
+            return design(self.grid, ("lr", "l2", "init_scale"))
         kg = ABLATIONS[model.options["ablation"]]["kg"] is not None
         return design(self.grid, ("lr", "l2", "init_scale"), with_kg=kg)
 
@@ -211,7 +226,14 @@ class HyperKnowSuite(Suite):
         f = self.fixed
         torch.manual_seed(seed)
         l2, scale = float(config.get("l2", 0.0)), float(config.get("init_scale", 1.0))
-        if model.name == "lightgcn":
+        if "graph" in model.options:
+            # uniform(-s, s) has std s / sqrt(3): the rows' std is init_scale x INIT_STD, as every row's
+            net = HyperbolicGraphRecommender(
+                train["user"].num_nodes, train["item"].num_nodes, dim=f["dim"],
+                manifold=Lorentz() if model.options["graph"] == "lorentz" else Euclidean(),
+                score_kind=config["score"], l2=l2, init_scale=math.sqrt(3) * INIT_STD * scale,
+                parameterization="tangent", **_GRAPH_PROPAGATION)
+        elif model.name == "lightgcn":
             net = _L2LightGCN(train["user"].num_nodes, train["item"].num_nodes, dim=f["dim"],
                               num_layers=model.options["num_layers"], l2=l2)
             with torch.no_grad():  # PyG's Xavier-uniform table, scaled
