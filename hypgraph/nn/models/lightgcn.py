@@ -98,6 +98,17 @@ class LightGCNRecommender(nn.Module):
         self._last = self._embeddings(history)
         return self._last[users]
 
+    def item_points(self, items: Optional[Tensor] = None) -> Tensor:
+        """Propagated embeddings of :obj:`items` (all items when ``None``)
+        from the last propagation (:meth:`user_points` runs it), as
+        :meth:`HyperbolicGraphRecommender.item_points
+        <hypgraph.nn.models.HyperbolicGraphRecommender.item_points>` gives
+        its points: what retrieval and export read."""
+        if getattr(self, "_last", None) is None:
+            raise RuntimeError("call user_points (which propagates the graph) before reading items")
+        table = self._last[self.num_users:]
+        return table if items is None else table[items]
+
     def score(self, user_points: Tensor, items: Tensor) -> Tensor:
         item_emb = self._last[self.num_users + items]
         if items.dim() == user_points.dim():

@@ -1,0 +1,113 @@
+r"""Exact top-k retrieval for any number of users and items in bounded
+memory: users in chunks, and each chunk's items in blocks whose top-k are
+merged, so no ``users x items`` matrix (nor a ``chunk x items`` one) is ever
+formed."""
+from __future__ import annotations
+
+import math
+from typing import Iterator, Optional, Tuple
+
+import torch
+from torch import Tensor, nn
+
+from ...data.history import InteractionCSR
+
+__all__ = ["recommend_chunked", "block_rank_scores", "USER_CHUNK", "ITEM_CHUNK"]
+
+#: Users ranked at once by :func:`recommend_chunked` (default).
+USER_CHUNK = 256
+#: Items scored at once per user chunk (default): with :data:`USER_CHUNK`
+#: the score block is 256 x 65,536 float32 values, 64 MiB.
+ITEM_CHUNK = 1 << 16
+
+
+def block_rank_scores(model: nn.Module, user_points: Tensor, items: Tensor) -> Tensor:
+    r"""``[B, len(items)]`` values ordering the items :obj:`items` for the
+    users at :obj:`user_points` as ``model.rank_scores`` orders them among
+    all items.
+
+    A model with a ``manifold`` and a ``score_kind`` (every
+    :class:`~hypgraph.nn.models.base.PointRecommender`) is ranked by
+    :meth:`Manifold.rank_scores <hypgraph.manifolds.Manifold.rank_scores>`
+    against the points of just these items (``model.item_points(items)``
+    where the model propagates them, else its item table); a model with
+    ``item_points`` and no manifold (LightGCN) by the dot product; any other
+    by ``model.score`` of the ``[B, len(items)]`` pairs.
+    """
+    manifold = getattr(model, "manifold", None)
+    item_points = getattr(model, "item_points", None)
+    if manifold is not None and hasattr(model, "score_kind"):
+        points = item_points(items) if callable(item_points) else model.points("item", items)
+        return manifold.rank_scores(user_points, points, model.score_kind)
+    if callable(item_points):
+        return user_points @ item_points(items).t()
+    return model.score(user_points, items.expand(user_points.size(0), -1))
+
+
+@torch.no_grad()
+def recommend_chunked(model: nn.Module, users: Tensor, k: int, history: Optional[InteractionCSR] = None, *,
+                      exclude_seen: bool = True, user_chunk: int = USER_CHUNK,
+                      item_chunk: int = ITEM_CHUNK) -> Iterator[Tuple[Tensor, Tensor, Tensor]]:
+    r"""The top-:obj:`k` items of every user in :obj:`users`, as
+    ``model.recommend(users, k, history)`` returns them, computed
+    :obj:`user_chunk` users and :obj:`item_chunk` items at a time: memory is
+    bounded by ``user_chunk x item_chunk`` scores whatever the number of users
+    and items.
+
+    Each block of items is ranked (:func:`block_rank_scores`), the user's
+    :obj:`history` items are masked, and the block's top-:obj:`k` are merged
+    with the best so far; the scores of the winners are then
+    ``model.score(points, items)``, as in ``model.recommend``. A user with
+    fewer than :obj:`k` unseen items gets them all, the rest of the row
+    padded with item ``-1`` and score ``nan`` (``model.recommend`` fills it
+    with seen items instead).
+
+    Args:
+        model (torch.nn.Module): A recommender with ``num_items``,
+            ``user_points``, ``score`` (and what :func:`block_rank_scores`
+            uses). Put it in ``eval()`` mode first.
+        users (Tensor): ``[U]`` user indices.
+        k (int): Items per user (:math:`\ge 1`).
+        history (InteractionCSR, optional): The users' training items: the
+            history of midpoint and graph users, and what is excluded.
+        exclude_seen (bool): Leave out the :obj:`history` items.
+            (default: :obj:`True`)
+        user_chunk (int): Users at once. (default: :data:`USER_CHUNK`)
+        item_chunk (int): Items at once. (default: :data:`ITEM_CHUNK`)
+
+    Yields:
+        (Tensor, Tensor, Tensor): Per chunk of users in the order given,
+        the users ``[b]``, their items ``[b, k']`` best first and their scores
+        ``[b, k']``, with :math:`k' = \min(k, \text{num\_items})`.
+    """
+    if not (isinstance(k, int) and k >= 1):
+        raise ValueError(f"k must be a positive integer, got {k!r}")
+    if user_chunk < 1 or item_chunk < 1:
+        raise ValueError(f"user_chunk and item_chunk must be >= 1, got {user_chunk}, {item_chunk}")
+    if exclude_seen and history is None:
+        raise ValueError("exclude_seen=True needs the users' history")
+    num_items = int(model.num_items)
+    k = min(k, num_items)
+    for start in range(0, users.numel(), user_chunk):
+        batch = users[start:start + user_chunk]
+        points = model.user_points(batch, history)
+        row, col = history.rows(batch) if exclude_seen else (None, None)
+        best_value = torch.empty(batch.numel(), 0)
+        best_item = torch.empty(batch.numel(), 0, dtype=torch.long)
+        for first in range(0, num_items, item_chunk):
+            items = torch.arange(first, min(first + item_chunk, num_items))
+            values = block_rank_scores(model, points, items).to(torch.float64, copy=True)
+            if exclude_seen:
+                inside = (col >= first) & (col < first + items.numel())
+                values[row[inside], col[inside] - first] = -math.inf
+            top = values.topk(min(k, items.numel()), dim=1)
+            best_value = torch.cat([best_value.to(top.values.dtype), top.values], dim=1)
+            best_item = torch.cat([best_item, items[top.indices]], dim=1)
+            if best_value.size(1) > k:
+                keep = best_value.topk(k, dim=1).indices
+                best_value, best_item = best_value.gather(1, keep), best_item.gather(1, keep)
+        order = best_value.sort(dim=1, descending=True, stable=True).indices
+        best_value, best_item = best_value.gather(1, order), best_item.gather(1, order)
+        found = torch.isfinite(best_value)
+        scores = model.score(points, best_item).to(torch.float64)
+        yield batch, torch.where(found, best_item, -1), torch.where(found, scores, math.nan)
