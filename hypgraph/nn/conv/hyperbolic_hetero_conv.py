@@ -7,10 +7,24 @@ import torch
 from torch import Tensor
 from torch_geometric.nn.conv import MessagePassing
 from torch_geometric.typing import EdgeType, NodeType
+from torch_geometric.utils import is_sparse, to_edge_index
 
 from ...manifolds import Manifold, einstein_midpoint
 
 __all__ = ["HyperbolicHeteroConv"]
+
+
+def _has_incoming(edge_index: Tensor, num_dst: int) -> Tensor:
+    # [num_dst] bool: the destination has an edge of this type; edge_index is
+    # [2, E] (source, destination) or a sparse adj_t [num_dst, num_src]
+    if is_sparse(edge_index):
+        if isinstance(edge_index, Tensor) and edge_index.layout == torch.sparse_csr:
+            return edge_index.crow_indices().diff() > 0
+        edge_index, _ = to_edge_index(edge_index)
+        dst = edge_index[0]  # rows of adj_t
+    else:
+        dst = edge_index[1]
+    return torch.zeros(num_dst, dtype=torch.bool, device=dst.device).index_fill(0, dst, True)
 
 
 class HyperbolicHeteroConv(torch.nn.Module):
@@ -25,7 +39,8 @@ class HyperbolicHeteroConv(torch.nn.Module):
         r \text{ with an edge into } i\}\big)
 
     An edge type contributes to a node only if the node has at least one
-    incoming edge of that type (a convolution's output for an isolated node is
+    incoming edge of that type (an edge list, or a sparse ``adj_t`` of shape
+    ``[num_dst, num_src]`` whose row is not empty) (a convolution's output for an isolated node is
     a placeholder, typically the origin, not information).
 
     Args:
@@ -75,8 +90,7 @@ class HyperbolicHeteroConv(torch.nn.Module):
                                  f"of edge type {edge_type}")
             size = (x_dict[src].size(0), x_dict[dst].size(0))
             out = conv(x, edge_index, size=size, **kwargs) if src != dst else conv(x, edge_index, **kwargs)
-            has_edge = torch.zeros(size[1], dtype=out.dtype, device=out.device)
-            has_edge = has_edge.index_fill(0, edge_index[1], 1.0)
+            has_edge = _has_incoming(edge_index, size[1]).to(out.dtype)
             outs.setdefault(dst, []).append(out)
             present.setdefault(dst, []).append(has_edge)
         return {dst: self._combine(outs[dst], present[dst]) for dst in outs}

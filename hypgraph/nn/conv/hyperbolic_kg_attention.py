@@ -7,7 +7,7 @@ import torch
 from torch import Tensor
 from torch.nn import Parameter
 from torch_geometric.nn.conv import MessagePassing
-from torch_geometric.typing import Adj
+from torch_geometric.typing import Adj, Size
 from torch_geometric.utils import softmax
 
 from ...manifolds import Manifold, PoincareBall
@@ -57,7 +57,9 @@ class HyperbolicKGAttention(MessagePassing):
     Shapes:
         - **input:** item points :math:`(|\mathcal{I}|, D)`, entity points
           :math:`(|\mathcal{E}|, D)`, edge indices entity :math:`\to` item
-          :math:`(2, T)`, edge types :math:`(T)`
+          :math:`(2, T)`, edge types :math:`(T)`; or, in PyG's convention
+          for bipartite layers (as :class:`HyperbolicHeteroConv` calls its
+          layers), ``((x_entity, x_item), edge_index, edge_type=...)``
         - **output:** neighbourhood points :math:`(|\mathcal{I}|, D)`; with
           ``return_attention_weights=True`` also ``(edge_index, weights)`` whose
           weights sum to 1 over each item's neighbours.
@@ -91,12 +93,22 @@ class HyperbolicKGAttention(MessagePassing):
 
     def forward(
         self,
-        x_item: Tensor,
-        x_entity: Tensor,
-        edge_index: Adj,
-        edge_type: Tensor,
+        x_item: Union[Tensor, Tuple[Tensor, Tensor]],
+        x_entity: Optional[Tensor] = None,
+        edge_index: Optional[Adj] = None,
+        edge_type: Optional[Tensor] = None,
         return_attention_weights: Optional[bool] = None,
+        size: Size = None,
     ) -> Union[Tensor, Tuple[Tensor, Tuple[Tensor, Tensor]]]:
+        if isinstance(x_item, (tuple, list)):
+            # PyG's convention, as HyperbolicHeteroConv calls a layer:
+            # ((x_entity, x_item), edge_index, edge_type=...)
+            if edge_index is not None:
+                raise ValueError("HyperbolicKGAttention((x_entity, x_item), edge_index, edge_type=...): "
+                                 "edge_index goes second")
+            (x_entity, x_item), edge_index = x_item, x_entity
+        if x_entity is None or edge_index is None or edge_type is None:
+            raise ValueError("HyperbolicKGAttention needs item and entity points, edge_index and edge_type")
         entity, item = edge_index[0], edge_index[1]
         num_items = x_item.size(0)
         if self.attention:
