@@ -236,6 +236,10 @@ class HyperbolicGraphRecommender(PointRecommender):
             for _ in range(self.num_layers):
                 x = einstein_midpoint(x, manifold=m, adj=adj, adj_t=adj if adj_t is None else adj_t)
                 hops.append(m.tangent0_coords(m.logmap0(x)))
+        return self._combine(hops)
+
+    def _combine(self, hops: List[Tensor]) -> Tensor:
+        # the hops' tangent vectors [N, dim] -> their sum or mean, root-aligned if asked
         tangent = sum(hops[1:], hops[0])
         if self.combine == "mean":
             tangent = tangent / len(hops)

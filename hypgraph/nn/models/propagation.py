@@ -18,7 +18,8 @@ from torch import Tensor
 
 from ...data.history import InteractionCSR
 
-__all__ = ["NORMALIZATIONS", "bipartite_edges", "history_edges", "normalized_adjacency", "GraphAdjacency"]
+__all__ = ["NORMALIZATIONS", "bipartite_edges", "history_edges", "normalized_adjacency", "bipartite_blocks",
+           "GraphAdjacency"]
 
 #: ``'symmetric'``: :math:`D^{-1/2} A D^{-1/2}` (LightGCN Eq. 3);
 #: ``'row'``: :math:`D^{-1} A`, the mean of the neighbours (HGCF's
@@ -82,6 +83,31 @@ def normalized_adjacency(graph: Tensor, num_nodes: int, normalization: str = "sy
         return _csr(row, col, value, num_nodes), None
     value = (1.0 / deg[row]).to(dtype)
     return _csr(row, col, value, num_nodes), _csr(col, row, value, num_nodes)
+
+
+def bipartite_blocks(adj: Tensor, num_users: int) -> Tuple[Tensor, Tensor]:
+    r"""The two off-diagonal blocks of a ``[U + I, U + I]`` user–item
+    adjacency as CSR matrices in PyG's ``adj_t`` orientation (destination
+    rows): ``users <- items`` (``[U, I]``) and ``items <- users``
+    (``[I, U]``), for layers that read one node type into another
+    (:class:`~hypgraph.nn.conv.EinsteinMidpointConv`). Self-loops (the
+    diagonal blocks) are left out."""
+    coo = adj.to_sparse_coo().coalesce()
+    (row, col), value = coo.indices(), coo.values()
+    n = adj.size(0)
+    blocks = []
+    for rows_are_users in (True, False):
+        keep = (row < num_users) & (col >= num_users) if rows_are_users else (row >= num_users) & (col < num_users)
+        r, c = row[keep], col[keep]
+        shape = (num_users, n - num_users) if rows_are_users else (n - num_users, num_users)
+        r, c = (r, c - num_users) if rows_are_users else (r - num_users, c)
+        crow = torch.zeros(shape[0] + 1, dtype=torch.long, device=row.device)
+        crow[1:] = torch.cumsum(torch.bincount(r, minlength=shape[0]), 0)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+            # coalesced COO is sorted by (row, col): already CSR order
+            blocks.append(torch.sparse_csr_tensor(crow, c, value[keep], shape, check_invariants=False))
+    return blocks[0], blocks[1]
 
 
 class GraphAdjacency:
