@@ -28,7 +28,11 @@ plus LightGCN (Adam, the same λ on its batch rows), the hyperbolic graph
 recommender of issue 14 (``graph+H-tangent``: HGCF's propagation — 3 hops
 over the row-normalised :math:`A + I`, summed without hop 0 — on the
 hyperboloid with tangent tables and Adam, the same λ on its batch rows,
-against ``graph+E-adam``, the same model in flat space) and popularity.
+against ``graph+E-adam``, the same model in flat space), the KG in the
+forward pass (``KGNN+H-tangent``, :class:`~hypgraph.nn.models.HyperbolicKGNN`:
+2 layers in which items take the midpoint of their users' and of Hyper-Know's
+attention over their KG neighbours, in the Poincaré ball with tangent tables
+and Adam, against ``KGNN+E-adam`` in flat space) and popularity.
 
 Tuning (issue 13): every tuned model gets the same 8 configurations
 (:func:`~benchmarks.suites.common.design`): every combination of the learning
@@ -56,8 +60,8 @@ import torch
 
 from hypgraph.data import KGCN, RecBoleDataset, prepare, random_split
 from hypgraph.nn.losses import l2_penalty
-from hypgraph.manifolds import Euclidean, Lorentz
-from hypgraph.nn.models import HyperbolicGraphRecommender, HyperKnow, LightGCNRecommender
+from hypgraph.manifolds import Euclidean, Lorentz, PoincareBall
+from hypgraph.nn.models import HyperbolicGraphRecommender, HyperbolicKGNN, HyperKnow, LightGCNRecommender
 from hypgraph.nn.models.hyperknow import ABLATIONS
 from hypgraph.optim import RiemannianAdam
 from hypgraph.train import BilevelTrainer, Trainer
@@ -120,6 +124,10 @@ _ADAM = {"optimizer": "adam"}
 #: the graph rows: tangent tables and Adam; their propagation is HGCF's
 _GRAPH_PROPAGATION = {"num_layers": 3, "normalization": "row", "self_loops": True, "combine": "sum",
                       "include_input": False}
+_KGNN = {**_ADAM, "parameterization": "tangent",
+         "propagation": "2 layers: users <- midpoint of items, items <- midpoint of (midpoint of users, attention "
+                        "midpoint of 8 sampled KG triples); symmetric normalisation, mean of hops 0..2; the same λ "
+                        "on the batch rows; init uniform with std init_scale x 0.01"}
 _GRAPH = {**_ADAM, "parameterization": "tangent",
           "propagation": "3 hops over the row-normalised A + I, summed without hop 0 (HGCF); the same λ on the "
                          "batch rows as LightGCN; init uniform with std init_scale x 0.01"}
@@ -181,6 +189,8 @@ class HyperKnowSuite(Suite):
         ModelSpec("lightgcn", "euclidean", options={"num_layers": 3, **_ADAM}),
         ModelSpec("graph+H-tangent", "hyperbolic", "graph+E-adam", options={"graph": "lorentz", **_GRAPH}),
         ModelSpec("graph+E-adam", "euclidean", options={"graph": "euclidean", **_GRAPH}),
+        ModelSpec("KGNN+H-tangent", "hyperbolic", "KGNN+E-adam", options={"kgnn": "poincare", **_KGNN}),
+        ModelSpec("KGNN+E-adam", "euclidean", options={"kgnn": "euclidean", **_KGNN}),
         ModelSpec("popularity", "baseline", tuned=False),
     )
     grid = {"lr": (0.01, 0.03), "l2": (0.0, 1e-4), "init_scale": (1, 5), "score": ("distance", "sqdist"),
@@ -207,7 +217,7 @@ class HyperKnowSuite(Suite):
             return [{}]
         if model.name == "lightgcn":
             return design(self.grid, ("lr", "l2", "init_scale"), with_score=False)
-        if "graph" in model.options:
+        if "graph" in model.options or "kgnn" in model.options:
             return design(self.grid, ("lr", "l2", "init_scale"))
         kg = ABLATIONS[model.options["ablation"]]["kg"] is not None
         return design(self.grid, ("lr", "l2", "init_scale"), with_kg=kg)
@@ -226,7 +236,12 @@ class HyperKnowSuite(Suite):
         f = self.fixed
         torch.manual_seed(seed)
         l2, scale = float(config.get("l2", 0.0)), float(config.get("init_scale", 1.0))
-        if "graph" in model.options:
+        if "kgnn" in model.options:
+            net = HyperbolicKGNN.from_data(
+                train, dim=f["dim"], manifold=PoincareBall() if model.options["kgnn"] == "poincare" else Euclidean(),
+                num_neighbour_samples=f["neighbour_samples"], score_kind=config["score"], l2=l2,
+                init_scale=math.sqrt(3) * INIT_STD * scale, parameterization="tangent")
+        elif "graph" in model.options:
             # uniform(-s, s) has std s / sqrt(3): the rows' std is init_scale x INIT_STD, as every row's
             net = HyperbolicGraphRecommender(
                 train["user"].num_nodes, train["item"].num_nodes, dim=f["dim"],
