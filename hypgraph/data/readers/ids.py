@@ -101,22 +101,79 @@ def factorize_tokens(columns: Sequence[Tokens], *,
         (list of numpy.ndarray, numpy.ndarray or list): The int64 codes of
         each column, and the token of each code (int64 array, or list of str).
     """
+    targets = [target if target is not None else np.empty(len(column), dtype=np.int64)
+               for column, target in zip(columns, out if out is not None else [None] * len(columns))]
+    small = _small_int_tokens(columns, targets)
+    if small is not None:
+        return targets, small
+    # One hash table for all columns: each token's index in the order of
+    # first appearance, then its rank in sorted order.
     chunks = [chunk for column in columns for chunk in _chunks(column)]
-    uniques = pc.unique(pa.chunked_array(chunks, type=pa.string()), memory_pool=MEMORY_POOL)
+    encoded = pc.dictionary_encode(pa.chunked_array(chunks, type=pa.string()), memory_pool=MEMORY_POOL)
     del chunks
-    uniques = pc.take(uniques, pc.sort_indices(uniques, memory_pool=MEMORY_POOL), memory_pool=MEMORY_POOL)
-    targets = list(out) if out is not None else [None] * len(columns)
-    codes = [_codes(column, uniques, target) for column, target in zip(columns, targets)]
+    dictionary = encoded.chunk(0).dictionary if encoded.num_chunks else pa.array([], type=pa.string())
+    order = pc.sort_indices(dictionary, memory_pool=MEMORY_POOL).to_numpy()
+    uniques = pc.take(dictionary, order, memory_pool=MEMORY_POOL)
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    del dictionary, order
+    _fill(targets, (chunk.indices.to_numpy() for chunk in encoded.chunks), rank)
+    del encoded, rank
     if _all_canonical_ints(uniques):
         numbers = pc.cast(uniques, pa.int64(), memory_pool=MEMORY_POOL).to_numpy()
         del uniques
         order = np.argsort(numbers, kind="stable")
         rank = np.empty_like(order)
         rank[order] = np.arange(len(order))
-        for c in codes:
-            _lookup(rank, c, c)  # in place
-        return codes, numbers[order]
-    return codes, uniques.to_pylist()
+        for target in targets:
+            _lookup(rank, target, target)  # in place
+        return targets, numbers[order]
+    return targets, uniques.to_pylist()
+
+
+def _fill(targets: List[np.ndarray], parts, table: np.ndarray) -> None:
+    # table[part] for the parts in order, written across the targets in order
+    # (the parts are the targets' values one after the other, cut anywhere).
+    column, start = 0, 0
+    for part in parts:
+        done = 0
+        while done < len(part):
+            while start == len(targets[column]):
+                column, start = column + 1, 0
+            n = min(len(part) - done, len(targets[column]) - start)
+            targets[column][start:start + n] = table[part[done:done + n]]
+            done, start = done + n, start + n
+
+
+def _small_int_tokens(columns: Sequence[Tokens], targets: List[np.ndarray]) -> Optional[np.ndarray]:
+    # Tokens that are all canonical integers below max(count, 2**16) (user and
+    # item ids as plain numbers, the usual case): their values are written to
+    # the targets and replaced there by their codes through a lookup table,
+    # as factorize does for integer ids; the sorted distinct values are
+    # returned. No hash table of the strings (on a file of a few MB it peaks
+    # at more than the file). None for other tokens (the targets may then
+    # hold anything).
+    total = sum(len(column) for column in columns)
+    chunks = [chunk for column in columns for chunk in _chunks(column)]
+    if total == 0 or not all(_all_canonical_ints(chunk) for chunk in chunks if len(chunk)):
+        return None
+    del chunks
+    limit = max(total, 1 << 16)
+    for column, target in zip(columns, targets):
+        start = 0
+        for chunk in _chunks(column):
+            target[start:start + len(chunk)] = pc.cast(chunk, pa.int64(), memory_pool=MEMORY_POOL).to_numpy()
+            start += len(chunk)
+    high = max(int(target.max()) for target in targets if len(target))
+    if high >= limit:
+        return None
+    present = np.zeros(high + 1, dtype=bool)
+    for target in targets:
+        present[target] = True
+    rank = np.cumsum(present, dtype=np.int64) - 1
+    for target in targets:
+        _lookup(rank, target, target)
+    return np.flatnonzero(present).astype(np.int64)
 
 
 def decode_tokens(tokens: Tokens) -> Union[np.ndarray, list]:
@@ -130,18 +187,6 @@ def decode_tokens(tokens: Tokens) -> Union[np.ndarray, list]:
 
 def _chunks(column: Tokens) -> list:
     return list(column.chunks) if isinstance(column, pa.ChunkedArray) else [column]
-
-
-def _codes(column: Tokens, uniques: pa.Array, out: Optional[np.ndarray] = None) -> np.ndarray:
-    # Each chunk's codes written into one int64 array as they are found.
-    chunks = _chunks(column)
-    if out is None:
-        out = np.empty(sum(len(chunk) for chunk in chunks), dtype=np.int64)
-    start = 0
-    for chunk in chunks:
-        out[start:start + len(chunk)] = pc.index_in(chunk, value_set=uniques, memory_pool=MEMORY_POOL).to_numpy()
-        start += len(chunk)
-    return out
 
 
 def _all_canonical_ints(tokens: Tokens) -> bool:

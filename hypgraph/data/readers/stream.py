@@ -3,7 +3,9 @@ r"""Reading a text file once, in pieces, in memory bounded by the piece size.
 Every text reader goes through :class:`TextStream`. It decompresses ``.gz``
 on the fly, strips a leading UTF-8 byte-order mark and hands out pieces of
 about :data:`CHUNK_BYTES` that end at a line break, each checked for binary
-data. A piece is parsed by pyarrow (:mod:`.arrow`, the fast path) straight
+data (a file of less than 16 such pieces is cut into pieces of a sixteenth of
+its size, at least :data:`SMALL_CHUNK_BYTES`, so that its working set stays
+a fraction of it). A piece is parsed by pyarrow (:mod:`.arrow`, the fast path) straight
 from its bytes, and its values are appended to typed numpy columns that grow
 in place. A piece the fast path cannot vouch for is parsed again by the numpy
 parser of :mod:`.columns` (the slow path), in sub-pieces of
@@ -30,6 +32,7 @@ import errno
 import gzip
 import io
 import os
+import stat
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,7 +46,8 @@ from . import arrow
 from .columns import MAX_HEADER_BYTES, FieldTable
 from .files import why_absent
 
-__all__ = ["TextStream", "ParsedRows", "RaggedRows", "RowLines", "CHUNK_BYTES", "SLOW_PATH_BYTES",
+__all__ = ["TextStream", "ParsedRows", "RaggedRows", "RowLines", "CHUNK_BYTES", "SMALL_CHUNK_BYTES",
+           "SLOW_PATH_BYTES",
            "MAX_LINE_BYTES", "FAST_PATH"]
 
 PathLike = Union[str, os.PathLike]
@@ -51,6 +55,12 @@ PathLike = Union[str, os.PathLike]
 #: Bytes read and parsed at a time (a piece ends at the last line break
 #: within it, so it may be one line longer).
 CHUNK_BYTES = 1 << 20
+#: The smallest piece of a small file, which is read in 16 pieces (its text
+#: size over 16) when that is below :data:`CHUNK_BYTES`: the working set of a
+#: piece (its text, pyarrow's columns of it, the values) is a few times the
+#: piece, so a fixed 1 MiB would be several times a file of 1 MB.
+SMALL_CHUNK_BYTES = 1 << 16
+_PIECES_PER_SMALL_FILE = 16
 #: Size of the sub-pieces the slow path parses, so that its per-field arrays
 #: (several times the text) stay small.
 SLOW_PATH_BYTES = 1 << 20
@@ -222,10 +232,12 @@ class TextStream:
         self._pushed: List[Piece] = []
         self._source: Optional[Iterator[Piece]] = None
         self._quoted = False
+        self._chunk = _chunk_bytes()
 
     # --- opening and closing ---------------------------------------------------
 
     def __enter__(self) -> "TextStream":
+        self._chunk = _chunk_bytes(_text_size(self.path))
         if self.sep is not None and self.sep != '"':
             self._quoted = self._has_quote()
         self._file = self._open()
@@ -260,7 +272,7 @@ class TextStream:
     def _has_quote(self) -> bool:
         # Quotes change how the whole file splits, so look before splitting
         # (through one reused buffer).
-        block = bytearray(_chunk_bytes())
+        block = bytearray(self._chunk)
         try:
             with self._open() as f, memoryview(block) as view:
                 while n := f.readinto(view):
@@ -272,7 +284,7 @@ class TextStream:
 
     def _read_after(self, pending: bytes) -> Optional[bytearray]:
         # pending followed by the next block, read in place; None at the end.
-        size = _chunk_bytes()
+        size = self._chunk
         data = bytearray(len(pending) + size)
         data[:len(pending)] = pending
         with memoryview(data) as view:
@@ -301,7 +313,7 @@ class TextStream:
 
     def _read(self) -> bytes:
         try:
-            block = self._file.read(_chunk_bytes())
+            block = self._file.read(self._chunk)
         except (OSError, EOFError, zlib.error) as exc:
             self._unreadable(exc)
         if not self._started:
@@ -360,7 +372,7 @@ class TextStream:
             if self.max_line is not None:
                 if len(data) > self.max_line:
                     self._skip_long_line()
-            elif len(data) >= _chunk_bytes():
+            elif len(data) >= self._chunk:
                 cut = _cut_between_fields(data)
                 self._pending = bytes(data[cut:])
                 del data[cut:]
@@ -484,7 +496,7 @@ class TextStream:
                 done = reader.line_num
                 out.append(text)
                 size += len(text)
-                if size >= _chunk_bytes():
+                if size >= self._chunk:
                     yield Piece("".join(out).encode("utf-8"), first, 0)
                     out, size, first = [], 0, done + 1
         except csv.Error as exc:
@@ -746,8 +758,33 @@ class _HeldBack(Exception):
         self.errors = errors
 
 
-def _chunk_bytes() -> int:
-    return max(CHUNK_BYTES, _SMALLEST_PIECE)
+def _chunk_bytes(text_size: Optional[int] = None) -> int:
+    # The piece size for a file of about text_size bytes of text (None:
+    # unknown, e.g. not a regular file): CHUNK_BYTES, or for a small file a
+    # sixteenth of it, at least SMALL_CHUNK_BYTES.
+    chunk = max(CHUNK_BYTES, _SMALLEST_PIECE)
+    if text_size is None:
+        return chunk
+    return min(chunk, max(SMALL_CHUNK_BYTES, text_size // _PIECES_PER_SMALL_FILE, _SMALLEST_PIECE))
+
+
+def _text_size(path: Path) -> Optional[int]:
+    # The size of a regular file's text: its size, for .gz the larger of
+    # that and the size its trailer records (ISIZE, the text's size modulo
+    # 2**32), so that a small archive of a large text still gets large
+    # pieces. Only the piece size depends on it. None when unknown.
+    try:
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
+            return None
+        size = info.st_size
+        if path.suffix == ".gz" and size >= 18:  # a gzip member's header and trailer
+            with path.open("rb") as f:
+                f.seek(-4, os.SEEK_END)
+                size = max(size, int.from_bytes(f.read(4), "little"))
+        return size
+    except OSError:
+        return None
 
 
 def _slow_bytes() -> int:
