@@ -78,10 +78,13 @@ def _raw_ids(raw: Optional[RawIds], n: int, kind: str):
         return torch.arange(n)
     if len(raw) != n:
         raise ValueError(f"raw ids for '{kind}' have length {len(raw)}, expected {n}")
-    arr = np.asarray(raw)
-    if arr.dtype.kind in "iu":
-        return torch.as_tensor(arr, dtype=torch.long)
-    return np.asarray([str(r) for r in raw], dtype=object)
+    if not (isinstance(raw, list) and all(type(r) is str for r in raw)):  # noqa: E721
+        # (a list of str is never integers: no fixed-width numpy copy of it to find out)
+        arr = np.asarray(raw)
+        if arr.dtype.kind in "iu":
+            return torch.as_tensor(arr, dtype=torch.long)
+        del arr
+    return np.fromiter((str(r) for r in raw), dtype=object, count=n)
 
 
 def check_interactions(data: HeteroData, *, labels: bool = False, what: str = "data"):
