@@ -68,6 +68,20 @@ def test_fewer_unseen_items_than_k_are_padded():
     assert items.shape == (1, NUM_ITEMS) and sorted(items[0].tolist()) == list(range(NUM_ITEMS))
 
 
+def test_exclude_another_set_than_the_history():
+    edge_index, csr = history()
+    more = torch.cat([edge_index, torch.tensor([[5, 5, 5], [1, 2, 3]])], 1)
+    model = HyperbolicRecommender(num_items=NUM_ITEMS, dim=3).eval()
+    users = torch.arange(NUM_USERS)
+    (_, items, _), = recommend_chunked(model, users, 40, csr, exclude=InteractionCSR(more, NUM_USERS),
+                                       user_chunk=100, item_chunk=6)
+    (_, plain, _), = recommend_chunked(model, users, 40, csr, user_chunk=100, item_chunk=6)
+    seen = set(zip(*more.tolist()))
+    assert not any((u, i) in seen for u in range(NUM_USERS) for i in items[u].tolist())
+    # the history (midpoint users) is still the training one: other users are unchanged
+    assert torch.equal(items[:5], plain[:5]) and not torch.equal(items[5], plain[5])
+
+
 def test_memory_is_bounded_by_the_blocks(monkeypatch):
     # no score matrix wider than item_chunk is formed, however many items
     from hypgraph.nn.models import retrieval

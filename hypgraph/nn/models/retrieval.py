@@ -46,7 +46,8 @@ def block_rank_scores(model: nn.Module, user_points: Tensor, items: Tensor) -> T
 
 @torch.no_grad()
 def recommend_chunked(model: nn.Module, users: Tensor, k: int, history: Optional[InteractionCSR] = None, *,
-                      exclude_seen: bool = True, user_chunk: int = USER_CHUNK,
+                      exclude_seen: bool = True, exclude: Optional[InteractionCSR] = None,
+                      user_chunk: int = USER_CHUNK,
                       item_chunk: int = ITEM_CHUNK) -> Iterator[Tuple[Tensor, Tensor, Tensor]]:
     r"""The top-:obj:`k` items of every user in :obj:`users`, as
     ``model.recommend(users, k, history)`` returns them, computed
@@ -70,8 +71,11 @@ def recommend_chunked(model: nn.Module, users: Tensor, k: int, history: Optional
         k (int): Items per user (:math:`\ge 1`).
         history (InteractionCSR, optional): The users' training items: the
             history of midpoint and graph users, and what is excluded.
-        exclude_seen (bool): Leave out the :obj:`history` items.
-            (default: :obj:`True`)
+        exclude_seen (bool): Leave out the :obj:`history` items (or those
+            of :obj:`exclude`). (default: :obj:`True`)
+        exclude (InteractionCSR, optional): The items to leave out instead
+            of the :obj:`history` ones, e.g. every known interaction while
+            the users' history stays the training one. (default: :obj:`None`)
         user_chunk (int): Users at once. (default: :data:`USER_CHUNK`)
         item_chunk (int): Items at once. (default: :data:`ITEM_CHUNK`)
 
@@ -84,14 +88,15 @@ def recommend_chunked(model: nn.Module, users: Tensor, k: int, history: Optional
         raise ValueError(f"k must be a positive integer, got {k!r}")
     if user_chunk < 1 or item_chunk < 1:
         raise ValueError(f"user_chunk and item_chunk must be >= 1, got {user_chunk}, {item_chunk}")
-    if exclude_seen and history is None:
-        raise ValueError("exclude_seen=True needs the users' history")
+    mask = exclude if exclude is not None else history
+    if exclude_seen and mask is None:
+        raise ValueError("exclude_seen=True needs the users' history (or exclude=)")
     num_items = int(model.num_items)
     k = min(k, num_items)
     for start in range(0, users.numel(), user_chunk):
         batch = users[start:start + user_chunk]
         points = model.user_points(batch, history)
-        row, col = history.rows(batch) if exclude_seen else (None, None)
+        row, col = mask.rows(batch) if exclude_seen else (None, None)
         best_value = torch.empty(batch.numel(), 0)
         best_item = torch.empty(batch.numel(), 0, dtype=torch.long)
         for first in range(0, num_items, item_chunk):
