@@ -44,6 +44,8 @@ setup(
     entry_points={
         "console_scripts": [
             "hypgraph-stats=analysis.cli:main",
+            # train / recommend / evaluate / export / plot; `hypgraph stats` is hypgraph-stats
+            "hypgraph=hypgraph.cli.main:main",
         ]
     },
     classifiers=[

@@ -1,0 +1,132 @@
+"""hypgraph recommend: raw ids in and out, seen items never recommended, the
+same items as the library's own model.recommend, in bounded blocks."""
+import csv
+import io
+import math
+
+import pytest
+import torch
+
+from hypgraph.cli.run import Run
+
+from .conftest import FAST, run_cli
+
+
+def read_csv(text):
+    rows = list(csv.DictReader(io.StringIO(text)))
+    out = {}
+    for row in rows:
+        out.setdefault(row["user"], []).append((int(row["rank"]), row["item"], float(row["score"])))
+    return out
+
+
+def expected(folder, k):
+    run = Run(folder)
+    model, data = run.model(), run.data
+    items, scores = model.recommend(torch.arange(data.num_users), k, data.history("train"))
+    users, names = data.id_strings("user"), data.id_strings("item")
+    return {users[u]: [(r + 1, names[i], float(s))
+                       for r, (i, s) in enumerate(zip(items[u].tolist(), scores[u].tolist()))]
+            for u in range(data.num_users)}
+
+
+@pytest.fixture(scope="module")
+def graph_run(tmp_path_factory, pairs_file):
+    from hypgraph.cli.main import main
+
+    folder = tmp_path_factory.mktemp("graph") / "run"
+    assert main(["train", str(pairs_file), "--model", "graph", "--out", str(folder), "--epochs", "1", *FAST]) == 0
+    return folder
+
+
+@pytest.mark.parametrize("which", ["trained_run", "graph_run"])
+def test_equals_model_recommend(tmp_path, capsys, request, which):
+    # the default chunks hold these 150 users and 90 items at once: the same
+    # arithmetic as model.recommend, so the same items bit for bit
+    folder = request.getfixturevalue(which)
+    code, out, err = run_cli(capsys, "recommend", folder, "--all", "--k", "5")
+    assert code == 0, err
+    got, want = read_csv(out), expected(folder, 5)
+    assert got.keys() == want.keys()
+    for user in want:
+        assert [(r, i) for r, i, _ in got[user]] == [(r, i) for r, i, _ in want[user]], user
+        assert [s for *_, s in got[user]] == pytest.approx([s for *_, s in want[user]], rel=1e-6, abs=1e-7)
+
+
+@pytest.mark.parametrize("which", ["trained_run", "graph_run"])
+def test_a_catalogue_larger_than_one_block(request, tmp_path, capsys, monkeypatch, which):
+    from hypgraph.nn.models import retrieval
+
+    folder = request.getfixturevalue(which)
+    shapes = []
+    original = retrieval.block_rank_scores
+
+    def spy(model, points, items):
+        out = original(model, points, items)
+        shapes.append(tuple(out.shape))
+        return out
+
+    monkeypatch.setattr(retrieval, "block_rank_scores", spy)
+    out = tmp_path / "recs.csv"
+    code, _, err = run_cli(capsys, "recommend", folder, "--all", "--k", "5", "--out", out,
+                           "--user-chunk", "16", "--item-chunk", "7")
+    assert code == 0, err
+    assert "750 recommendations for 150 users" in err
+    # bounded: no block wider than 7 items or taller than 16 users, the catalogue in several
+    assert max(w for _, w in shapes) == 7 and max(b for b, _ in shapes) == 16
+    assert Run(folder).data.num_items > 7
+    # the top 5 of model.rank_scores: the same items, but for float32 near-ties
+    # (a block's matrix product may round the last bit otherwise than the whole one)
+    got = read_csv(out.read_text(encoding="utf-8"))
+    run = Run(folder)
+    model, data = run.model(), run.data
+    history = data.history("train")
+    values = model.rank_scores(model.user_points(torch.arange(data.num_users), history)).double()
+    row, col = history.rows(torch.arange(data.num_users))
+    values[row, col] = -math.inf
+    users, items = data.id_strings("user"), data.id_strings("item")
+    for u in range(data.num_users):
+        chosen = torch.tensor([items.index(i) for _, i, _ in got[users[u]]])
+        fifth = values[u].topk(5).values[-1]
+        tol = 1e-6 * (1 + fifth.abs())
+        assert chosen.unique().numel() == 5 and bool((values[u, chosen] >= fifth - tol).all())
+        assert bool((values[u, chosen].diff() <= tol).all())
+
+
+def test_seen_items_are_never_recommended(tmp_path, capsys, trained_run):
+    data = Run(trained_run).data
+    users, items = data.id_strings("user"), data.id_strings("item")
+
+    def pairs(edges):
+        return {(users[u], items[i]) for u, i in edges.t().tolist()}
+
+    for exclude, left_out in (("train", pairs(data.train)),
+                              ("all", pairs(torch.cat([data.train, data.valid, data.test], 1)))):
+        code, out, err = run_cli(capsys, "recommend", trained_run, "--all", "--k", "10", "--exclude", exclude)
+        assert code == 0, err
+        got = read_csv(out)  # stdout by default
+        unseen = {u: data.num_items - sum(1 for v, _ in left_out if v == u) for u in users}
+        assert all(len(got.get(u, [])) == min(10, unseen[u]) for u in users)
+        assert not {(u, i) for u, rows in got.items() for _, i, _ in rows} & left_out
+
+
+def test_users_file_raw_ids_in_order_and_unknown_ones_reported(tmp_path, capsys, trained_run):
+    path = tmp_path / "users.txt"
+    path.write_text("# who\nu5\n\nu1,extra,columns\nnobody\nu5\nu3\tx\n", encoding="utf-8")
+    code, out, err = run_cli(capsys, "recommend", trained_run, "--users", path, "--k", "2")
+    assert code == 0
+    assert list(read_csv(out)) == ["u5", "u1", "u3"]
+    assert err.count("\n") == 1 and "1 ids are not users of the run" in err and "'nobody'" in err
+    path.write_text("nobody\nnone\n", encoding="utf-8")
+    code, out, err = run_cli(capsys, "recommend", trained_run, "--users", path)
+    assert code == 2 and out == "" and "none of its 2 ids is a user of the run (first: 'nobody')" in err
+
+
+def test_fewer_unseen_items_than_k(capsys, trained_run):
+    data = Run(trained_run).data
+    code, out, _ = run_cli(capsys, "recommend", trained_run, "--all", "--k", "1000")
+    assert code == 0
+    got = read_csv(out)
+    degree = torch.bincount(data.train[0], minlength=data.num_users)
+    users = data.id_strings("user")
+    assert all(len(got[users[u]]) == data.num_items - int(degree[u]) for u in range(data.num_users))
