@@ -188,6 +188,9 @@ def load_split(config: Dict[str, Dict[str, object]], *, use_shipped_split: bool 
             return random_split(data, test_ratio=split["test_ratio"], val_ratio=split["val_ratio"],
                                 seed=split["seed"])
         if method == "leave-last-out":
+            if "time" not in data[INTERACTS]:
+                raise DataFormatError("--split leave-last-out needs timestamps, and these interactions have "
+                                      "none (a time column, or a 4th field per row); use --split random", path)
             return leave_last_out(data)
         if split["test"] == NONE:
             if "train_mask" not in data[INTERACTS]:

@@ -28,6 +28,7 @@ def bad_files(tmp_path_factory):
     (folder / "binary.txt").write_bytes(b"1 2\n\x00\x01\x02\n")
     (folder / "empty.txt").write_text("", encoding="utf-8")
     (folder / "latin1.txt").write_bytes(b"caf\xe9\n")
+    (folder / "two.txt").write_text("1 2\n1 3\n2 3\n", encoding="utf-8")
     (folder / "header.csv").write_text("a,b\n1,2\n", encoding="utf-8")
     (folder / "bad.toml").write_text("[model]\ndim = 'x'\n", encoding="utf-8")
     (folder / "broken.toml").write_text("[train\n", encoding="utf-8")
@@ -64,6 +65,7 @@ def test_subprocess_exit_codes_and_one_line(bad_files, pairs_file):
     (["train", "{data}", "--model", "popularity", "--loss", "wmrb"], "--loss does not apply to model 'popularity'"),
     (["train", "{data}", "--test", "{data}"], "--test needs --split given"),
     (["train", "{data}", "--split", "given"], "--split given needs a dataset that ships its split"),
+    (["train", "{d}/two.txt", "--split", "leave-last-out"], "{d}/two.txt: --split leave-last-out needs timestamps"),
     (["train", "{data}", "--split", "given", "--test", "{d}/fields.txt"], "{d}/fields.txt:2: expected 3 columns"),
     (["train", "{data}", "--format", "table"], "no user column in the header"),
     (["train", "{data}", "--user-col", "who", "--item-col", "what", "--format", "table"], "expected a column 'who'"),

@@ -124,3 +124,18 @@ def test_every_model_trains_and_reloads(tmp_path, capsys, pairs_file, model):
         assert run.config["train"]["optimizer"] == "riemannian-adam"
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert 0 <= metrics["test"]["full"]["recall@20"] <= 1
+
+
+def test_the_demo_file_is_what_train_reads(tmp_path, capsys):
+    from hypgraph.cli.demo import write_interactions
+    from hypgraph.cli.data import detect
+    from hypgraph.data import default_dataset
+    from hypgraph.data.readers import read_pairs
+
+    path = write_interactions(str(tmp_path / "demo" / "synthetic.tsv"))
+    assert "synthetic interactions written to" in capsys.readouterr().out
+    assert detect(tmp_path / "demo" / "synthetic.tsv") == "pairs"
+    data, expected = read_pairs(path), default_dataset()
+    edges = data["user", "interacts", "item"].edge_index
+    assert edges.size(1) == expected["user", "interacts", "item"].edge_index.size(1)
+    assert torch.equal(data["user", "interacts", "item"].time, expected["user", "interacts", "item"].time)
