@@ -21,7 +21,6 @@ dataset caches).
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Union
@@ -50,9 +49,11 @@ def atomic_write_bytes(path: Path, payload: Any) -> None:
     r"""``torch.save`` :obj:`payload` (or write bytes/str) to :obj:`path`
     through a temporary file in the same folder, then rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    # a plain open, not mkstemp: the file gets the umask's permissions (a run
+    # folder is read by others), not mkstemp's owner-only 0600
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        with os.fdopen(fd, "wb") as fh:
+        with open(tmp, "wb") as fh:
             if isinstance(payload, str):
                 fh.write(payload.encode("utf-8"))
             elif isinstance(payload, bytes):
