@@ -187,6 +187,9 @@ class Trainer:
             self._temporary(self.checkpoint_path).unlink(missing_ok=True)
         if resume and self.checkpoint_path is not None and self.checkpoint_path.exists():
             state = self._load(self.checkpoint_path)
+            # the log says what the checkpoint holds: a run killed between
+            # its save and its log line neither repeats nor loses an epoch
+            self._rewrite_log(state["records"])
         generator = torch.Generator().manual_seed(self.seed)
         if state["generator"] is not None:
             generator.set_state(state["generator"])
@@ -206,7 +209,6 @@ class Trainer:
             record = {"epoch": epoch, "loss": loss, **metrics, "seconds": end - start,
                       TRAIN_SECONDS: trained - start, VALIDATION_SECONDS: end - trained}
             state["records"].append(record)
-            self._log(record)
             if metrics[self.metric] > state["best_value"]:
                 state.update(best_value=metrics[self.metric], best_epoch=epoch, bad_epochs=0,
                              best_state=copy.deepcopy(self.model.state_dict()))
@@ -215,6 +217,7 @@ class Trainer:
             state["epoch"], state["generator"] = epoch, generator.get_state()
             if self.checkpoint_path is not None:
                 self._save(state, self.checkpoint_path)
+            self._log(record)
             self._notify("on_epoch_end", epoch, record)
             if state["bad_epochs"] >= self.patience:
                 break
@@ -371,6 +374,16 @@ class Trainer:
     def _load_state_dicts(self, payload: dict) -> None:
         self.model.load_state_dict(payload["model"])
         self.optimizer.load_state_dict(payload["optimizer"])
+
+    def _rewrite_log(self, records: List[Dict[str, float]]) -> None:
+        # the JSON-lines log of a resumed run: exactly the checkpoint's records
+        if self.log_path is None:
+            return
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self._temporary(self.log_path)
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.writelines(json.dumps(record) + "\n" for record in records)
+        os.replace(tmp, self.log_path)
 
     def _log(self, record: Dict[str, float]) -> None:
         if self.log_path is None:

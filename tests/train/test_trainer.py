@@ -366,3 +366,33 @@ def test_loss_margin_and_reduction_reach_the_loss():
         Trainer(model, opt, loss="hinge", margin=-1.0)
     with pytest.raises(ValueError, match="reduction"):
         Trainer(model, opt, reduction="none")
+
+
+def test_a_resumed_run_logs_each_epoch_once_even_if_killed_between_save_and_log(split, tmp_path, monkeypatch):
+    # the kill after the checkpoint of epoch 2 but before its log line: the resumed log has epochs 1..3 once
+    train, val, _ = split
+    nu, ni = train["user"].num_nodes, train["item"].num_nodes
+    ckpt, log = tmp_path / "run.pt", tmp_path / "log.jsonl"
+
+    def trainer(epochs):
+        model = make(nu, ni)
+        return Trainer(model, RiemannianAdam(model.parameters(), lr=0.05), max_epochs=epochs, patience=10,
+                       batch_size=128, progress=False, checkpoint_path=ckpt, log_path=log)
+
+    first = trainer(2)
+    calls = {"n": 0}
+    original = Trainer._log
+
+    def killed_on_second(self, record):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        original(self, record)
+
+    monkeypatch.setattr(Trainer, "_log", killed_on_second)
+    with pytest.raises(KeyboardInterrupt):
+        first.fit(train, val)
+    monkeypatch.setattr(Trainer, "_log", original)
+    assert [json.loads(line)["epoch"] for line in log.read_text().splitlines()] == [1]
+    trainer(3).fit(train, val, resume=True)
+    assert [json.loads(line)["epoch"] for line in log.read_text().splitlines()] == [1, 2, 3]
