@@ -192,6 +192,17 @@ class KGNeighbourhoods:
     def to(self, device) -> "KGNeighbourhoods":
         return self.apply(lambda t: t.to(device))
 
+    def check_sizes(self, num_items: int, num_entities: int, num_relation_ids: int) -> "KGNeighbourhoods":
+        r"""Raise :class:`ValueError` unless these triples are of :obj:`num_items`
+        items, :obj:`num_entities` entities and :obj:`num_relation_ids` relation
+        ids (a model's sizes); return them."""
+        got = (self.num_items, self.num_entities, self.num_relations)
+        expected = (num_items, num_entities, num_relation_ids)
+        if got != expected:
+            raise ValueError(f"neighbourhoods have (num_items, num_entities, relation ids) = {got}, "
+                             f"the model expects {expected}")
+        return self
+
     def __repr__(self) -> str:
         return (f"{self.__class__.__name__}(num_items={self.num_items}, num_triples={self.num_triples}, "
                 f"num_relations={self.num_relations}, num_isolated={self.num_isolated})")

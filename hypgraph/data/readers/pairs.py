@@ -13,11 +13,10 @@ import numpy as np
 from torch_geometric.data import HeteroData
 
 from ..errors import DataFormatError
-from ..hetero import build_hetero_data
 from .columns import FIXED_LINE_BYTES, MAX_HEADER_BYTES, FieldTable, sniff_separator
 from .files import why_absent
-from .ids import factorize
 from .stream import TextStream
+from .tabular import interactions_from_columns
 
 __all__ = ["read_pairs", "first_row", "PAIR_COLUMNS"]
 
@@ -111,9 +110,4 @@ def read_pairs(path: Union[str, os.PathLike], *, sep: Optional[str] = None) -> H
     with TextStream(path, what=what, sep=sep, max_line=FIXED_LINE_BYTES) as stream:
         cols = stream.rows(names, no_header=True, dtypes={"rating": np.float32},
                            **{name: _KINDS[name] for name in names}).columns
-    edge = np.empty((2, len(cols["user"])), dtype=np.int64)
-    _, user_raw = factorize(cols.pop("user"), out=edge[0])
-    _, item_raw = factorize(cols.pop("item"), out=edge[1])
-    return build_hetero_data(edge[0], edge[1], num_users=len(user_raw), num_items=len(item_raw),
-                             rating=cols.get("rating"), time=cols.get("time"),
-                             user_raw_id=user_raw, item_raw_id=item_raw)
+    return interactions_from_columns(cols)

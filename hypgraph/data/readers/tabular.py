@@ -66,8 +66,15 @@ def read_table(
         cols = _read_parquet(path, wanted)
     else:
         cols = _read_text(path, wanted, sep)
-    # The codes go straight into the rows of the [2, E] edge array the graph
-    # keeps; pop: each id column is freed once coded.
+    return interactions_from_columns(cols)
+
+
+def interactions_from_columns(cols: Dict[str, np.ndarray]) -> HeteroData:
+    r"""The graph of parsed ``user``/``item`` id columns (any ids: coded
+    0..n-1 in order of first appearance, the raw ids kept) with the optional
+    ``rating`` and ``time`` columns. The codes go straight into the rows of
+    the ``[2, E]`` edge array the graph keeps; each id column is popped from
+    :obj:`cols`, so it is freed once coded."""
     edge = np.empty((2, len(cols["user"])), dtype=np.int64)
     _, user_raw = factorize(cols.pop("user"), out=edge[0])
     _, item_raw = factorize(cols.pop("item"), out=edge[1])

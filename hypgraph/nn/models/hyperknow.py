@@ -239,11 +239,7 @@ class HyperKnow(PointRecommender):
 
     def set_neighbourhoods(self, neighbourhoods: KGNeighbourhoods) -> None:
         """Attach the items' KG triples (checked against the model's sizes)."""
-        got = (neighbourhoods.num_items, neighbourhoods.num_entities, neighbourhoods.num_relations)
-        expected = (self.num_items, self.num_entities, self.num_relation_ids)
-        if got != expected:
-            raise ValueError(f"neighbourhoods have (num_items, num_entities, relation ids) = {got}, "
-                             f"the model expects {expected}")
+        neighbourhoods.check_sizes(self.num_items, self.num_entities, self.num_relation_ids)
         self.neighbourhoods = neighbourhoods.to(self.item.device)
 
     @torch.no_grad()
