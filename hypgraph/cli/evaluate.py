@@ -6,13 +6,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 from typing import Any, Dict, List, Sequence
 
 import torch
 from torch import nn
 
 from .errors import CommandError
+from .parsing import subcommand
 from .run import Run, RunData
 
 __all__ = ["add_parser", "run", "final_metrics", "part_metrics", "PROTOCOLS"]
@@ -36,11 +36,10 @@ with their training items left out."""
 
 
 def add_parser(commands) -> None:
-    p = commands.add_parser(
-        "evaluate", help="metrics of a trained run (full ranking or sampled negatives)",
+    p = subcommand(
+        commands, "evaluate", help="metrics of a trained run (full ranking or sampled negatives)",
         description="Evaluate the model of RUN_DIR on its test (or validation) interactions.",
-        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a folder written by hypgraph train")
+        examples=EXAMPLES)
     p.add_argument("--protocol", choices=tuple(PROTOCOLS), default="full",
                    help="full: rank all unseen items; sampled: rank against sampled negatives (default: full)")
     p.add_argument("--k", type=int, nargs="+", metavar="K", help="cut-offs (default: the run's evaluation.ks)")

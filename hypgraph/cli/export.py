@@ -14,6 +14,7 @@ from torch import Tensor, nn
 
 from ..nn.models.retrieval import USER_CHUNK
 from .errors import CommandError
+from .parsing import subcommand
 from .run import Run, RunData
 
 __all__ = ["add_parser", "run", "embeddings", "coordinates"]
@@ -37,12 +38,11 @@ hyperboloid x_0 is the time-like coordinate, -x_0^2 + |x|^2 = -1/k."""
 
 
 def add_parser(commands) -> None:
-    p = commands.add_parser(
-        "export", help="embeddings of a trained run with raw ids (Poincare ball and hyperboloid)",
+    p = subcommand(
+        commands, "export", help="embeddings of a trained run with raw ids (Poincare ball and hyperboloid)",
         description="Write the user and item embeddings of RUN_DIR, in the Poincare ball and on the "
                     "hyperboloid, with their raw ids.",
-        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a folder written by hypgraph train")
+        examples=EXAMPLES)
     p.add_argument("--format", choices=("npy", "parquet"), default="npy", help="file format (default: npy)")
     p.add_argument("--out", type=Path, metavar="DIR", help="output folder (default: RUN_DIR/export)")
     p.set_defaults(run=run)

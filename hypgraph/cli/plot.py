@@ -29,6 +29,7 @@ from torch import Tensor, nn
 
 from .errors import CommandError
 from .export import embeddings
+from .parsing import subcommand
 from .run import Run
 
 __all__ = ["add_parser", "run", "disk_view", "MAX_POINTS"]
@@ -36,17 +37,16 @@ __all__ = ["add_parser", "run", "disk_view", "MAX_POINTS"]
 #: Items drawn at most (a seeded uniform sample beyond; statistics use all).
 MAX_POINTS = 50_000
 
+
 def add_parser(commands) -> None:
-    p = commands.add_parser(
-        "plot", help="PNG pictures of the item embedding (Poincare disk, norm vs degree)",
+    p = subcommand(
+        commands, "plot", help="PNG pictures of the item embedding (Poincare disk, norm vs degree)",
         description="Draw the items of RUN_DIR in the Poincare disk, coloured by degree, and their "
                     "distance from the origin against their degree. For dim > 2 the disk view keeps "
                     "each item's exact distance from the origin (as its Poincare radius) and takes the "
                     "angle from the two leading principal directions of the tangent vectors at the origin.",
-        epilog="examples:\n  hypgraph plot run                 # run/items_disk.png, run/norm_vs_degree.png\n"
-               "  hypgraph plot run --out figures",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a folder written by hypgraph train")
+        examples="examples:\n  hypgraph plot run                 # run/items_disk.png, run/norm_vs_degree.png\n"
+                 "  hypgraph plot run --out figures")
     p.add_argument("--out", type=Path, metavar="DIR", help="output folder (default: RUN_DIR)")
     p.set_defaults(run=run)
 

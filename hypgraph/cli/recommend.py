@@ -18,6 +18,7 @@ from ..data import DataFormatError
 from ..data.history import InteractionCSR
 from ..nn.models.retrieval import ITEM_CHUNK, USER_CHUNK, recommend_chunked
 from .errors import CommandError
+from .parsing import subcommand
 from .run import Run, RunData
 
 __all__ = ["add_parser", "run", "read_users", "write_recommendations"]
@@ -37,11 +38,10 @@ nor those of the validation and test parts)."""
 
 
 def add_parser(commands) -> None:
-    p = commands.add_parser(
-        "recommend", help="top-k unseen items for users of a trained run (CSV, raw ids)",
+    p = subcommand(
+        commands, "recommend", help="top-k unseen items for users of a trained run (CSV, raw ids)",
         description="Recommend the K best items each user has not interacted with, with the model of RUN_DIR.",
-        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a folder written by hypgraph train")
+        examples=EXAMPLES)
     who = p.add_mutually_exclusive_group(required=True)
     who.add_argument("--users", type=Path, metavar="FILE", help="the users, one raw id per line")
     who.add_argument("--all", action="store_true", help="every user of the training data")

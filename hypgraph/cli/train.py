@@ -14,6 +14,7 @@ import torch
 from .config import (FORMATS, LOSSES, MANIFOLD_NAMES, MODELS, NONE, PARAMETERIZATIONS, SPLITS, USERS,
                      SCORE_KINDS, ConfigError, read_toml, resolve, to_toml)
 from .errors import CommandError
+from .parsing import subcommand
 from .run import (CHECKPOINT, CONFIG, DATA, LOG, METRICS, RUN_FILES, Run, RunData, atomic_write_bytes,
                   build_model, build_optimizer)
 
@@ -49,11 +50,11 @@ writing nothing half-done: continue with --resume."""
 
 
 def add_parser(commands) -> None:
-    p = commands.add_parser(
-        "train", help="train a recommender on an interaction file into a run folder",
+    p = subcommand(
+        commands, "train", help="train a recommender on an interaction file into a run folder",
         description="Read DATA, split it, train a recommender with early stopping on the validation "
                     "part, evaluate it on the test part and write everything into RUN_DIR.",
-        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+        examples=EXAMPLES, run_dir=False)
     p.add_argument("data", nargs="?", metavar="DATA", help="interaction file or dataset folder")
     p.add_argument("--config", type=Path, metavar="FILE.toml",
                    help="settings in TOML (sections [data] [split] [model] [train] [evaluation], as in a "
