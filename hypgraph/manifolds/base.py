@@ -106,9 +106,11 @@ class Manifold(nn.Module, ABC):
     name: str = "manifold"
     #: number of extra ambient coordinates beyond the intrinsic dimension
     extra_dims: int = 0
-    #: Zero curvature (:class:`Euclidean`): what a model or an ablation asks
-    #: to tell the flat baseline from a curved geometry, instead of testing
-    #: the class, so that a new manifold needs no model edits.
+    #: Zero curvature in Cartesian coordinates with the identity metric
+    #: (:class:`Euclidean`): what a model or an ablation asks to tell the flat
+    #: baseline from a curved geometry, and what the optimisers ask to take
+    #: :mod:`torch.optim`'s own step, instead of testing the class, so that a
+    #: new manifold needs no model or optimiser edits.
     is_flat: bool = False
 
     def coord_dim(self, dim: int) -> int:

@@ -13,7 +13,6 @@ import torch
 from torch import Tensor
 
 from ..manifolds.base import Manifold
-from ..manifolds.euclidean import Euclidean
 from .functional import Count
 
 
@@ -23,7 +22,7 @@ def euclidean_points(param: Tensor) -> Optional[Manifold]:
     else ``None``: such a table can be optimised as a product of one factor
     per point, like the tables on other manifolds."""
     manifold = getattr(param, "manifold", None)
-    return manifold if isinstance(manifold, Euclidean) and param.dim() >= 2 else None
+    return manifold if manifold is not None and manifold.is_flat and param.dim() >= 2 else None
 
 
 def gather(param: Tensor, grad: Tensor, manifold: Optional[Manifold],

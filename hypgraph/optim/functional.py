@@ -39,7 +39,6 @@ from torch import Tensor
 
 from ..manifolds import numerics
 from ..manifolds.base import Manifold
-from ..manifolds.euclidean import Euclidean
 
 __all__ = ["manifold_of", "riemannian_grad", "clip_tangent", "rsgd_step", "adam_step", "AdamStep"]
 
@@ -53,7 +52,7 @@ def manifold_of(param: Tensor) -> Optional[Manifold]:
     (plain tensors and :class:`~hypgraph.manifolds.Euclidean` parameters
     share one code path, which reproduces :mod:`torch.optim` exactly)."""
     manifold = getattr(param, "manifold", None)
-    return None if manifold is None or isinstance(manifold, Euclidean) else manifold
+    return None if manifold is None or manifold.is_flat else manifold
 
 
 def riemannian_grad(x: Tensor, grad: Tensor, *, manifold: Optional[Manifold] = None,
