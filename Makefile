@@ -1,5 +1,5 @@
 # The two commands of the README: `make demo` and `make test`.
-# `make demo` also runs the `quick` benchmark suite (about 2 minutes on 2 cores) into
+# `make demo` also runs the `quick` benchmark suite (4-8 minutes on 2 cores, every run to convergence) into
 # demo_output/quick/, leaving the committed benchmarks/results/quick/ alone, and
 # `hypgraph train` + `recommend` + `plot` on the synthetic interactions (about 30 s).
 # Both create .venv when missing and install torch *first*, pinned, because a

@@ -72,7 +72,7 @@ class Quick(Suite):
         ModelSpec("popularity", "baseline", tuned=False),
     )
     grid = {"lr": (0.01, 0.05)}
-    fixed = {"dim": 16, "batch_size": 512, "max_epochs": 30, "patience": 10, "loss": "bpr",
+    fixed = {"dim": 16, "batch_size": 512, "max_epochs": 500, "patience": 10, "loss": "bpr",
              "optimizer": "RiemannianAdam", "euclidean_factor": "point", "score": "distance", "init": "radius ∝ 1/log(item frequency) (§5.3)",
              "early_stopping": "validation full-ranking ndcg@10"}
     metrics = METRICS
