@@ -25,3 +25,21 @@ def shared_data() -> Path:
 @pytest.fixture(params=[torch.float32, torch.float64], ids=["f32", "f64"])
 def dtype(request):
     return request.param
+
+
+@pytest.fixture
+def score_blocks(monkeypatch):
+    """The shapes of every score block ``recommend_chunked`` forms, in order
+    (a spy on :func:`hypgraph.nn.models.retrieval.block_rank_scores`)."""
+    from hypgraph.nn.models import retrieval
+
+    shapes = []
+    original = retrieval.block_rank_scores
+
+    def spy(model, points, items):
+        out = original(model, points, items)
+        shapes.append(tuple(out.shape))
+        return out
+
+    monkeypatch.setattr(retrieval, "block_rank_scores", spy)
+    return shapes

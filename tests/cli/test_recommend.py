@@ -54,19 +54,9 @@ def test_equals_model_recommend(tmp_path, capsys, request, which):
 
 
 @pytest.mark.parametrize("which", ["trained_run", "graph_run"])
-def test_a_catalogue_larger_than_one_block(request, tmp_path, capsys, monkeypatch, which):
-    from hypgraph.nn.models import retrieval
-
+def test_a_catalogue_larger_than_one_block(request, tmp_path, capsys, score_blocks, which):
     folder = request.getfixturevalue(which)
-    shapes = []
-    original = retrieval.block_rank_scores
-
-    def spy(model, points, items):
-        out = original(model, points, items)
-        shapes.append(tuple(out.shape))
-        return out
-
-    monkeypatch.setattr(retrieval, "block_rank_scores", spy)
+    shapes = score_blocks
     out = tmp_path / "recs.csv"
     code, _, err = run_cli(capsys, "recommend", folder, "--all", "--k", "5", "--out", out,
                            "--user-chunk", "16", "--item-chunk", "7")

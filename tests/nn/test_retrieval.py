@@ -82,19 +82,9 @@ def test_exclude_another_set_than_the_history():
     assert torch.equal(items[:5], plain[:5]) and not torch.equal(items[5], plain[5])
 
 
-def test_memory_is_bounded_by_the_blocks(monkeypatch):
+def test_memory_is_bounded_by_the_blocks(score_blocks):
     # no score matrix wider than item_chunk is formed, however many items
-    from hypgraph.nn.models import retrieval
-
-    widths = []
-    original = retrieval.block_rank_scores
-
-    def spy(model, points, items):
-        out = original(model, points, items)
-        widths.append(tuple(out.shape))
-        return out
-
-    monkeypatch.setattr(retrieval, "block_rank_scores", spy)
+    widths = score_blocks
     _, csr = history()
     model = HyperbolicRecommender(NUM_USERS, NUM_ITEMS, dim=4, asymmetric=False).eval()
     list(recommend_chunked(model, torch.arange(NUM_USERS), 3, csr, user_chunk=4, item_chunk=8))
