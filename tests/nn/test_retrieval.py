@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from hypgraph.data.history import InteractionCSR
-from hypgraph.manifolds import Euclidean, Lorentz, PoincareBall
+from hypgraph.manifolds import Euclidean, PoincareBall
 from hypgraph.nn.models import (HyperbolicGraphRecommender, HyperbolicRecommender, LightGCNRecommender,
                                 PopularityRecommender, recommend_chunked)
 
