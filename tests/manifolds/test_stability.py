@@ -7,6 +7,7 @@ from hypgraph.manifolds import (Klein, Lorentz, PoincareBall, einstein_midpoint,
                                 lorentz_to_klein, lorentz_to_poincare, poincare_to_klein,
                                 poincare_to_lorentz)
 from hypgraph.manifolds.lorentz import math as L
+from hypgraph.manifolds.poincare import math as P
 
 from .conftest import MANIFOLDS
 
@@ -63,6 +64,29 @@ def test_poincare_boundary_distances_match_float64():
     # the points reach the boundary (bound 2e-2 there, d = 24) and the centre
     # (bound 1e-6, d = 0)
     assert d64.max() > 20 and bound.max() > 1e-2 and bound.min() < 2e-6
+
+
+@pytest.mark.parametrize("k", [1.0, 0.5])
+def test_poincare_float32_closed_form_dist_gradient_at_boundary_and_coincident_points(k):
+    # P.dist's hand-written backward: finite at |x| = 1 - 1e-6 and 0 at x = y,
+    # and the same as autograd through the formula (P._dist_formula)
+    m = PoincareBall(k=k)
+    x = boundary_points(seed=2) / k ** 0.5
+    y = boundary_points(seed=3) / k ** 0.5
+    x[:8] = torch.nn.functional.normalize(x[:8], dim=-1) * (1 - 1e-6) / k ** 0.5
+    y[8:16] = x[8:16]  # coincident pairs
+    y[:4] = x[:4]      # coincident on the boundary
+    a, b = x.clone().requires_grad_(True), y.clone().requires_grad_(True)
+    d = m.dist(a, b)
+    assert "ClosedForm" in d.grad_fn.next_functions[0][0].name()
+    d.sum().backward()
+    assert finite(d, a.grad, b.grad)
+    assert bool((a.grad[:4] == 0).all() and (a.grad[8:16] == 0).all() and (b.grad[8:16] == 0).all())
+    ra, rb = x.clone().requires_grad_(True), y.clone().requires_grad_(True)
+    P._dist_formula(ra, rb, m._like(ra), -1, False).sum().backward()
+    # the two round differently (the gradient reaches ~1e6 here)
+    torch.testing.assert_close(a.grad, ra.grad, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(b.grad, rb.grad, rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("radius", [1.0, 5.0, 10.0, 20.0])

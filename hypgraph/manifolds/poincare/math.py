@@ -70,11 +70,92 @@ def dist(x: Tensor, y: Tensor, *, k: Curv = 1.0, dim: int = -1, keepdim: bool = 
     boundary in float32.
     """
     # Hyper-Know, Eq. 1
+    if _closed_form_backward(x, y, k, dim):
+        out = _ClosedFormDist.apply(x, y, k)
+        return out if keepdim else out.squeeze(-1)
+    return _dist_formula(x, y, k, dim, keepdim)
+
+
+def _dist_formula(x: Tensor, y: Tensor, k: Curv, dim: int, keepdim: bool) -> Tensor:
+    return _dist_parts(x, y, k, dim, keepdim)[0]
+
+
+def _dist_parts(x: Tensor, y: Tensor, k: Curv, dim: int, keepdim: bool):
+    # (d, x - y, 1 - k|x|^2, 1 - k|y|^2, z, s): the distance and what its
+    # gradient reads; the last four before their clamps, except s = sqrt(z)
     e = numerics.eps(x.dtype)
-    dx = (1 - k * numerics.sq_norm(x, dim, keepdim)).clamp_min(e)
-    dy = (1 - k * numerics.sq_norm(y, dim, keepdim)).clamp_min(e)
-    z = k * numerics.sq_norm(x - y, dim, keepdim) / (dx * dy)
-    return 2 * torch.asinh(z.clamp_min(numerics.min_norm(x.dtype) ** 2).sqrt()) / k ** 0.5
+    diff = x - y
+    dx_raw = 1 - k * numerics.sq_norm(x, dim, keepdim)
+    dy_raw = 1 - k * numerics.sq_norm(y, dim, keepdim)
+    z = k * numerics.sq_norm(diff, dim, keepdim) / (dx_raw.clamp_min(e) * dy_raw.clamp_min(e))
+    s = z.clamp_min(numerics.min_norm(x.dtype) ** 2).sqrt()
+    return 2 * torch.asinh(s) / k ** 0.5, diff, dx_raw, dy_raw, z, s
+
+
+def _closed_form_backward(x: Tensor, y: Tensor, k: Curv, dim: int) -> bool:
+    # the hand-written gradient of _ClosedFormDist covers points along the last
+    # dimension and a curvature that is not being learned; compiled code
+    # differentiates the formula itself
+    return (torch.is_grad_enabled() and (x.requires_grad or y.requires_grad)
+            and (dim == -1 or (x.dim() == y.dim() and dim == x.dim() - 1))
+            and not (isinstance(k, Tensor) and k.requires_grad)
+            and not torch.compiler.is_compiling())
+
+
+class _ClosedFormDist(torch.autograd.Function):
+    r""":func:`dist` along the last dimension (keepdim) with its gradient in
+    closed form instead of autograd through the formula. With
+    :math:`D_x = 1 - k\lVert x\rVert^2`, :math:`D_y = 1 - k\lVert y\rVert^2`,
+    :math:`q = \lVert x-y\rVert^2`, :math:`z = kq/(D_xD_y) = s^2` and
+    :math:`d = 2\operatorname{arsinh}(s)/\sqrt k`,
+
+    .. math::
+        \frac{\partial d}{\partial x} = \frac{2\sqrt k}{s\sqrt{1+s^2}\,D_xD_y}
+        \Big((x - y) + \frac{kq}{D_x}x\Big)
+        = \frac{2\sqrt k}{\sqrt{1+s^2}}\Big(\frac{x - y}{s D_xD_y} + \frac{s}{D_x}x\Big),
+
+    and symmetrically for :math:`y`. Where the formula clamps, so does the
+    gradient: it is 0 where :math:`z` is below its floor (:math:`x = y`), and
+    the :math:`x` term is dropped where :math:`D_x` is clamped to
+    :math:`\epsilon`, as autograd through the formula gives. A second
+    derivative (``create_graph=True``, as the bilevel trainer takes)
+    differentiates the formula itself."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor, y: Tensor, k: Curv) -> Tensor:
+        d, diff, dx_raw, dy_raw, z, s = _dist_parts(x, y, k, -1, True)
+        ctx.save_for_backward(x, y, diff, dx_raw, dy_raw, z, s)
+        ctx.k = k
+        return d
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        x, y, diff, dx_raw, dy_raw, z, s = ctx.saved_tensors
+        k = ctx.k
+        if torch.is_grad_enabled():  # double backward: through the formula
+            wrt = [t for t in (x, y) if t.requires_grad]
+            d = _dist_formula(x, y, k, -1, True)
+            grads = iter(torch.autograd.grad(d, wrt, grad, create_graph=True))
+            return (next(grads) if x.requires_grad else None,
+                    next(grads) if y.requires_grad else None, None)
+        e = numerics.eps(x.dtype)
+        dx, dy = dx_raw.clamp_min(e), dy_raw.clamp_min(e)
+        # grad * 2 sqrt(k) / sqrt(1 + s^2), 0 where z sits on its floor; then
+        # dd/dx = c ((x - y) / (s D_x D_y) + s x / D_x), as kq/(D_x D_y) = s^2
+        c = (grad * (2 * k ** 0.5) / (1 + z).sqrt()).masked_fill_(z < numerics.min_norm(x.dtype) ** 2, 0)
+        da = diff * (c / (s * dx * dy))
+        cs = c * s
+        gx = gy = None
+        if ctx.needs_input_grad[0]:
+            gx = _sum_to(torch.addcmul(da, x, (cs / dx).masked_fill_(dx_raw < e, 0)), x)
+        if ctx.needs_input_grad[1]:
+            gy = _sum_to(torch.addcmul(-da, y, (cs / dy).masked_fill_(dy_raw < e, 0)), y)
+        return gx, gy, None
+
+
+def _sum_to(g: Tensor, like: Tensor) -> Tensor:
+    # summed over the dimensions `like` was broadcast along
+    return g if g.shape == like.shape else g.sum_to_size(like.shape)
 
 
 @_accepts_c
