@@ -36,7 +36,8 @@ MIB = 2 ** 20
 # --- time ---------------------------------------------------------------------
 
 def epoch_seconds(model, opt, edge_index: Tensor, num_items: int, history: InteractionCSR,
-                  batch_size: int, max_batches: int, seed: int, warmup: int = 0, **trainer_kwargs) -> float:
+                  batch_size: int, max_batches: int, seed: int, warmup: int = 0, *,
+                  trainer_class: type = Trainer, trainer_args: tuple = (), **trainer_kwargs) -> float:
     r"""Seconds of one BPR training epoch of :class:`~hypgraph.train.Trainer`
     over :obj:`edge_index`, extrapolated from :obj:`max_batches` timed
     mini-batches (after :obj:`warmup` untimed ones, which absorb one-off
@@ -46,9 +47,12 @@ def epoch_seconds(model, opt, edge_index: Tensor, num_items: int, history: Inter
     optimiser step. The positives are indexed once per split
     (:class:`~hypgraph.data.history.Interactions`), not per epoch, so no
     per-epoch part is added. :obj:`trainer_kwargs` replace the trainer's
-    settings (e.g. ``loss='hinge'``)."""
+    settings (e.g. ``loss='hinge'``); :obj:`trainer_class` (called as
+    ``trainer_class(model, opt, *trainer_args, ...)``) times another loop,
+    e.g. :class:`~hypgraph.train.BilevelTrainer` with its beta optimiser."""
     settings = {"loss": "bpr", "num_negatives": 1, **trainer_kwargs}
-    trainer = Trainer(model, opt, batch_size=batch_size, seed=seed, progress=False, **settings)
+    trainer = trainer_class(model, opt, *trainer_args, batch_size=batch_size, seed=seed, progress=False,
+                            **settings)
     train = Interactions(edge_index, history.num_users, num_items, csr=history)
     g = torch.Generator().manual_seed(seed)
     if warmup:
