@@ -132,6 +132,10 @@ class BilevelTrainer(Trainer):
             raise ValueError(f"{sorted(shared)} are in both optimisers; beta must be left out of the "
                              f"Theta optimiser (minimising Eq. 9 over beta directly drives it to 0)")
         self._objective = _Objective(model, self._loss)
+        # point tables with sparse row gradients (sparse=True): their Theta
+        # step gets a sparse gradient, as in Trainer, so the optimiser steps
+        # only the rows the batch read instead of the whole table
+        self._sparse = {name for name, table in getattr(model, "point_tables", {}).items() if table.sparse}
         self._outer_edges: Optional[Tensor] = None
         self._outer_known: Optional[PositiveSet] = None
         self._num_items = 0
@@ -183,10 +187,16 @@ class BilevelTrainer(Trainer):
 
         # Algorithm 1: Theta update with beta_t fixed (the gradient above), then beta
         self.optimizer.zero_grad()
-        for (_, param, index, _), grad in zip(leaves, grads):
+        for (name, param, index, _), grad in zip(leaves, grads):
             if grad is not None:
                 grad = grad.detach()
-                param.grad = grad if index is None else torch.zeros_like(param).index_copy_(0, index, grad)
+                if index is None:
+                    param.grad = grad
+                elif name in self._sparse:  # the rows are distinct: no duplicate entries to sum
+                    param.grad = torch.sparse_coo_tensor(index.unsqueeze(0), grad, param.shape,
+                                                         check_invariants=False)
+                else:
+                    param.grad = torch.zeros_like(param).index_copy_(0, index, grad)
         self.optimizer.step()
         self.beta_optimizer.zero_grad()
         for beta, grad in zip(betas, beta_grads):

@@ -200,6 +200,27 @@ def test_theta_update_is_exactly_the_trainers_step():
         assert torch.allclose(p, q, atol=1e-6), name
 
 
+def test_sparse_tables_take_the_trainers_lazy_row_steps():
+    # sparse=True: the Theta step is the Trainer's on sparse gradients (only the batch's rows move,
+    # lazily), not a dense step over the whole table; beta frozen, so both trainers optimise the same loss
+    train, _, _ = small_split()
+    plain, twin = (build("Hyper-Know", train, l2=1e-3, sparse=True) for _ in range(2))
+    with torch.no_grad():
+        plain.beta_logit.copy_(torch.linspace(-2, 2, plain.num_items))
+        twin.beta_logit.copy_(plain.beta_logit)
+    trainer = Trainer(plain, RiemannianAdam(theta_of(plain), lr=0.05), progress=False)
+    bi = BilevelTrainer(twin, RiemannianAdam(theta_of(twin), lr=0.05),
+                        torch.optim.SGD([twin.beta_logit], lr=0.0), outer="train", progress=False)
+    for step in range(3):
+        users, pos, neg = batch(train, torch.Generator().manual_seed(step))
+        a = trainer._step(users, pos, neg, None, torch.Generator().manual_seed(10 + step))
+        b = bi._step(users, pos, neg, None, torch.Generator().manual_seed(10 + step))
+        assert a == pytest.approx(b, rel=1e-6)
+        assert twin.item.grad.is_sparse
+    for (name, p), (_, q) in zip(plain.named_parameters(), twin.named_parameters()):
+        assert torch.allclose(p, q, atol=1e-6), name
+
+
 @pytest.mark.parametrize("manifold", [PoincareBall(), Euclidean()], ids=["poincare", "euclidean"])
 def test_hypergradient_matches_finite_differences_of_the_full_proxy(manifold):
     train, _, _ = small_split()
