@@ -115,7 +115,10 @@ class HyperKnow(PointRecommender):
             required for ``kg != None`` before training (or use
             :meth:`from_data`).
         num_neighbour_samples (int, optional): Sample this many triples per
-            item per batch, with replacement; ``None`` uses all (default: ``None``).
+            item per batch, with replacement (KGCN-style fixed-size
+            neighbourhoods: the cost of a batch no longer grows with the
+            largest neighbourhood); ``None`` uses all (default: ``8``, what
+            the ``hyperknow`` benchmarks use and report).
         inverse_relations (bool): The neighbourhoods carry reversed triples
             (:class:`~hypgraph.data.KGNeighbourhoods`), so ``2R`` relation
             embeddings are learned (default: ``True``).
@@ -140,7 +143,7 @@ class HyperKnow(PointRecommender):
                  dim: int = 64, manifold: Optional[Manifold] = None, kg: Optional[str] = "attention",
                  beta: Union[float, str] = "adaptive", beta_init: float = 0.0, l2: float = 0.0,
                  neighbourhoods: Optional[KGNeighbourhoods] = None,
-                 num_neighbour_samples: Optional[int] = None, inverse_relations: bool = True,
+                 num_neighbour_samples: Optional[int] = 8, inverse_relations: bool = True,
                  init_std: float = 0.01, *, parameterization: str = "manifold", sparse: bool = False,
                  score_kind: str = "distance", score: Optional[str] = None) -> None:
         super().__init__()
