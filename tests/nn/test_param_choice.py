@@ -40,7 +40,8 @@ def hand_kg():
 def hyperknow(kind, seed=0, **kw):
     torch.manual_seed(seed)  # the relation embeddings
     kw.setdefault("beta", 1.0)
-    model = HyperKnow.from_data(hand_kg(), dim=4, init_std=0.3, parameterization=kind, **kw).double()
+    model = HyperKnow.from_data(hand_kg(), dim=4, init_std=0.3, parameterization=kind,
+                                num_neighbour_samples=None, **kw).double()
     model.reset_parameters(generator=torch.Generator().manual_seed(seed))
     return model
 
