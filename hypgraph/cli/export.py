@@ -62,9 +62,7 @@ def embeddings(model: nn.Module, data: RunData) -> Dict[str, Tensor]:
         raise CommandError("the popularity model has no embeddings (it counts interactions)")
     history = data.history("train")
     users = [model.user_points(chunk, history) for chunk in torch.arange(data.num_users).split(USER_CHUNK)]
-    item_points = getattr(model, "item_points", None)
-    items = item_points() if callable(item_points) else model.points("item")
-    return {"user": torch.cat(users).detach().double(), "item": items.detach().double()}
+    return {"user": torch.cat(users).detach().double(), "item": model.item_points().detach().double()}
 
 
 def coordinates(model: nn.Module, points: Tensor) -> Dict[str, Tensor]:

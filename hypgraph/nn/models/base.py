@@ -134,23 +134,30 @@ class PointRecommender(nn.Module):
     def user_points(self, users: Tensor, history: Optional[InteractionCSR] = None) -> Tensor:
         raise NotImplementedError
 
+    def item_points(self, items: Optional[Tensor] = None) -> Tensor:
+        r"""The points scoring reads for :obj:`items` (any shape; every item
+        when ``None``): the item table's. A model whose items are computed
+        (propagated over a graph) overrides this alone, and scoring, ranking
+        and retrieval follow."""
+        return self.points("item", items)
+
     def score(self, user_points: Tensor, items: Tensor) -> Tensor:
         """Scores (higher = better) of ``[B]`` users against ``[B]`` or ``[B, k]`` items."""
         if items.dim() == user_points.dim():
             user_points = user_points.unsqueeze(-2)
         elif items.dim() != user_points.dim() - 1:
             raise ValueError(f"items must be [B] or [B, k], got {tuple(items.shape)}")
-        return self.manifold.score(user_points, self.points("item", items), self.score_kind)
+        return self.manifold.score(user_points, self.item_points(items), self.score_kind)
 
     def score_all(self, user_points: Tensor) -> Tensor:
         """Scores of ``[B]`` users against every item, ``[B, num_items]``."""
-        return self.manifold.pairwise_score(user_points, self.points("item"), self.score_kind)
+        return self.manifold.pairwise_score(user_points, self.item_points(), self.score_kind)
 
     def rank_scores(self, user_points: Tensor) -> Tensor:
         """``[B, num_items]`` values ordering items as :meth:`score_all` does,
         from one matrix product (:meth:`Manifold.rank_scores
         <hypgraph.manifolds.Manifold.rank_scores>`). Evaluation ranks with these."""
-        return self.manifold.rank_scores(user_points, self.points("item"), self.score_kind)
+        return self.manifold.rank_scores(user_points, self.item_points(), self.score_kind)
 
     def forward(self, users: Tensor, pos_items: Tensor, neg_items: Tensor,
                 history: Optional[InteractionCSR] = None) -> Tuple[Tensor, Tensor]:

@@ -291,19 +291,6 @@ class HyperbolicGraphRecommender(PointRecommender):
             self._item_cache = points
         return self._item_cache
 
-    def score(self, user_points: Tensor, items: Tensor) -> Tensor:
-        if items.dim() == user_points.dim():
-            user_points = user_points.unsqueeze(-2)
-        elif items.dim() != user_points.dim() - 1:
-            raise ValueError(f"items must be [B] or [B, k], got {tuple(items.shape)}")
-        return self.manifold.score(user_points, self.item_points(items), self.score_kind)
-
-    def score_all(self, user_points: Tensor) -> Tensor:
-        return self.manifold.pairwise_score(user_points, self.item_points(), self.score_kind)
-
-    def rank_scores(self, user_points: Tensor) -> Tensor:
-        return self.manifold.rank_scores(user_points, self.item_points(), self.score_kind)
-
     def forward(self, users: Tensor, pos_items: Tensor, neg_items: Tensor,
                 history: Optional[InteractionCSR] = None) -> Tuple[Tensor, Tensor]:
         r"""Scores of positives ``[B]`` and negatives: ``[B]`` or ``[B, k]``,

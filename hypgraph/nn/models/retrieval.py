@@ -29,16 +29,15 @@ def block_rank_scores(model: nn.Module, user_points: Tensor, items: Tensor) -> T
     A model with a ``manifold`` and a ``score_kind`` (every
     :class:`~hypgraph.nn.models.base.PointRecommender`) is ranked by
     :meth:`Manifold.rank_scores <hypgraph.manifolds.Manifold.rank_scores>`
-    against the points of just these items (``model.item_points(items)``
-    where the model propagates them, else its item table); a model with
+    against the points of just these items (``model.item_points(items)``:
+    its item table's, or the propagated ones); a model with
     ``item_points`` and no manifold (LightGCN) by the dot product; any other
     by ``model.score`` of the ``[B, len(items)]`` pairs.
     """
     manifold = getattr(model, "manifold", None)
     item_points = getattr(model, "item_points", None)
     if manifold is not None and hasattr(model, "score_kind"):
-        points = item_points(items) if callable(item_points) else model.points("item", items)
-        return manifold.rank_scores(user_points, points, model.score_kind)
+        return manifold.rank_scores(user_points, model.item_points(items), model.score_kind)
     if callable(item_points):
         return user_points @ item_points(items).t()
     return model.score(user_points, items.expand(user_points.size(0), -1))
