@@ -194,6 +194,25 @@ def _notes(suite, dataset: str, comparisons: List[dict]) -> List[str]:
             f"(`vs`) over seeds; `*` marks p < {ALPHA}:", "", *lines, "", *failures]
 
 
+def _unfinished_note(results: Dict[str, Any], dataset: str) -> List[str]:
+    r"""Say so under a dataset's table when runs stopped at their last epoch
+    (best validation epoch = last epoch, validation still improving), with the
+    epoch cap they ran under: their cells are lower bounds, not converged
+    results."""
+    runs = [r for r in results["runs"] if r["dataset"] == dataset and not r.get("failed") and r.get("epochs")]
+    stopped = [r for r in runs if (r.get("extra") or {}).get("best_epoch") == r["epochs"]]
+    if not stopped:
+        return []
+    ds = _dataset(results, dataset)
+    caps = sorted({r["epochs"] for r in stopped})
+    cap = ds.get("epochs") or results.get("epochs") or (ds.get("fixed") or results.get("fixed") or {}).get("max_epochs")
+    models = sorted({r["model"] for r in stopped})
+    return [f"**Unfinished:** {len(stopped)} of {len(runs)} runs on {dataset} stopped at their last epoch "
+            f"({', '.join(map(str, caps))}) with validation still improving, under an epoch cap of {cap} "
+            f"set when these results were run (before the suites trained to convergence); their cells "
+            f"understate what the models reach and they have not been rerun. Models: {', '.join(models)}."]
+
+
 def _baseline_notes(results: Dict[str, Any], suite, dataset: str) -> List[str]:
     r"""Metrics on which a baseline (e.g. popularity) beats every hyperbolic
     model on average: [Chamberlain 2019] §5.1's first bar to clear."""
@@ -339,6 +358,7 @@ def markdown(results: Dict[str, Any], suite, plots: Dict[str, str]) -> str:
         notes = _notes(suite, ds["name"], comparisons)
         if suite.baseline_notes:
             notes += _baseline_notes(results, suite, ds["name"])
+        notes += _unfinished_note(results, ds["name"])
         if notes:
             out += notes + [""]
         if ds["name"] in plots:
