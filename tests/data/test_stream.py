@@ -287,48 +287,42 @@ def test_gzip_in_small_pieces(tmp_path, monkeypatch, small_pieces, path_kind):
 
 # --- errors come out as if the whole file were checked first ---------------------------
 
-def test_binary_data_in_a_later_piece_wins_over_a_bad_value(tmp_path, small_pieces, path_kind):
+def error_of_edited_file(tmp_path, **edits):
+    """The DataFormatError of reading twelve u.data lines, line ``i``
+    replaced by ``edits['line<i>'](line)``."""
     lines = [u_data_line(k) for k in range(12)]
-    lines[1] = b"1x\t" + lines[1][3:]
-    lines[10] = lines[10][:5] + b"\x00" + lines[10][6:]
+    for key, line in edits.items():
+        lines[int(key[4:])] = line(lines[int(key[4:])])
     path = tmp_path / "u.data"
     path.write_bytes(b"".join(lines))
     with pytest.raises(DataFormatError) as info:
         read_movielens(path)
-    assert info.value.line == 11 and "NUL byte at offset 165" in info.value.reason
+    return info.value
+
+
+def bad_user(line):
+    return b"1x\t" + line[3:]
+
+
+def test_binary_data_in_a_later_piece_wins_over_a_bad_value(tmp_path, small_pieces, path_kind):
+    error = error_of_edited_file(tmp_path, line1=bad_user, line10=lambda line: line[:5] + b"\x00" + line[6:])
+    assert error.line == 11 and "NUL byte at offset 165" in error.reason
 
 
 def test_a_wrong_field_count_in_a_later_piece_wins_over_a_bad_value(tmp_path, small_pieces, path_kind):
-    lines = [u_data_line(k) for k in range(12)]
-    lines[1] = b"1x\t" + lines[1][3:]
-    lines[10] = lines[10].replace(b"\t", b"\t\t9\t", 1)
-    path = tmp_path / "u.data"
-    path.write_bytes(b"".join(lines))
-    with pytest.raises(DataFormatError) as info:
-        read_movielens(path)
-    assert info.value.line == 11 and "expected 4 columns" in info.value.reason
+    error = error_of_edited_file(tmp_path, line1=bad_user, line10=lambda line: line.replace(b"\t", b"\t\t9\t", 1))
+    assert error.line == 11 and "expected 4 columns" in error.reason
 
 
 def test_not_a_number_later_wins_over_an_earlier_non_finite_value(tmp_path, small_pieces, path_kind):
-    lines = [u_data_line(k) for k in range(12)]
-    lines[1] = lines[1][:6] + b"nan" + lines[1][7:]
-    lines[10] = lines[10][:6] + b"\xc2\xbd" + lines[10][7:]  # ½
-    path = tmp_path / "u.data"
-    path.write_bytes(b"".join(lines))
-    with pytest.raises(DataFormatError) as info:
-        read_movielens(path)
-    assert info.value.line == 11 and "column 3 (rating): expected a number, got '½'" in info.value.reason
+    error = error_of_edited_file(tmp_path, line1=lambda line: line[:6] + b"nan" + line[7:],
+                                 line10=lambda line: line[:6] + b"\xc2\xbd" + line[7:])  # ½
+    assert error.line == 11 and "column 3 (rating): expected a number, got '½'" in error.reason
 
 
 def test_a_long_line_in_a_later_piece_is_measured_and_wins(tmp_path, small_pieces, path_kind):
-    lines = [u_data_line(k) for k in range(12)]
-    lines[1] = b"1x\t" + lines[1][3:]
-    lines[9] = b"1 " * 40_000 + b"\n"
-    path = tmp_path / "u.data"
-    path.write_bytes(b"".join(lines))
-    with pytest.raises(DataFormatError) as info:
-        read_movielens(path)
-    assert info.value.line == 10 and info.value.reason.startswith("a line of 80,000 bytes;")
+    error = error_of_edited_file(tmp_path, line1=bad_user, line9=lambda line: b"1 " * 40_000 + b"\n")
+    assert error.line == 10 and error.reason.startswith("a line of 80,000 bytes;")
 
 
 def test_a_file_of_blank_pieces_is_empty(tmp_path, small_pieces, path_kind):
