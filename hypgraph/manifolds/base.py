@@ -299,10 +299,35 @@ class Manifold(nn.Module, ABC):
     def rank_scores(self, x: Tensor, y: Tensor, kind: str = "distance") -> Tensor:
         r"""``[B, N]`` values that order the rows of :obj:`y` for each row of
         :obj:`x` exactly as :meth:`pairwise_score` does, as cheaply as the
-        model allows (one matrix product in every model here: the
-        hyperbolic distances are decreasing functions of a Minkowski
-        product, [Chamberlain 2019] §5.2). This fallback returns the scores."""
-        return self.pairwise_score(x, y, kind)
+        model allows: ``rank_queries(x, kind) @ rank_keys(y, kind).T``, one
+        matrix product, where the model has that form (the hyperbolic
+        distances are decreasing functions of a Minkowski product,
+        [Chamberlain 2019] §5.2); the scores themselves otherwise."""
+        if not self.has_rank_vectors:
+            return self.pairwise_score(x, y, kind)
+        return self.rank_queries(x, kind) @ self.rank_keys(y, kind).transpose(-1, -2)
+
+    @property
+    def has_rank_vectors(self) -> bool:
+        r"""Whether :meth:`rank_queries` and :meth:`rank_keys` are defined:
+        whether ranking (and a maximum-inner-product index) is one matrix
+        product on this model."""
+        return type(self).rank_keys is not Manifold.rank_keys
+
+    def rank_queries(self, x: Tensor, kind: str = "distance") -> Tensor:
+        r"""Query vectors ``[B, D']`` of the points :obj:`x` such that
+        ``rank_queries(x, kind) @ rank_keys(y, kind).T`` orders the rows of
+        :obj:`y` as :meth:`pairwise_score` does: nearest neighbours become a
+        maximum inner product search, which an index such as faiss's
+        serves. Defined where :attr:`has_rank_vectors`."""
+        raise NotImplementedError(f"{self} has no matrix-product form of its scores (no rank_queries/rank_keys); "
+                                  f"rank_scores falls back to pairwise_score")
+
+    def rank_keys(self, y: Tensor, kind: str = "distance") -> Tensor:
+        r"""Key vectors ``[N, D']`` of the points :obj:`y`, the other side of
+        :meth:`rank_queries`."""
+        raise NotImplementedError(f"{self} has no matrix-product form of its scores (no rank_queries/rank_keys); "
+                                  f"rank_scores falls back to pairwise_score")
 
     def retr(self, x: Tensor, u: Tensor) -> Tensor:
         """Retraction used by the optimisers: the exponential map."""

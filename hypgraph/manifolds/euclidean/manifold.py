@@ -45,11 +45,15 @@ class Euclidean(Manifold):
     def point_inner(self, x: Tensor, y: Tensor) -> Tensor:
         return (x * y).sum(-1)
 
-    def rank_scores(self, x: Tensor, y: Tensor, kind: str = "distance") -> Tensor:
-        # -|x - y|^2 = 2<x, y> - |y|^2 - |x|^2: the last term is the same for a row
+    def rank_queries(self, x: Tensor, kind: str = "distance") -> Tensor:
+        # -|x - y|^2 = 2<x, y> - |y|^2 - |x|^2, the last term the same for a
+        # row: (2x, 1) . (y, -|y|^2) ranks as the distance does
         self.check_score_kind(kind)
-        dot = x @ y.transpose(-1, -2)
-        return dot if kind == "inner" else 2 * dot - y.pow(2).sum(-1)
+        return x if kind == "inner" else torch.cat([2 * x, torch.ones_like(x[..., :1])], dim=-1)
+
+    def rank_keys(self, y: Tensor, kind: str = "distance") -> Tensor:
+        self.check_score_kind(kind)
+        return y if kind == "inner" else torch.cat([y, -numerics.sq_norm(y, keepdim=True)], dim=-1)
 
     def expmap(self, x: Tensor, u: Tensor) -> Tensor:
         return x + u

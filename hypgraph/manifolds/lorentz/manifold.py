@@ -77,11 +77,16 @@ class Lorentz(Manifold):
         # Chamberlain 2019, Eq. 7 (the score of §5.2)
         return L.inner(x, y)
 
-    def rank_scores(self, x: Tensor, y: Tensor, kind: str = "distance") -> Tensor:
+    def rank_queries(self, x: Tensor, kind: str = "distance") -> Tensor:
         # d = arcosh(-k<x,y>_L + margin) / sqrt(k) decreases in <x,y>_L
-        # (Chamberlain 2019, Eq. 9, 19), so every score kind ranks by it
+        # (Chamberlain 2019, Eq. 9, 19), so every score kind ranks by it, and
+        # <x,y>_L = -x0 y0 + sum xi yi (Eq. 7) is x's time-flipped copy dotted with y
         self.check_score_kind(kind)
-        return L.pairwise_inner(x, y)
+        return L.flip_time(x)
+
+    def rank_keys(self, y: Tensor, kind: str = "distance") -> Tensor:
+        self.check_score_kind(kind)
+        return y
 
     def expmap(self, x: Tensor, u: Tensor) -> Tensor:
         return L.expmap(x, u, k=self._like(x))

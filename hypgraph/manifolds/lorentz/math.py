@@ -17,8 +17,8 @@ from .. import numerics
 Curv = Union[float, Tensor]
 
 __all__ = [
-    "inner", "pairwise_inner", "sq_dist", "dist", "dist0", "norm", "tangent_norm", "projx", "proju", "egrad2rgrad",
-    "expmap", "expmap0", "logmap", "logmap0", "transp", "origin",
+    "inner", "flip_time", "pairwise_inner", "sq_dist", "dist", "dist0", "norm", "tangent_norm", "projx", "proju",
+    "egrad2rgrad", "expmap", "expmap0", "logmap", "logmap0", "transp", "origin",
 ]
 
 
@@ -47,11 +47,19 @@ def inner(u: Tensor, v: Tensor, *, dim: int = -1, keepdim: bool = False) -> Tens
     return out if keepdim else out.squeeze(dim)
 
 
+def flip_time(x: Tensor, *, dim: int = -1) -> Tensor:
+    r""":obj:`x` with its time coordinate negated, :math:`(-x_0, x_1, \dots, x_n)`:
+    the Minkowski metric applied to :obj:`x`, so that
+    :math:`\langle x, y\rangle_{\mathcal L}` is the Euclidean dot product of
+    ``flip_time(x)`` and :math:`y`."""
+    # Chamberlain 2019, Eq. 7
+    return torch.cat([-_time(x, dim), _space(x, dim)], dim=dim)
+
+
 def pairwise_inner(x: Tensor, y: Tensor) -> Tensor:
     r"""Minkowski inner products of all rows of ``x [B, D]`` with all rows of
     ``y [N, D]`` as one matrix product, ``[B, N]``."""
-    # Chamberlain 2019, Eq. 7
-    return torch.cat([-x[..., :1], x[..., 1:]], dim=-1) @ y.transpose(-1, -2)
+    return flip_time(x) @ y.transpose(-1, -2)
 
 
 def norm(u: Tensor, *, dim: int = -1, keepdim: bool = False) -> Tensor:

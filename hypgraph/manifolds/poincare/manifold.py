@@ -67,13 +67,15 @@ class PoincareBall(Manifold):
     def dist0(self, x: Tensor, *, keepdim: bool = False) -> Tensor:
         return P.dist0(x, k=self._like(x), keepdim=keepdim)
 
-    def rank_scores(self, x: Tensor, y: Tensor, kind: str = "distance") -> Tensor:
+    def rank_queries(self, x: Tensor, kind: str = "distance") -> Tensor:
         # the ball's distance is the hyperboloid distance of the mapped points
         # (Chamberlain 2019, Eq. 4-5), a decreasing function of their
-        # Minkowski product: one matrix product
+        # Minkowski product (Eq. 9, 19): the hyperboloid's query and key
+        return L.flip_time(self.rank_keys(x, kind))
+
+    def rank_keys(self, y: Tensor, kind: str = "distance") -> Tensor:
         self.check_score_kind(kind)
-        k = self.k.to(x.dtype)
-        return L.pairwise_inner(C.poincare_to_lorentz(x, k=k), C.poincare_to_lorentz(y, k=k))
+        return C.poincare_to_lorentz(y, k=self._like(y))
 
     def expmap(self, x: Tensor, u: Tensor) -> Tensor:
         return P.expmap(x, u, k=self._like(x))
