@@ -22,8 +22,12 @@ install_requires = [
 extras_require = {
     # networkx and powerlaw are independent references the tests check our
     # graph statistics and power-law fits against; the library needs neither.
+    # faiss-cpu (the serve extra) so that make test checks retrieval through an index too.
     "test": ["pytest>=7.4", "hypothesis>=6.80", "pytest-xdist>=3.3",
-             "networkx>=3.0", "powerlaw>=1.5"],
+             "networkx>=3.0", "powerlaw>=1.5", "faiss-cpu>=1.7.3"],
+    # Top-k retrieval through a faiss index (hypgraph recommend --index);
+    # 1.7.3 brought the per-search HNSW parameters.
+    "serve": ["faiss-cpu>=1.7.3"],
     # Optional acceleration only: torch-geometric >= 2.5 scatters natively.
     "scatter": ["torch-scatter"],
     # An alias kept for old install commands: pyarrow is now a core dependency.

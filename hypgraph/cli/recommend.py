@@ -1,7 +1,8 @@
 r"""``hypgraph recommend``: the top-k unseen items of users of a trained run,
 raw ids in and out, computed a chunk of users and a block of items at a time
 (:func:`~hypgraph.nn.models.recommend_chunked`) so memory stays bounded for
-any number of users and any catalogue."""
+any number of users and any catalogue; or, with ``--index``, searched in a
+faiss index of the items (:class:`~hypgraph.nn.models.ItemIndex`)."""
 from __future__ import annotations
 
 import argparse
@@ -16,6 +17,7 @@ import torch
 
 from ..data import DataFormatError
 from ..data.history import InteractionCSR
+from ..nn.models.index import import_faiss
 from ..nn.models.retrieval import ITEM_CHUNK, USER_CHUNK, recommend_chunked
 from .errors import CommandError
 from .parsing import subcommand
@@ -27,6 +29,7 @@ EXAMPLES = """\
 examples:
   hypgraph recommend run --all --k 10 --out recs.csv
   hypgraph recommend run --users users.txt --k 20      # CSV on stdout
+  hypgraph recommend run --all --index hnsw --out recs.csv   # large catalogues
 
 USERS FILE: one raw user id per line (as in the training data; blank lines
 and lines starting with '#' are skipped; of a 'user,...' CSV line the first
@@ -34,7 +37,12 @@ field is read). Users the run has not seen are reported on stderr and left
 out. The output is CSV with the header user,rank,item,score (rank from 1,
 score as the model computes it, higher is better); items the user
 interacted with in the training part are never recommended (--exclude all:
-nor those of the validation and test parts)."""
+nor those of the validation and test parts).
+
+INDEX: exact scores every item (default); flat searches a faiss index of the
+items, the same items up to float32 near-ties; hnsw searches a faiss graph,
+approximate (most of the exact top-k) and much faster on a catalogue of
+millions. Both need faiss: pip install "hypgraph-pyg[serve]"."""
 
 
 def add_parser(commands) -> None:
@@ -55,6 +63,9 @@ def add_parser(commands) -> None:
     p.add_argument("--item-chunk", type=int, default=ITEM_CHUNK, metavar="N",
                    help=f"items scored at once: memory is about user-chunk x item-chunk scores "
                         f"(default: {ITEM_CHUNK})")
+    p.add_argument("--index", choices=("exact", "flat", "hnsw"), default="exact",
+                   help="how items are searched: every item scored, or a faiss index (see INDEX below; "
+                        "default: exact)")
     p.set_defaults(run=run)
 
 
@@ -133,6 +144,11 @@ def run(args: argparse.Namespace) -> int:
     for name in ("k", "user_chunk", "item_chunk"):
         if getattr(args, name) < 1:
             raise CommandError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
+    if args.index != "exact":
+        try:
+            import_faiss()
+        except ImportError as err:
+            raise CommandError(f"--index {args.index}: {err}") from None
     folder = Run(args.run_dir)
     data = folder.data
     if args.all:
@@ -148,7 +164,7 @@ def run(args: argparse.Namespace) -> int:
     if args.exclude == "all":
         exclude = InteractionCSR(torch.cat([data.train, data.valid, data.test], dim=1), data.num_users)
     chunks = recommend_chunked(model, users, args.k, history, exclude=exclude, user_chunk=args.user_chunk,
-                               item_chunk=args.item_chunk)
+                               item_chunk=args.item_chunk, index=None if args.index == "exact" else args.index)
     if args.out is None:
         rows = write_recommendations(sys.stdout, data, chunks)
     else:

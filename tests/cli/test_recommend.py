@@ -65,9 +65,12 @@ def test_a_catalogue_larger_than_one_block(request, tmp_path, capsys, score_bloc
     # bounded: no block wider than 7 items or taller than 16 users, the catalogue in several
     assert max(w for _, w in shapes) == 7 and max(b for b, _ in shapes) == 16
     assert Run(folder).data.num_items > 7
-    # the top 5 of model.rank_scores: the same items, but for float32 near-ties
     # (a block's matrix product may round the last bit otherwise than the whole one)
-    got = read_csv(out.read_text(encoding="utf-8"))
+    assert_top_k_up_to_near_ties(folder, read_csv(out.read_text(encoding="utf-8")), 5)
+
+
+def assert_top_k_up_to_near_ties(folder, got, k):
+    # the top k of model.rank_scores: the same items, but for float32 near-ties
     run = Run(folder)
     model, data = run.model(), run.data
     history = data.history("train")
@@ -77,9 +80,9 @@ def test_a_catalogue_larger_than_one_block(request, tmp_path, capsys, score_bloc
     users, items = data.id_strings("user"), data.id_strings("item")
     for u in range(data.num_users):
         chosen = torch.tensor([items.index(i) for _, i, _ in got[users[u]]])
-        fifth = values[u].topk(5).values[-1]
-        tol = 1e-6 * (1 + fifth.abs())
-        assert chosen.unique().numel() == 5 and bool((values[u, chosen] >= fifth - tol).all())
+        last = values[u].topk(k).values[-1]
+        tol = 1e-6 * (1 + last.abs())
+        assert chosen.unique().numel() == k and bool((values[u, chosen] >= last - tol).all())
         assert bool((values[u, chosen].diff() <= tol).all())
 
 
@@ -120,3 +123,46 @@ def test_fewer_unseen_items_than_k(capsys, trained_run):
     degree = torch.bincount(data.train[0], minlength=data.num_users)
     users = data.id_strings("user")
     assert all(len(got[users[u]]) == data.num_items - int(degree[u]) for u in range(data.num_users))
+
+
+@pytest.mark.parametrize("which", ["trained_run", "graph_run"])
+def test_a_flat_index_gives_the_exact_items(capsys, request, which):
+    pytest.importorskip("faiss")
+    folder = request.getfixturevalue(which)
+    code, exact, err = run_cli(capsys, "recommend", folder, "--all", "--k", "5")
+    assert code == 0, err
+    code, flat, err = run_cli(capsys, "recommend", folder, "--all", "--k", "5", "--index", "flat",
+                              "--user-chunk", "16")
+    assert code == 0, err
+    got, want = read_csv(flat), read_csv(exact)
+    assert got.keys() == want.keys()
+    # faiss sums the float32 products in another order: a near-tie may swap
+    # (the points of a briefly trained run sit close together), nothing else
+    same = [user for user in want if [i for _, i, _ in got[user]] == [i for _, i, _ in want[user]]]
+    assert len(same) >= 0.9 * len(want)
+    assert_top_k_up_to_near_ties(folder, got, 5)
+
+
+def test_an_hnsw_index_recommends_unseen_items(tmp_path, capsys, trained_run):
+    pytest.importorskip("faiss")
+    out = tmp_path / "recs.csv"
+    code, _, err = run_cli(capsys, "recommend", trained_run, "--all", "--k", "5", "--index", "hnsw",
+                           "--out", out)
+    assert code == 0, err
+    data = Run(trained_run).data
+    users, items = data.id_strings("user"), data.id_strings("item")
+    seen = {(users[u], items[i]) for u, i in data.train.t().tolist()}
+    got = read_csv(out.read_text(encoding="utf-8"))
+    assert "750 recommendations for 150 users" in err
+    assert not {(u, i) for u, rows in got.items() for _, i, _ in rows} & seen
+    assert all([r for r, _, _ in rows] == [1, 2, 3, 4, 5] for rows in got.values())
+
+
+def test_an_index_without_faiss_is_a_usage_error(capsys, monkeypatch, trained_run):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "faiss", None)
+    code, out, err = run_cli(capsys, "recommend", trained_run, "--all", "--index", "hnsw")
+    assert code == 2 and out == ""
+    assert err.strip() == ('hypgraph recommend: error: --index hnsw: retrieval through an index needs faiss: '
+                           'pip install "hypgraph-pyg[serve]"')

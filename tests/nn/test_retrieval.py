@@ -99,3 +99,12 @@ def test_errors():
         next(recommend_chunked(model, torch.tensor([0]), 3))
     with pytest.raises(ValueError, match="user_chunk"):
         next(recommend_chunked(model, torch.tensor([0]), 3, history()[1], item_chunk=0))
+
+
+def test_an_index_without_faiss_says_how_to_install_it(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "faiss", None)  # import faiss now raises ImportError
+    model = HyperbolicRecommender(num_items=NUM_ITEMS, dim=3).eval()
+    with pytest.raises(ImportError, match=r'pip install "hypgraph-pyg\[serve\]"'):
+        next(recommend_chunked(model, torch.tensor([0]), 3, history()[1], index="flat"))

@@ -1,16 +1,18 @@
 r"""Exact top-k retrieval for any number of users and items in bounded
 memory: users in chunks, and each chunk's items in blocks whose top-k are
 merged, so no ``users x items`` matrix (nor a ``chunk x items`` one) is ever
-formed."""
+formed. Or, with ``index=``, the chunks of users searched in a faiss index
+(:mod:`~hypgraph.nn.models.index`)."""
 from __future__ import annotations
 
 import math
-from typing import Iterator, Optional, Tuple
+from typing import Iterator, Optional, Tuple, Union
 
 import torch
 from torch import Tensor, nn
 
 from ...data.history import InteractionCSR
+from .index import INDEX_KINDS, ItemIndex
 
 __all__ = ["recommend_chunked", "block_rank_scores", "USER_CHUNK", "ITEM_CHUNK"]
 
@@ -46,8 +48,8 @@ def block_rank_scores(model: nn.Module, user_points: Tensor, items: Tensor) -> T
 @torch.no_grad()
 def recommend_chunked(model: nn.Module, users: Tensor, k: int, history: Optional[InteractionCSR] = None, *,
                       exclude_seen: bool = True, exclude: Optional[InteractionCSR] = None,
-                      user_chunk: int = USER_CHUNK,
-                      item_chunk: int = ITEM_CHUNK) -> Iterator[Tuple[Tensor, Tensor, Tensor]]:
+                      user_chunk: int = USER_CHUNK, item_chunk: int = ITEM_CHUNK,
+                      index: Union[None, str, ItemIndex] = None) -> Iterator[Tuple[Tensor, Tensor, Tensor]]:
     r"""The top-:obj:`k` items of every user in :obj:`users`, as
     ``model.recommend(users, k, history)`` returns them, computed
     :obj:`user_chunk` users and :obj:`item_chunk` items at a time: memory is
@@ -61,6 +63,12 @@ def recommend_chunked(model: nn.Module, users: Tensor, k: int, history: Optional
     fewer than :obj:`k` unseen items gets them all, the rest of the row
     padded with item ``-1`` and score ``nan`` (``model.recommend`` fills it
     with seen items instead).
+
+    With :obj:`index`, each chunk of users is searched in a faiss index of
+    the items instead (:meth:`ItemIndex.search
+    <hypgraph.nn.models.index.ItemIndex.search>`): ``'flat'`` gives the same
+    items up to float32 near-ties, ``'hnsw'`` most of them, much faster on
+    a large catalogue.
 
     Args:
         model (torch.nn.Module): A recommender with ``num_items``,
@@ -77,6 +85,12 @@ def recommend_chunked(model: nn.Module, users: Tensor, k: int, history: Optional
             the users' history stays the training one. (default: :obj:`None`)
         user_chunk (int): Users at once. (default: :data:`USER_CHUNK`)
         item_chunk (int): Items at once. (default: :data:`ITEM_CHUNK`)
+        index (str or ItemIndex, optional): ``'flat'`` or ``'hnsw'``: an
+            :class:`~hypgraph.nn.models.index.ItemIndex` of that kind built
+            (with its default options) after the first chunk's
+            ``user_points``, which propagates a graph model; or one built
+            already. Needs faiss. (default: :obj:`None`: the exact chunked
+            product)
 
     Yields:
         (Tensor, Tensor, Tensor): Per chunk of users in the order given,
@@ -87,6 +101,8 @@ def recommend_chunked(model: nn.Module, users: Tensor, k: int, history: Optional
         raise ValueError(f"k must be a positive integer, got {k!r}")
     if user_chunk < 1 or item_chunk < 1:
         raise ValueError(f"user_chunk and item_chunk must be >= 1, got {user_chunk}, {item_chunk}")
+    if isinstance(index, str) and index not in INDEX_KINDS:
+        raise ValueError(f"index kind {index!r} is not one of {INDEX_KINDS}")
     mask = exclude if exclude is not None else history
     if exclude_seen and mask is None:
         raise ValueError("exclude_seen=True needs the users' history (or exclude=)")
@@ -95,6 +111,11 @@ def recommend_chunked(model: nn.Module, users: Tensor, k: int, history: Optional
     for start in range(0, users.numel(), user_chunk):
         batch = users[start:start + user_chunk]
         points = model.user_points(batch, history)
+        if index is not None:
+            if isinstance(index, str):
+                index = ItemIndex.build(model, index)
+            yield (batch, *index.search(points, k, users=batch, exclude=mask if exclude_seen else None))
+            continue
         row, col = mask.rows(batch) if exclude_seen else (None, None)
         best_value = torch.empty(batch.numel(), 0)
         best_item = torch.empty(batch.numel(), 0, dtype=torch.long)
