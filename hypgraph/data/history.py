@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import warnings
 import weakref
-from typing import Dict, Optional, Tuple
+from typing import Dict, Optional, Tuple, Union
 
 import torch
 from torch import Tensor
@@ -34,7 +34,7 @@ class InteractionCSR:
             raise ValueError(f"user index out of range [0, {num_users})")
         order = torch.argsort(user, stable=True)
         self.items = edge_index[1][order]
-        self.ptr = torch.zeros(num_users + 1, dtype=torch.long)
+        self.ptr = torch.zeros(num_users + 1, dtype=torch.long, device=user.device)
         self.ptr[1:] = torch.bincount(user, minlength=num_users).cumsum(0)
         self.num_users = num_users
         self._dedup: Optional[Tuple[Tensor, Tensor, Tensor]] = None
@@ -63,7 +63,8 @@ class InteractionCSR:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
             return torch.sparse_csr_tensor(crow, items[position], counts[position].to(dtype),
-                                           (users.numel(), num_items), check_invariants=False)
+                                           (users.numel(), num_items), check_invariants=False,
+                                           device=users.device)
 
     def _distinct(self) -> Tuple[Tensor, Tensor, Tensor]:
         # per user: sorted distinct items and their multiplicities, built once
@@ -156,6 +157,20 @@ class Interactions:
         if name not in self._built:
             self._built[name] = build()
         return self._built[name]
+
+    def to(self, device: Union[str, torch.device]) -> "Interactions":
+        r"""This part on :obj:`device`: itself when its pairs are there
+        already, else a copy whose pairs (and every structure built from
+        them) live on :obj:`device`, made once and kept."""
+        device = torch.device(device)
+        if self.edge_index.device == device:
+            return self
+
+        def build() -> "Interactions":
+            labels = None if self.labels is None else self.labels.to(device)
+            return Interactions(self.edge_index.to(device), self.num_users, self.num_items, labels=labels)
+
+        return self._get(f"on {device}", build)
 
     @property
     def num_pairs(self) -> int:

@@ -163,7 +163,7 @@ class KGNeighbourhoods:
             row 1 position in :obj:`items`) and ``edge_type [T_b]``, grouped
             by position in ascending order.
         """
-        items = torch.as_tensor(items).long()
+        items = items.long() if isinstance(items, Tensor) else torch.as_tensor(items, dtype=torch.long)
         if items.dim() != 1:
             raise ValueError(f"items must be 1-D, got shape {list(items.shape)}")
         _check_range(items, self.num_items, "item id")

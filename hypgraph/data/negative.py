@@ -16,6 +16,7 @@ import torch
 from torch import Tensor
 from torch_geometric.data import HeteroData
 
+from ..manifolds import numerics
 from .hetero import INTERACTS
 
 __all__ = ["sample_negatives", "sample_eval_negatives", "PositiveSet"]
@@ -44,9 +45,12 @@ class PositiveSet:
     def __init__(self, positives: Union[Tensor, Tuple[Tensor, Tensor]], num_items: int,
                  num_users: Optional[int] = None) -> None:
         keys = _positive_keys(positives, num_items)
-        top = torch.tensor([num_users - 1]) if num_users else torch.zeros(0, dtype=torch.long)
+        top = torch.full((1 if num_users else 0,), (num_users or 1) - 1, dtype=torch.long, device=keys.device)
         self.num_items = num_items
         self.positives = _Positives(keys, num_items, top)
+        # whether some user has seen every item: only then can a draw for a
+        # user of this set fail, so sample_negatives checks a batch only then
+        self.has_full_user = bool((self.positives.count >= num_items).any())
 
 
 def sample_negatives(
@@ -56,6 +60,7 @@ def sample_negatives(
     *,
     generator: Optional[torch.Generator] = None,
     exclude: Optional[Positives] = None,
+    method: Optional[str] = None,
 ) -> Tensor:
     r"""Draw :obj:`num_negatives` items per interaction, independently and
     uniformly among the items its user has not interacted with (the BPR
@@ -73,6 +78,15 @@ def sample_negatives(
             ``(rowptr, col)`` CSR pair, a ``torch.sparse_csr`` tensor of shape
             ``[num_users, num_items]``, or a :class:`PositiveSet` prepared once
             for many calls. (default: :obj:`edge_index`)
+        method (str, optional): ``'rejection'`` (uniform draws, the
+            collisions redrawn, then the exact draw for what is left) or
+            ``'exact'`` (every entry by the exact draw: the :math:`r`-th
+            unseen item of its user for a uniform :math:`r`, one
+            :func:`torch.searchsorted`, no data-dependent shapes and so no
+            host synchronisation on an accelerator). Both draw each unseen
+            item with the same probability; their streams of random numbers
+            differ. (default: ``'rejection'`` on the CPU, ``'exact'`` on any
+            other device)
 
     Returns:
         LongTensor: ``[E, k]`` item indices; row ``e`` belongs to ``edge_index[:, e]``.
@@ -87,26 +101,35 @@ def sample_negatives(
     if num_negatives < 0:
         raise ValueError(f"num_negatives must be >= 0, got {num_negatives}")
     users = edge_index[0].long()
+    if method is None:
+        method = "rejection" if users.device.type == "cpu" else "exact"
+    elif method not in ("rejection", "exact"):
+        raise ValueError(f"method must be 'rejection' or 'exact', got {method!r}")
     if isinstance(exclude, PositiveSet):
         if exclude.num_items != num_items:
             raise ValueError(f"exclude was built for {exclude.num_items} items, not {num_items}")
         positives = exclude.positives
-        if users.numel() and int(users.max()) >= positives.count.numel():
+        # checked where it costs nothing: on an accelerator reading users.max()
+        # would wait for the device every batch
+        if numerics.host_checks(users) and users.numel() and int(users.max()) >= positives.count.numel():
             raise ValueError(f"user {int(users.max())} is beyond the PositiveSet's users; "
                              f"build it with num_users=")
     else:
         positives = _Positives(_positive_keys(edge_index if exclude is None else exclude, num_items),
                                num_items, users)
-    positives.require_unseen(users, 1)
+    if not isinstance(exclude, PositiveSet) or exclude.has_full_user:
+        positives.require_unseen(users, 1)
 
     flat_users = users.repeat_interleave(num_negatives)
-    out = torch.randint(num_items, (flat_users.numel(),), generator=generator)
-    todo = torch.arange(out.numel())
+    if method == "exact":
+        return positives.kth_unseen(flat_users, generator).view(users.numel(), num_negatives)
+    out = torch.randint(num_items, (flat_users.numel(),), generator=generator, device=users.device)
+    todo = torch.arange(out.numel(), device=users.device)
     for _ in range(_MAX_ROUNDS):
         todo = todo[positives.contains(flat_users[todo], out[todo])]
         if todo.numel() == 0:
             break
-        out[todo] = torch.randint(num_items, (todo.numel(),), generator=generator)
+        out[todo] = torch.randint(num_items, (todo.numel(),), generator=generator, device=users.device)
     else:
         todo = todo[positives.contains(flat_users[todo], out[todo])]
         out[todo] = positives.kth_unseen(flat_users[todo], generator)
@@ -157,13 +180,13 @@ def sample_eval_negatives(
     users = label[0].long()
     positives = _Positives(_positive_keys(known, num_items), num_items, users)
     positives.require_unseen(users, num_negatives)
-    out = torch.randint(num_items, (users.numel(), num_negatives), generator=generator)
-    rows, bad = positives.rejects(users, out, torch.arange(users.numel()))
+    out = torch.randint(num_items, (users.numel(), num_negatives), generator=generator, device=users.device)
+    rows, bad = positives.rejects(users, out, torch.arange(users.numel(), device=users.device))
     for _ in range(_MAX_ROUNDS):
         if rows.numel() == 0:
             return out
         redraw = out[rows]
-        redraw[bad] = torch.randint(num_items, (int(bad.sum()),), generator=generator)
+        redraw[bad] = torch.randint(num_items, (int(bad.sum()),), generator=generator, device=users.device)
         out[rows] = redraw
         rows, bad = positives.rejects(users, out, rows)
     if rows.numel():
@@ -179,7 +202,7 @@ def _positive_keys(positives: Positives, num_items: int) -> Tensor:
         positives = (positives.crow_indices(), positives.col_indices())
     if isinstance(positives, (tuple, list)):
         rowptr, col = (torch.as_tensor(t, dtype=torch.long) for t in positives)
-        user = torch.repeat_interleave(torch.arange(rowptr.numel() - 1), rowptr.diff())
+        user = torch.repeat_interleave(torch.arange(rowptr.numel() - 1, device=rowptr.device), rowptr.diff())
         item = col
     else:
         if positives.dim() != 2 or positives.size(0) != 2:
@@ -204,6 +227,7 @@ class _Positives:
         self.count = torch.bincount(key_user, minlength=size)
         self.start = torch.cumsum(self.count, 0) - self.count
         self.key_user = key_user
+        self._gap_keys: Optional[Tensor] = None
 
     def require_unseen(self, users: Tensor, k: int) -> None:
         unseen = self.n - self.count[users]
@@ -244,27 +268,30 @@ class _Positives:
         decreases within a user.
         """
         unseen = self.n - self.count[users]
-        r = (torch.rand(users.numel(), generator=generator, dtype=torch.double) * unseen).long()
+        r = (torch.rand(users.numel(), generator=generator, dtype=torch.double, device=users.device)
+             * unseen).long()
         r = torch.minimum(r, unseen - 1)
-        rank = torch.arange(self.keys.numel()) - self.start[self.key_user]
-        below = self.keys % self.n - rank
-        gap_keys = self.key_user * (self.n + 1) + below
-        found = torch.searchsorted(gap_keys, users * (self.n + 1) + r, right=True)
+        if self._gap_keys is None:  # depends on the positives alone: built once
+            rank = torch.arange(self.keys.numel(), device=self.keys.device) - self.start[self.key_user]
+            below = self.keys % self.n - rank
+            self._gap_keys = self.key_user * (self.n + 1) + below
+        found = torch.searchsorted(self._gap_keys, users * (self.n + 1) + r, right=True)
         return r + (found - self.start[users])
 
     def random_unseen_sets(self, users: Tensor, k: int, generator: torch.Generator) -> Tensor:
         r"""For each user a uniformly random ``k``-subset of its unseen items:
         the ``k`` smallest of i.i.d. uniform scores, seen items scored ``inf``.
         Dense per row, so only for the few rows rejection could not finish."""
-        out = torch.empty(users.numel(), k, dtype=torch.long)
+        device = users.device
+        out = torch.empty(users.numel(), k, dtype=torch.long, device=device)
         step = max(1, _DENSE_CHUNK // self.n)
         for lo in range(0, users.numel(), step):
             chunk = users[lo:lo + step]
-            scores = torch.rand(chunk.numel(), self.n, generator=generator)
+            scores = torch.rand(chunk.numel(), self.n, generator=generator, device=device)
             counts = self.count[chunk]
-            row = torch.repeat_interleave(torch.arange(chunk.numel()), counts)
+            row = torch.repeat_interleave(torch.arange(chunk.numel(), device=device), counts)
             first = torch.repeat_interleave(self.start[chunk], counts)
-            offset = torch.arange(row.numel()) - torch.repeat_interleave(
+            offset = torch.arange(row.numel(), device=device) - torch.repeat_interleave(
                 torch.cumsum(counts, 0) - counts, counts)
             scores[row, self.keys[first + offset] % self.n] = float("inf")
             out[lo:lo + step] = torch.topk(scores, k, dim=1, largest=False).indices

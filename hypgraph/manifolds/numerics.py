@@ -8,8 +8,9 @@ Nothing task-specific belongs here: these guard the domain of a function
 """
 from __future__ import annotations
 
+import contextlib
 import math
-from typing import Tuple, Union
+from typing import Iterator, Tuple, Union
 
 import torch
 from torch import Tensor
@@ -17,6 +18,7 @@ from torch import Tensor
 __all__ = [
     "EPS", "MIN_NORM", "MAX_COSH_ARG", "eps", "min_norm", "max_cosh_arg", "max_tanh_arg",
     "sq_norm", "norm", "clip_norm", "arcosh", "artanh", "sinh", "cosh", "tanh", "surely_finite",
+    "host_checks", "branch_free",
 ]
 
 # Margin from a singular point (the ball's boundary, arcosh at 1).
@@ -119,6 +121,33 @@ def cosh(x: Tensor) -> Tensor:
     return torch.cosh(x.clamp(-bound, bound))
 
 
+_BRANCH_FREE = [False]
+
+
+def host_checks(x: Tensor) -> bool:
+    r"""Whether a kernel may read values of :obj:`x` on the host to take a
+    fast path (e.g. :func:`surely_finite`, then skip a guard no row needs).
+
+    Only on the CPU, where the read is free. On an accelerator a read makes
+    the host wait for the device, so kernels there always take their
+    branch-free general path (``torch.where`` over every row), which gives
+    the same values; so does compiled code, and so does the CPU inside
+    :func:`branch_free`."""
+    return x.device.type == "cpu" and not _BRANCH_FREE[0] and not torch.compiler.is_compiling()
+
+
+@contextlib.contextmanager
+def branch_free() -> Iterator[None]:
+    r"""Within this context the CPU runs the branch-free paths an
+    accelerator runs (:func:`host_checks` is ``False``): to test them here,
+    or to count what else would wait for a device."""
+    previous, _BRANCH_FREE[0] = _BRANCH_FREE[0], True
+    try:
+        yield
+    finally:
+        _BRANCH_FREE[0] = previous
+
+
 def tanh(x: Tensor) -> Tensor:
     # tanh saturates to exactly 1 long before overflow; clamping the input
     # keeps its gradient defined without changing any representable value.
@@ -129,5 +158,8 @@ def surely_finite(x: Tensor) -> bool:
     r"""``True`` when every element of :obj:`x` is finite, from one reduction
     and one scalar read (``torch.isfinite(x).all()`` takes five kernels).
     Conservative: ``False`` also when the sum of finite elements overflows,
-    so callers must treat ``False`` as "check row by row"."""
+    so callers must treat ``False`` as "check row by row"; and ``False``
+    wherever :func:`host_checks` says not to read the values."""
+    if not host_checks(x):
+        return False
     return math.isfinite(float(x.detach().sum())) if x.numel() else True

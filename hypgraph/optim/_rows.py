@@ -87,7 +87,9 @@ def advance_count(state: dict, param: Tensor, index: Optional[Tensor]) -> Count:
     """
     step = state.get("step")
     if step is None:
-        step = state["step"] = torch.tensor(0.0, dtype=_scalar_dtype())
+        # on the CPU whatever the parameter's device, as torch.optim keeps it
+        # (reading it is then no wait for an accelerator)
+        step = state["step"] = torch.tensor(0.0, dtype=_scalar_dtype(), device="cpu")
     if index is not None and step.dim() == 0:
         step = state["step"] = torch.full((param.size(0),), int(step.item()),
                                           dtype=torch.long, device=param.device)

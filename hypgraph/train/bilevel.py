@@ -141,8 +141,8 @@ class BilevelTrainer(Trainer):
         self._num_items = 0
 
     def fit(self, train_data: HeteroData, val_data: HeteroData, *, resume: bool = False) -> FitResult:
-        train = Interactions.of(train_data, what="train_data")
-        val_edges = Interactions.of(val_data, labels=True, what="val_data").labels
+        train = Interactions.of(train_data, what="train_data").to(self.device)
+        val_edges = Interactions.of(val_data, labels=True, what="val_data").to(self.device).labels
         self._num_items = train.num_items
         if self.outer == "validation":
             if val_edges.numel() == 0:
@@ -156,7 +156,7 @@ class BilevelTrainer(Trainer):
 
     # --- Algorithm 1 -----------------------------------------------------
     def _step(self, users: Tensor, pos: Tensor, neg: Tensor, history: InteractionCSR,
-              generator: torch.Generator) -> float:
+              generator: torch.Generator) -> Tensor:
         rows = self._batch_rows(users, pos, neg, generator)
         leaves: List[Tuple[str, Tensor, Optional[Tensor], Tensor]] = []
         inner_params: Dict[str, Tensor] = {}
@@ -194,7 +194,7 @@ class BilevelTrainer(Trainer):
                     param.grad = grad
                 elif name in self._sparse:  # the rows are distinct: no duplicate entries to sum
                     param.grad = torch.sparse_coo_tensor(index.unsqueeze(0), grad, param.shape,
-                                                         check_invariants=False)
+                                                         check_invariants=False, device=param.device)
                 else:
                     param.grad = torch.zeros_like(param).index_copy_(0, index, grad)
         self.optimizer.step()
@@ -202,7 +202,7 @@ class BilevelTrainer(Trainer):
         for beta, grad in zip(betas, beta_grads):
             beta.grad = torch.zeros_like(beta) if grad is None else grad.detach()
         self.beta_optimizer.step()
-        return float(inner.detach())
+        return inner.detach()
 
     def _batch_rows(self, users: Tensor, pos: Tensor, neg: Tensor,
                     generator: torch.Generator) -> Dict[str, Tensor]:
@@ -231,10 +231,10 @@ class BilevelTrainer(Trainer):
         if self.outer == "train":
             return users, pos, neg
         size = self.outer_batch_size or users.numel()
-        pick = torch.randint(self._outer_edges.size(1), (size,), generator=generator)
+        pick = torch.randint(self._outer_edges.size(1), (size,), generator=generator, device=generator.device)
         edges = self._outer_edges[:, pick]
         negatives = sample_negatives(edges, self._num_items, self.num_negatives, generator=generator,
-                                     exclude=self._outer_known)
+                                     exclude=self._outer_known, method=self.negative_sampling)
         return edges[0], edges[1], negatives
 
     # --- state -----------------------------------------------------------

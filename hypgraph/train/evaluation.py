@@ -10,6 +10,7 @@ from torch_geometric.data import HeteroData
 
 from ..data.history import Interactions
 from ..data.negative import sample_eval_negatives
+from .device import module_device
 from .metrics import full_ranking_metrics, sampled_metrics
 
 __all__ = ["evaluate_sampled", "evaluate_full", "check_model_fits"]
@@ -40,10 +41,12 @@ def evaluate_sampled(model: nn.Module, test_data: HeteroData, *, generator: torc
     items per held-out positive ([Chamberlain 2019] §8.1). The users' history
     is ``test_data``'s ``edge_index`` (train + validation), indexed once per
     part (:meth:`Interactions.of <hypgraph.data.history.Interactions.of>`)."""
-    test = Interactions.of(test_data, labels=True, what="test_data")
+    device = module_device(model)
+    test = Interactions.of(test_data, labels=True, what="test_data").to(device)
     check_model_fits(model, test_data, "test_data")
     history, label = test.csr, test.labels
-    negatives = sample_eval_negatives(test_data, num_negatives, generator=generator)
+    # drawn where the generator is (the stream does not depend on the model's device)
+    negatives = sample_eval_negatives(test_data, num_negatives, generator=generator).to(device)
     model.eval()
     pos, neg = [], []
     for start in range(0, label.size(1), chunk_size):
@@ -62,11 +65,12 @@ def evaluate_full(model: nn.Module, test_data: HeteroData, *, ks: Sequence[int] 
     not ranked. Its index is built once per part
     (:meth:`Interactions.of <hypgraph.data.history.Interactions.of>`) and
     serves as both the users' histories and the items left out."""
-    test = Interactions.of(test_data, labels=True, what="test_data")
+    device = module_device(model)
+    test = Interactions.of(test_data, labels=True, what="test_data").to(device)
     check_model_fits(model, test_data, "test_data")
     history = test.csr
     model.eval()
     return full_ranking_metrics(lambda users: model.rank_scores(model.user_points(users, history)),
                                 history if exclude is None else test.edge_index, test.labels,
                                 test.num_users, test.num_items, ks=ks, chunk_size=chunk_size,
-                                exclude_edge_index=exclude)
+                                exclude_edge_index=None if exclude is None else exclude.to(device))

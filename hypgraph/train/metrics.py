@@ -129,9 +129,11 @@ def full_ranking_metrics(
     test_key = test_edge_index[0] * num_items + test_edge_index[1]
     test_key = torch.unique(test_key)  # sorted; repeated test pairs count once
     kmax = max(ks)
-    discount = 1.0 / torch.log2(torch.arange(2, kmax + 2, dtype=torch.double))
-    ideal = torch.cat([torch.zeros(1, dtype=torch.double), discount.cumsum(0)])
-    sums = {name: 0.0 for k in ks for name in (f"recall@{k}", f"precision@{k}", f"ndcg@{k}", f"ndcg_kgat@{k}")}
+    device = test_edge_index.device  # every tensor here; the sums are read once, at the end
+    discount = 1.0 / torch.log2(torch.arange(2, kmax + 2, dtype=torch.double, device=device))
+    ideal = torch.cat([torch.zeros(1, dtype=torch.double, device=device), discount.cumsum(0)])
+    sums = {name: torch.zeros((), dtype=torch.double, device=device)
+            for k in ks for name in (f"recall@{k}", f"precision@{k}", f"ndcg@{k}", f"ndcg_kgat@{k}")}
     n_test = torch.bincount(test_key // num_items, minlength=num_users)
 
     for start in range(0, users.numel(), chunk_size):
@@ -153,13 +155,13 @@ def full_ranking_metrics(
             dcg = (rel[:, :k] * discount[:k]).sum(1)
             idcg = ideal[size.clamp_max(k).long()]
             idcg_kgat = ideal[hits.long()]
-            sums[f"recall@{k}"] += float((hits / size).sum())
-            sums[f"precision@{k}"] += float((hits / k).sum())
-            sums[f"ndcg@{k}"] += float((dcg / idcg).sum())
-            sums[f"ndcg_kgat@{k}"] += float(torch.where(hits > 0, dcg / idcg_kgat.clamp_min(1e-12),
-                                                        torch.zeros_like(dcg)).sum())
+            sums[f"recall@{k}"] += (hits / size).sum()
+            sums[f"precision@{k}"] += (hits / k).sum()
+            sums[f"ndcg@{k}"] += (dcg / idcg).sum()
+            sums[f"ndcg_kgat@{k}"] += torch.where(hits > 0, dcg / idcg_kgat.clamp_min(1e-12),
+                                                  torch.zeros_like(dcg)).sum()
     n = users.numel()
-    out = {name: value / n for name, value in sums.items()}
+    out = {name: value / n for name, value in zip(sums, torch.stack(list(sums.values())).tolist())}
     out["users"] = n
     return out
 

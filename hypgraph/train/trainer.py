@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import os
 import time
 import warnings
@@ -20,6 +21,7 @@ from ..data.history import InteractionCSR, Interactions
 from ..data.negative import sample_negatives
 from ..nn.losses import bpr_loss, hinge_loss, wmrb_loss
 from .callbacks import TRAIN_SECONDS, VALIDATION_SECONDS, Callback
+from .device import DeviceSpec, module_device, resolve_device
 from .evaluation import check_model_fits
 from .metrics import full_ranking_metrics
 
@@ -107,6 +109,15 @@ class Trainer:
     Checkpoints are written atomically (temporary file, then rename) and read
     with ``torch.load(weights_only=True)``.
 
+    **Devices.** The model is moved to :obj:`device` once, and every tensor
+    of the loop lives there: the shuffled order, the batches, the negatives
+    (drawn by :func:`~hypgraph.data.sample_negatives`'s exact method off the
+    CPU, which has no data-dependent shapes), the users' histories, the
+    validation ranking and the generator. Inside an epoch the host reads the
+    device only every :obj:`log_every` batches (the running loss for the
+    progress bar and the finiteness check) and for a callback that
+    overrides ``on_batch_end`` (it is handed each batch's loss as a float).
+
     Args:
         model (torch.nn.Module): Has ``forward(users, pos, neg, history)`` returning
             ``(pos_score [B], neg_score [B, k])``, ``user_points`` and ``rank_scores``.
@@ -131,6 +142,21 @@ class Trainer:
         callbacks (Sequence[Callback]): Hooks called during :meth:`fit` and
             :meth:`train_epoch`, in order; kept in :attr:`callbacks`, a list
             (default: none).
+        device (str or torch.device, optional): Where to train: ``'cpu'``,
+            ``'cuda'``, ``'cuda:N'`` or ``'auto'`` (CUDA when available); the
+            model (and so the optimiser's parameters) is moved there. (default:
+            ``None``, the device the model's parameters are on)
+        log_every (int, optional): Batches between the host's reads of the
+            running loss: the progress bar's figure and the check that the
+            loss is finite (a non-finite loss raises
+            :class:`FloatingPointError` at the next read, and :meth:`fit` puts
+            back the best parameters). (default: ``None``: every batch on the
+            CPU, where a read costs nothing and no step is taken on a
+            non-finite loss; every 50 batches on an accelerator)
+        negative_sampling (str, optional): ``'rejection'`` or ``'exact'``,
+            the ``method`` of :func:`~hypgraph.data.sample_negatives` (both
+            uniform over the unseen items). (default: ``None``: rejection on
+            the CPU, exact elsewhere)
     """
 
     def __init__(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer, *, loss: str = "bpr",
@@ -139,7 +165,9 @@ class Trainer:
                  log_path: Optional[Union[str, os.PathLike]] = None,
                  checkpoint_path: Optional[Union[str, os.PathLike]] = None,
                  progress: bool = True, margin: Optional[float] = None, reduction: str = "mean",
-                 callbacks: Sequence[Callback] = (), wmrb_margin: Optional[float] = None) -> None:
+                 callbacks: Sequence[Callback] = (), wmrb_margin: Optional[float] = None,
+                 device: DeviceSpec = None, log_every: Optional[int] = None,
+                 negative_sampling: Optional[str] = None) -> None:
         if loss not in LOSSES:
             raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
         if wmrb_margin is not None:
@@ -153,6 +181,14 @@ class Trainer:
         if batch_size < 1 or max_epochs < 1 or patience < 1:
             raise ValueError(f"batch_size, max_epochs and patience must be >= 1, "
                              f"got {batch_size}, {max_epochs}, {patience}")
+        if log_every is not None and not (isinstance(log_every, int) and log_every >= 1):
+            raise ValueError(f"log_every must be a positive integer or None, got {log_every!r}")
+        self.device = module_device(model) if device is None else resolve_device(device)
+        model.to(self.device)
+        self.log_every = log_every or (1 if self.device.type == "cpu" else 50)
+        if negative_sampling not in (None, "rejection", "exact"):
+            raise ValueError(f"negative_sampling must be 'rejection', 'exact' or None, got {negative_sampling!r}")
+        self.negative_sampling = negative_sampling
         self.model, self.optimizer, self.loss = model, optimizer, loss
         self.num_negatives = num_negatives or (1 if loss == "bpr" else 10)
         self.batch_size, self.max_epochs, self.patience = batch_size, max_epochs, patience
@@ -164,6 +200,7 @@ class Trainer:
         self.checkpoint_path = None if checkpoint_path is None else Path(checkpoint_path)
         self.callbacks: List[Callback] = list(callbacks)
         self._epoch_number = 0
+        self._read_loss = True  # whether _step checks this batch's loss (a read of the device)
 
     # --- training -------------------------------------------------------
     def fit(self, train_data: HeteroData, val_data: HeteroData, *, resume: bool = False) -> FitResult:
@@ -174,11 +211,11 @@ class Trainer:
             val_data (HeteroData): ``edge_label_index`` holds validation positives.
             resume (bool): Continue from ``checkpoint_path`` if it exists.
         """
-        train = Interactions.of(train_data, what="train_data")
+        train = Interactions.of(train_data, what="train_data").to(self.device)
         if train.num_pairs == 0:
             raise ValueError("no training interactions")
         check_model_fits(self.model, train_data, "train_data")
-        val_edges = Interactions.of(val_data, labels=True, what="val_data").labels
+        val_edges = Interactions.of(val_data, labels=True, what="val_data").to(self.device).labels
         if self.k > train.num_items:
             raise ValueError(f"metric {self.metric!r} ranks {self.k} items, but there are {train.num_items}")
         state = self._fresh_state()
@@ -190,7 +227,7 @@ class Trainer:
             # the log says what the checkpoint holds: a run killed between
             # its save and its log line neither repeats nor loses an epoch
             self._rewrite_log(state["records"])
-        generator = torch.Generator().manual_seed(self.seed)
+        generator = torch.Generator(device=self.device).manual_seed(self.seed)
         if state["generator"] is not None:
             generator.set_state(state["generator"])
         # what a non-finite loss rolls back to when no epoch has been validated yet
@@ -249,21 +286,36 @@ class Trainer:
             raise ValueError(f"max_batches must be >= 1 or None, got {max_batches}")
         self.model.train()
         self._epoch_number = epoch
+        train = train.to(self.device)
         edge_index, known, history = train.edge_index, train.positives, train.csr
-        order = torch.randperm(edge_index.size(1), generator=generator)
+        order = torch.randperm(edge_index.size(1), generator=generator, device=self.device)
         batches = order.split(self.batch_size)[:max_batches]
-        total, count = 0.0, 0
+        # the loss summed over positives, on the device: read every log_every batches
+        total = torch.zeros((), dtype=torch.float64, device=self.device)
+        count = 0
+        per_batch = any(_overrides(callback, "on_batch_end") for callback in self.callbacks)
+        # every batch: each loss checked before its step, so none is taken on a non-finite one
+        self._read_loss = self.log_every == 1
+        mean = math.nan
         bar = tqdm(batches, desc=f"epoch {epoch}", disable=not self.progress, leave=False)
         for number, batch in enumerate(bar):
             self._notify("on_batch_start", epoch, number)
+            read = per_batch or (number + 1) % self.log_every == 0 or number + 1 == len(batches)
             pos = edge_index[:, batch]
-            neg = sample_negatives(pos, train.num_items, self.num_negatives, generator=generator, exclude=known)
-            value = self._step(pos[0], pos[1], neg, history, generator)
-            total += value * batch.numel()
+            neg = sample_negatives(pos, train.num_items, self.num_negatives, generator=generator, exclude=known,
+                                   method=self.negative_sampling)
+            loss = self._step(pos[0], pos[1], neg, history, generator)
+            total += loss.double() * batch.numel()
             count += batch.numel()
-            bar.set_postfix(loss=f"{total / count:.4f}")
-            self._notify("on_batch_end", epoch, number, value)
-        return total / count
+            if read:
+                mean = float(total) / count
+                if not math.isfinite(mean):  # a batch since the last read (its step is taken)
+                    raise FloatingPointError(f"non-finite loss {mean} in epoch {epoch} (batches up to {number})")
+                bar.set_postfix(loss=f"{mean:.4f}")
+                if per_batch:
+                    self._notify("on_batch_end", epoch, number, float(loss))
+        self._read_loss = True
+        return mean
 
     def _notify(self, hook: str, *args) -> None:
         for callback in self.callbacks:
@@ -272,16 +324,17 @@ class Trainer:
                 method(self, *args)
 
     def _step(self, users: Tensor, pos: Tensor, neg: Tensor, history: InteractionCSR,
-              generator: torch.Generator) -> float:
+              generator: torch.Generator) -> Tensor:
         """One optimiser step on a batch of ``[B]`` users, ``[B]`` positives and
-        ``[B, k]`` negatives; returns the batch loss. Subclasses override it
-        (:class:`~hypgraph.train.BilevelTrainer`)."""
+        ``[B, k]`` negatives; returns the batch loss, detached, on the device
+        (a 0-dim tensor: reading it waits for the device). Subclasses override
+        it (:class:`~hypgraph.train.BilevelTrainer`)."""
         loss = self._loss(users, pos, neg, history, generator)
         self._check_finite(loss)
         self.optimizer.zero_grad()
         loss.backward()
         self.optimizer.step()
-        return float(loss.detach())
+        return loss.detach()
 
     def _loss(self, users: Tensor, pos: Tensor, neg: Tensor, history: InteractionCSR,
               generator: Optional[torch.Generator], auxiliary: bool = True) -> Tensor:
@@ -301,7 +354,9 @@ class Trainer:
         return loss
 
     def _check_finite(self, loss: Tensor) -> None:
-        if not torch.isfinite(loss):
+        # before the step, on the batches whose loss the loop reads anyway
+        # (every batch on the CPU): no step is taken on a non-finite loss there
+        if self._read_loss and not torch.isfinite(loss):
             raise FloatingPointError(f"non-finite loss {float(loss.detach())} in epoch {self._epoch_number}")
 
     @torch.no_grad()
@@ -391,3 +446,9 @@ class Trainer:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "a", encoding="utf-8") as f:
             f.write(json.dumps(record) + "\n")
+
+
+def _overrides(callback: object, hook: str) -> bool:
+    # a hook the callback defines itself, not the no-op of the base class
+    method = getattr(type(callback), hook, None)
+    return method is not None and method is not getattr(Callback, hook)

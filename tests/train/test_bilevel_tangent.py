@@ -79,7 +79,7 @@ def test_theta_update_is_the_trainers_torch_adam_step(split):
         users, pos, neg = batch(train, torch.Generator().manual_seed(step))
         a = trainer._step(users, pos, neg, None, torch.Generator().manual_seed(10 + step))
         b = bi._step(users, pos, neg, None, torch.Generator().manual_seed(10 + step))
-        assert a == pytest.approx(b, rel=1e-6)
+        assert float(a) == pytest.approx(float(b), rel=1e-6)
     for (name, p), (_, q) in zip(plain.named_parameters(), twin.named_parameters()):
         assert torch.allclose(p, q, atol=1e-6), name
 

@@ -276,8 +276,10 @@ def projx(x: Tensor, *, k: Curv = 1.0, dim: int = -1) -> Tensor:
     """
     space = _space(x, dim)
     sq = torch.linalg.vector_norm(space, dim=dim, keepdim=True).square()
-    if not bool((sq <= _max_sq_space(x.dtype, k)).all()):  # far out, overflowed or NaN
-        limit = numerics.sinh(torch.tensor(numerics.max_cosh_arg(x.dtype), dtype=x.dtype)) / k ** 0.5
+    # far out, overflowed or NaN (off the CPU: always, the cap is then a no-op for other rows)
+    if not numerics.host_checks(x) or not bool((sq <= _max_sq_space(x.dtype, k)).all()):
+        limit = numerics.sinh(torch.tensor(numerics.max_cosh_arg(x.dtype), dtype=x.dtype, device=x.device)) \
+            / k ** 0.5
         scale = space.abs().amax(dim=dim, keepdim=True).clamp_min(numerics.min_norm(x.dtype))
         length = scale * numerics.norm(space / scale, dim=dim, keepdim=True)
         # limit / max(length, limit): the gradient of a clamped ratio would be

@@ -100,8 +100,8 @@ def _direct_step(x: Tensor, v: Tensor, cosh: Tensor, t_sinhc: Tensor, coeff: Ten
 
 def _geodesic_step_inplace(x: Tensor, v: Tensor, cosh: Tensor, t_sinhc: Tensor, coeff: Tensor,
                            k: Curv, dim: int) -> None:
-    if coeff.numel() and not float(torch.linalg.vector_norm(coeff * _time(x, dim), ord=math.inf)) \
-            <= torch.finfo(x.dtype).max / 16:
+    if coeff.numel() and (not numerics.host_checks(x) or not float(
+            torch.linalg.vector_norm(coeff * _time(x, dim), ord=math.inf)) <= torch.finfo(x.dtype).max / 16):
         # c x would overflow (a large moment near projx's cap): the direct
         # form keeps y finite; an overflowed w is restarted by the optimiser
         y, w = _direct_step(x, v, cosh, t_sinhc, coeff, k, dim)
@@ -117,7 +117,8 @@ def _geodesic_step_inplace(x: Tensor, v: Tensor, cosh: Tensor, t_sinhc: Tensor, 
 def _projx_(y: Tensor, k: Curv, dim: int) -> None:
     # projx in place: the time coordinate recomputed into y itself
     sq = torch.linalg.vector_norm(_space(y, dim), dim=dim, keepdim=True).square()
-    if sq.numel() and not float(sq.max()) <= _max_sq_space(y.dtype, k):  # far out (or NaN): projx's radial cap
+    # far out (or NaN): projx's radial cap (off the CPU always projx, branch-free)
+    if sq.numel() and (not numerics.host_checks(y) or not float(sq.max()) <= _max_sq_space(y.dtype, k)):
         y.copy_(projx(y, k=k, dim=dim))
         return
     _time(y, dim).copy_((1.0 / k + sq).sqrt())

@@ -49,7 +49,8 @@ def _csr(row: Tensor, col: Tensor, value: Tensor, n: int) -> Tensor:
     crow[1:] = torch.cumsum(torch.bincount(row, minlength=n), 0)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
-        return torch.sparse_csr_tensor(crow, col[order], value[order], (n, n), check_invariants=False)
+        return torch.sparse_csr_tensor(crow, col[order], value[order], (n, n), check_invariants=False,
+                                       device=row.device)
 
 
 def normalized_adjacency(graph: Tensor, num_nodes: int, normalization: str = "symmetric",
@@ -106,7 +107,8 @@ def bipartite_blocks(adj: Tensor, num_users: int) -> Tuple[Tensor, Tensor]:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
             # coalesced COO is sorted by (row, col): already CSR order
-            blocks.append(torch.sparse_csr_tensor(crow, c, value[keep], shape, check_invariants=False))
+            blocks.append(torch.sparse_csr_tensor(crow, c, value[keep], shape, check_invariants=False,
+                                                  device=c.device))
     return blocks[0], blocks[1]
 
 

@@ -168,7 +168,8 @@ class HyperbolicRecommender(PointRecommender):
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
                 adj_t = torch.sparse_csr_tensor(adj_t.crow_indices(), local, adj_t.values(),
-                                                (adj_t.size(0), items.size(0)), check_invariants=False)
+                                                (adj_t.size(0), items.size(0)), check_invariants=False,
+                                                device=adj_t.device)
         return self.encoder((items, None), adj_t)[inverse]
 
     def extra_repr(self) -> str:
