@@ -32,6 +32,7 @@ examples:
   hypgraph train ua.base --split given --test ua.test --out run-ua
   hypgraph train pairs.tsv --config my.toml --out run   # settings from TOML, options win
   hypgraph train --out run --resume                     # continue an interrupted run
+  hypgraph train u.data --device cuda --out run-gpu     # on the GPU (default: auto)
 
 DATA is a file or dataset folder in any format the readers detect (MovieLens
 u.data, KGAT, KGCN, RecBole .inter, HGCF, CSV/TSV/Parquet tables with a header
@@ -66,6 +67,9 @@ def add_parser(commands) -> None:
                         "may change)")
     p.add_argument("--overwrite", action="store_true", help="replace a finished or partial run in RUN_DIR")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--device", default="auto", metavar="DEVICE",
+                   help="where to train: cpu, cuda, cuda:N or auto (a CUDA device when there is one); not "
+                        "part of the run's config, so a run may resume elsewhere (default: auto)")
     model = p.add_argument_group("model")
     model.add_argument("--model", choices=MODELS, help="the recommender (default: hyperbolic)")
     model.add_argument("--manifold", choices=MANIFOLD_NAMES, help="geometry (default: lorentz)")
@@ -129,8 +133,13 @@ def _command_line(args: argparse.Namespace) -> Dict[str, Dict[str, Any]]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..train import resolve_device
 
     folder: Path = args.out
+    try:  # before anything is written
+        args.device = resolve_device(args.device)
+    except ValueError as err:
+        raise CommandError(f"--device: {err}") from None
     if args.resume:
         config, data = _resume(args, folder)
     else:
@@ -138,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
     prog = "hypgraph train"
     info = lambda text: print(f"{prog}: {text}", file=sys.stderr)  # noqa: E731
     info(f"{data.num_users:,} users, {data.num_items:,} items; train/validation/test pairs "
-         f"{data.train.size(1):,}/{data.valid.size(1):,}/{data.test.size(1):,}")
+         f"{data.train.size(1):,}/{data.valid.size(1):,}/{data.test.size(1):,}; training on {args.device}")
     for line in data.filter_log:
         if "explicit_split" in line and "removed 0 " not in line:
             info(f"warning: {line}")
@@ -273,7 +282,7 @@ def _fit(config: Dict[str, Dict[str, Any]], data: RunData, folder: Path, args: a
                           metric=t["metric"], seed=t["seed"], log_path=folder / LOG,
                           checkpoint_path=folder / CHECKPOINT, progress=not args.no_progress,
                           margin=None if t["margin"] == NONE else t["margin"],
-                          callbacks=[_EpochLines(t["metric"], t["epochs"], folder / LOG)])
+                          callbacks=[_EpochLines(t["metric"], t["epochs"], folder / LOG)], device=args.device)
     except ValueError as err:
         raise ConfigError(f"[train]: {err}") from None
     train_part, val_part = data.part("train"), data.part("validation")

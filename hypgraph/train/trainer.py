@@ -229,6 +229,10 @@ class Trainer:
             self._rewrite_log(state["records"])
         generator = torch.Generator(device=self.device).manual_seed(self.seed)
         if state["generator"] is not None:
+            saved = state.get("generator_device", "cpu")
+            if saved != self.device.type:
+                raise ValueError(f"the checkpoint {self.checkpoint_path} was written by a run on {saved}; its "
+                                 f"random stream cannot continue on {self.device.type} (resume it on {saved})")
             generator.set_state(state["generator"])
         # what a non-finite loss rolls back to when no epoch has been validated yet
         start_state = copy.deepcopy(self._state_dicts()) if state["best_state"] is None else None
@@ -252,6 +256,7 @@ class Trainer:
             else:
                 state["bad_epochs"] += 1
             state["epoch"], state["generator"] = epoch, generator.get_state()
+            state["generator_device"] = self.device.type
             if self.checkpoint_path is not None:
                 self._save(state, self.checkpoint_path)
             self._log(record)

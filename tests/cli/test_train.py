@@ -139,3 +139,21 @@ def test_the_demo_file_is_what_train_reads(tmp_path, capsys):
     edges = data["user", "interacts", "item"].edge_index
     assert edges.size(1) == expected["user", "interacts", "item"].edge_index.size(1)
     assert torch.equal(data["user", "interacts", "item"].time, expected["user", "interacts", "item"].time)
+
+
+def test_device_option(tmp_path, capsys, pairs_file, trained_run):
+    folder = tmp_path / "gpu"
+    if not torch.cuda.is_available():
+        code, _, err = run_cli(capsys, "train", pairs_file, "--out", folder, "--device", "cuda", *FAST)
+        assert code == 2 and "--device" in err and "no CUDA device" in err and len(err.strip().splitlines()) == 1
+        assert not folder.exists()  # refused before anything is written
+    code, _, err = run_cli(capsys, "train", pairs_file, "--out", folder, "--device", "tpu", *FAST)
+    assert code == 2 and "'cpu', 'cuda', 'cuda:N' or 'auto'" in err
+    # the device is not part of the run: the same run on the CPU, named explicitly, is the same run
+    code, _, err = run_cli(capsys, "train", "--config", trained_run / "config.toml", "--out", folder,
+                           "--device", "cpu", "--no-progress")
+    assert code == 0 and "training on cpu" in err, err
+    same = torch.load(trained_run / "model.pt", weights_only=True)["state_dict"]
+    here = torch.load(folder / "model.pt", weights_only=True)["state_dict"]
+    assert all(torch.equal(same[k], here[k]) for k in same)
+    assert "device" not in (folder / "config.toml").read_text()

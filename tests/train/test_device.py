@@ -243,3 +243,21 @@ def test_exact_negatives_are_uniform_over_unseen_items():
             assert abs((values == item).double().mean().item() - p) < 4 * se
     with pytest.raises(ValueError, match="method"):
         sample_negatives(pairs, 6, 1, method="fast")
+
+
+def test_a_checkpoint_resumes_only_on_its_generators_device(split, tmp_path):
+    train, val, _ = split
+    path = tmp_path / "ckpt.pt"
+
+    def trainer(epochs):
+        model = HyperbolicRecommender(train["user"].num_nodes, train["item"].num_nodes, dim=4)
+        return Trainer(model, RiemannianAdam(model.parameters(), lr=0.01), batch_size=64, max_epochs=epochs,
+                       progress=False, checkpoint_path=path)
+
+    trainer(1).fit(train, val)
+    payload = torch.load(path, weights_only=True)
+    assert payload["state"]["generator_device"] == "cpu"
+    payload["state"]["generator_device"] = "cuda"  # as a run on a GPU writes it
+    torch.save(payload, path)
+    with pytest.raises(ValueError, match="written by a run on cuda; its random stream cannot continue on cpu"):
+        trainer(2).fit(train, val, resume=True)
