@@ -113,6 +113,9 @@ class BilevelTrainer(Trainer):
                  outer_batch_size: Optional[int] = None, proxy_lr: Optional[float] = None,
                  **kwargs) -> None:
         super().__init__(model, optimizer, **kwargs)
+        if self.world_size > 1:
+            raise ValueError("BilevelTrainer trains in one process: its hypergradient step is not "
+                             "data-parallel yet (train Hyper-Know's fixed-beta rows with Trainer instead)")
         if outer not in OUTER:
             raise ValueError(f"outer must be one of {OUTER}, got {outer!r}")
         if outer_batch_size is not None and outer_batch_size < 1:

@@ -21,6 +21,7 @@ from ..data.history import InteractionCSR, Interactions
 from ..data.negative import sample_negatives
 from ..nn.losses import bpr_loss, hinge_loss, wmrb_loss
 from .callbacks import TRAIN_SECONDS, VALIDATION_SECONDS, Callback
+from . import distributed
 from .device import DeviceSpec, module_device, resolve_device
 from .evaluation import check_model_fits
 from .metrics import full_ranking_metrics
@@ -118,6 +119,17 @@ class Trainer:
     progress bar and the finiteness check) and for a callback that
     overrides ``on_batch_end`` (it is handed each batch's loss as a float).
 
+    **Several processes.** Inside a :mod:`torch.distributed` process group
+    (``torchrun``; :mod:`hypgraph.train.distributed`) the trainer trains
+    data-parallel: every rank draws the same order and negatives, takes its
+    contiguous share of each batch, and the gradients are summed over the
+    ranks (each weighted by its share) before the step, so the replicas stay
+    identical and the step is the one-process step on the whole batch. Rank 0
+    validates (the others receive its metrics, so all stop together), writes
+    the log and the checkpoints; every rank resumes from the same checkpoint.
+    Randomness inside the model (e.g. KG neighbour samples) comes from a
+    generator per rank, seeded from :obj:`seed`, the epoch and the rank.
+
     Args:
         model (torch.nn.Module): Has ``forward(users, pos, neg, history)`` returning
             ``(pos_score [B], neg_score [B, k])``, ``user_points`` and ``rank_scores``.
@@ -189,6 +201,12 @@ class Trainer:
         if negative_sampling not in (None, "rejection", "exact"):
             raise ValueError(f"negative_sampling must be 'rejection', 'exact' or None, got {negative_sampling!r}")
         self.negative_sampling = negative_sampling
+        self.rank, self.world_size = distributed.rank(), distributed.world_size()
+        self._all_reduce: Optional[distributed.GradientAllReduce] = None
+        if self.world_size > 1:
+            distributed.broadcast_state(model)  # the replicas start identical
+            self._all_reduce = distributed.GradientAllReduce(
+                [p for group in optimizer.param_groups for p in group["params"]])
         self.model, self.optimizer, self.loss = model, optimizer, loss
         self.num_negatives = num_negatives or (1 if loss == "bpr" else 10)
         self.batch_size, self.max_epochs, self.patience = batch_size, max_epochs, patience
@@ -201,6 +219,7 @@ class Trainer:
         self.callbacks: List[Callback] = list(callbacks)
         self._epoch_number = 0
         self._read_loss = True  # whether _step checks this batch's loss (a read of the device)
+        self._share = 1.0  # this rank's weight in the sum of gradients over the ranks
 
     # --- training -------------------------------------------------------
     def fit(self, train_data: HeteroData, val_data: HeteroData, *, resume: bool = False) -> FitResult:
@@ -219,7 +238,7 @@ class Trainer:
         if self.k > train.num_items:
             raise ValueError(f"metric {self.metric!r} ranks {self.k} items, but there are {train.num_items}")
         state = self._fresh_state()
-        if self.checkpoint_path is not None:
+        if self.checkpoint_path is not None and self.rank == 0:
             # a save killed between write and rename leaves its temporary file
             self._temporary(self.checkpoint_path).unlink(missing_ok=True)
         if resume and self.checkpoint_path is not None and self.checkpoint_path.exists():
@@ -245,7 +264,9 @@ class Trainer:
             except FloatingPointError as exc:
                 raise FloatingPointError(f"{exc}; {self._roll_back(state, start_state)}") from None
             trained = time.perf_counter()
-            metrics = self.validate(train, val_edges)
+            metrics = self.validate(train, val_edges) if self.rank == 0 else {}
+            if self.world_size > 1:  # rank 0's: every rank then stops at the same epoch
+                metrics = distributed.broadcast_object(metrics)
             end = time.perf_counter()
             record = {"epoch": epoch, "loss": loss, **metrics, "seconds": end - start,
                       TRAIN_SECONDS: trained - start, VALIDATION_SECONDS: end - trained}
@@ -257,7 +278,7 @@ class Trainer:
                 state["bad_epochs"] += 1
             state["epoch"], state["generator"] = epoch, generator.get_state()
             state["generator_device"] = self.device.type
-            if self.checkpoint_path is not None:
+            if self.checkpoint_path is not None and self.rank == 0:
                 self._save(state, self.checkpoint_path)
             self._log(record)
             self._notify("on_epoch_end", epoch, record)
@@ -292,6 +313,12 @@ class Trainer:
         self.model.train()
         self._epoch_number = epoch
         train = train.to(self.device)
+        step_generator = generator
+        if self.world_size > 1:
+            # the shared generator draws the order and the whole batch's
+            # negatives alike on every rank; the model's own draws are the rank's
+            step_generator = torch.Generator(device=self.device).manual_seed(
+                hash((self.seed, epoch, self.rank)) & (2 ** 63 - 1))
         edge_index, known, history = train.edge_index, train.positives, train.csr
         order = torch.randperm(edge_index.size(1), generator=generator, device=self.device)
         batches = order.split(self.batch_size)[:max_batches]
@@ -309,7 +336,11 @@ class Trainer:
             pos = edge_index[:, batch]
             neg = sample_negatives(pos, train.num_items, self.num_negatives, generator=generator, exclude=known,
                                    method=self.negative_sampling)
-            loss = self._step(pos[0], pos[1], neg, history, generator)
+            if self.world_size > 1:
+                mine = distributed.shard_bounds(batch.numel(), self.world_size, self.rank)
+                self._share = len(mine) / batch.numel() if self.reduction == "mean" else 1.0
+                pos, neg = pos[:, mine.start:mine.stop], neg[mine.start:mine.stop]
+            loss = self._step(pos[0], pos[1], neg, history, step_generator)
             total += loss.double() * batch.numel()
             count += batch.numel()
             if read:
@@ -334,10 +365,22 @@ class Trainer:
         ``[B, k]`` negatives; returns the batch loss, detached, on the device
         (a 0-dim tensor: reading it waits for the device). Subclasses override
         it (:class:`~hypgraph.train.BilevelTrainer`)."""
-        loss = self._loss(users, pos, neg, history, generator)
-        self._check_finite(loss)
-        self.optimizer.zero_grad()
-        loss.backward()
+        if self._all_reduce is None:
+            loss = self._loss(users, pos, neg, history, generator)
+            self._check_finite(loss)
+            self.optimizer.zero_grad()
+            loss.backward()
+        else:
+            self.optimizer.zero_grad()
+            if users.numel():
+                loss = self._loss(users, pos, neg, history, generator)
+                loss.backward()
+            else:  # a batch smaller than the number of ranks: this one adds nothing
+                loss = torch.zeros((), device=self.device)
+            # the whole batch's gradient and loss, the same on every rank: a
+            # non-finite loss anywhere stops every rank before its step
+            loss = self._all_reduce(loss, self._share)
+            self._check_finite(loss)
         self.optimizer.step()
         return loss.detach()
 
@@ -437,7 +480,7 @@ class Trainer:
 
     def _rewrite_log(self, records: List[Dict[str, float]]) -> None:
         # the JSON-lines log of a resumed run: exactly the checkpoint's records
-        if self.log_path is None:
+        if self.log_path is None or self.rank != 0:
             return
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self._temporary(self.log_path)
@@ -446,7 +489,7 @@ class Trainer:
         os.replace(tmp, self.log_path)
 
     def _log(self, record: Dict[str, float]) -> None:
-        if self.log_path is None:
+        if self.log_path is None or self.rank != 0:
             return
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "a", encoding="utf-8") as f:
