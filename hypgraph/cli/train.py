@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
@@ -13,6 +15,7 @@ import torch
 
 from .config import (FORMATS, LOSSES, MANIFOLD_NAMES, MODELS, NONE, PARAMETERIZATIONS, SPLITS, USERS,
                      SCORE_KINDS, ConfigError, read_toml, resolve, to_toml)
+from ..data import DataFormatError
 from .errors import CommandError
 from .parsing import subcommand
 from .run import (CHECKPOINT, CONFIG, DATA, LOG, METRICS, RUN_FILES, Run, RunData, atomic_write_bytes,
@@ -33,6 +36,8 @@ examples:
   hypgraph train pairs.tsv --config my.toml --out run   # settings from TOML, options win
   hypgraph train --out run --resume                     # continue an interrupted run
   hypgraph train u.data --device cuda --out run-gpu     # on the GPU (default: auto)
+  hypgraph train u.data --nproc 2 --out run             # data-parallel, 2 processes (torchrun)
+  torchrun --nproc_per_node 2 -m hypgraph train u.data --out run   # the same, launched by hand
 
 DATA is a file or dataset folder in any format the readers detect (MovieLens
 u.data, KGAT, KGCN, RecBole .inter, HGCF, CSV/TSV/Parquet tables with a header
@@ -70,6 +75,9 @@ def add_parser(commands) -> None:
     p.add_argument("--device", default="auto", metavar="DEVICE",
                    help="where to train: cpu, cuda, cuda:N or auto (a CUDA device when there is one); not "
                         "part of the run's config, so a run may resume elsewhere (default: auto)")
+    p.add_argument("--nproc", type=int, metavar="N",
+                   help="train data-parallel in N processes on this machine (torchrun; gloo on the CPU, one "
+                        "CUDA device each with nccl); the run folder is prepared first, here (default: 1)")
     model = p.add_argument_group("model")
     model.add_argument("--model", choices=MODELS, help="the recommender (default: hyperbolic)")
     model.add_argument("--manifold", choices=MANIFOLD_NAMES, help="geometry (default: lorentz)")
@@ -133,19 +141,81 @@ def _command_line(args: argparse.Namespace) -> Dict[str, Dict[str, Any]]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..train import resolve_device
+    from ..train import distributed, resolve_device
 
     folder: Path = args.out
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if args.nproc is not None and (args.nproc < 1 or world > 1):
+        raise CommandError(f"--nproc must be >= 1 and is for launching, not inside torchrun "
+                           f"(got {args.nproc}{', WORLD_SIZE=' + str(world) if world > 1 else ''})")
+    spec = args.device
     try:  # before anything is written
-        args.device = resolve_device(args.device)
+        args.device = (distributed.init_from_environment(spec) if world > 1 else resolve_device(spec))
     except ValueError as err:
         raise CommandError(f"--device: {err}") from None
-    if args.resume:
-        config, data = _resume(args, folder)
-    else:
-        config, data = _start(args, folder)
+    if args.nproc is not None and args.nproc > 1:
+        # the folder is prepared here (bad input is one line, exit 2), then N
+        # processes continue the prepared run
+        _resume(args, folder) if args.resume else _start(args, folder)
+        return _launch(args.nproc, folder, spec, args.no_progress)
+    try:
+        return _train_here(args, folder, world)
+    finally:
+        if world > 1:
+            distributed.destroy()
+
+
+def _launch(nproc: int, folder: Path, device: str, no_progress: bool) -> int:
+    # torchrun's standalone mode: a free port on this machine, one process per rank
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",
+               "-m", "hypgraph", "train", "--out", str(folder), "--resume", "--device", str(device),
+               *(["--no-progress"] if no_progress else [])]
+    print(f"hypgraph train: {nproc} processes: {' '.join(command[2:])}", file=sys.stderr)
+    code = subprocess.run(command, check=False).returncode
+    if code != 0:
+        print(f"hypgraph train: error: the {nproc} training processes failed (exit {code}, see above); "
+              f"continue with: hypgraph train --out {folder} --resume --nproc {nproc}", file=sys.stderr)
+    return code
+
+
+def _prepare(args: argparse.Namespace, folder: Path, world: int):
+    r"""``(config, data)`` of the run: rank 0 starts or resumes it (writing the
+    folder); the other ranks then read what it wrote. ``None`` on a rank
+    other than 0 when rank 0 could not (it reports why)."""
+    from ..train import distributed
+
+    rank, error = distributed.rank(), None
+    if rank == 0:
+        try:
+            prepared = _resume(args, folder) if args.resume else _start(args, folder)
+        except (CommandError, ConfigError, DataFormatError) as err:
+            if world == 1:
+                raise
+            error = err
+    if world > 1:
+        failed = distributed.broadcast_object(error is not None)
+        if error is not None:
+            raise error
+        if failed:
+            return None
+    if rank != 0:
+        prepared = resolve([(str(folder / CONFIG), read_toml(folder / CONFIG))]), RunData.load(folder / DATA)
+    return prepared
+
+
+def _train_here(args: argparse.Namespace, folder: Path, world: int) -> int:
+    from ..train import distributed
+
+    prepared = _prepare(args, folder, world)
+    if prepared is None:
+        return 2
+    config, data = prepared
+    rank = distributed.rank()
     prog = "hypgraph train"
-    info = lambda text: print(f"{prog}: {text}", file=sys.stderr)  # noqa: E731
+    info = lambda text: print(f"{prog}: {text}", file=sys.stderr) if rank == 0 else None  # noqa: E731
+    if world > 1:
+        info(f"{world} processes ({'nccl' if args.device.type == 'cuda' else 'gloo'}), each a share of "
+             f"every batch")
     info(f"{data.num_users:,} users, {data.num_items:,} items; train/validation/test pairs "
          f"{data.train.size(1):,}/{data.valid.size(1):,}/{data.test.size(1):,}; training on {args.device}")
     for line in data.filter_log:
@@ -154,9 +224,11 @@ def run(args: argparse.Namespace) -> int:
     try:
         model, best_epoch, records = _fit(config, data, folder, args)
     except KeyboardInterrupt:
-        print(f"\n{prog}: interrupted; {folder / CHECKPOINT} holds the last finished epoch. Continue "
-              f"with: hypgraph train --out {folder} --resume", file=sys.stderr)
+        info(f"\ninterrupted; {folder / CHECKPOINT} holds the last finished epoch. Continue "
+             f"with: hypgraph train --out {folder} --resume" + (f" --nproc {world}" if world > 1 else ""))
         return 130
+    if rank != 0:
+        return 0
     Run.save_model(folder, model)
     from .evaluate import final_metrics
 
@@ -262,7 +334,7 @@ class _EpochLines:
 
 
 def _fit(config: Dict[str, Dict[str, Any]], data: RunData, folder: Path, args: argparse.Namespace):
-    from ..train import Trainer
+    from ..train import Trainer, distributed
 
     torch.manual_seed(config["train"]["seed"])
     model = build_model(config, data.num_users, data.num_items)
@@ -280,9 +352,11 @@ def _fit(config: Dict[str, Dict[str, Any]], data: RunData, folder: Path, args: a
         trainer = Trainer(model, build_optimizer(config, model), loss=t["loss"], num_negatives=t["num_negatives"],
                           batch_size=t["batch_size"], max_epochs=t["epochs"], patience=t["patience"],
                           metric=t["metric"], seed=t["seed"], log_path=folder / LOG,
-                          checkpoint_path=folder / CHECKPOINT, progress=not args.no_progress,
+                          checkpoint_path=folder / CHECKPOINT,
+                          progress=not args.no_progress and distributed.rank() == 0,
                           margin=None if t["margin"] == NONE else t["margin"],
-                          callbacks=[_EpochLines(t["metric"], t["epochs"], folder / LOG)], device=args.device)
+                          callbacks=[_EpochLines(t["metric"], t["epochs"], folder / LOG)]
+                          if distributed.rank() == 0 else [], device=args.device)
     except ValueError as err:
         raise ConfigError(f"[train]: {err}") from None
     train_part, val_part = data.part("train"), data.part("validation")

@@ -30,7 +30,7 @@ from torch import Tensor, nn
 
 from .device import DeviceSpec, resolve_device
 
-__all__ = ["is_distributed", "rank", "world_size", "init_from_environment", "GradientAllReduce",
+__all__ = ["is_distributed", "rank", "world_size", "init_from_environment", "destroy", "GradientAllReduce",
            "broadcast_state", "broadcast_object", "shard_bounds"]
 
 
@@ -83,6 +83,13 @@ def init_from_environment(device: DeviceSpec = "auto") -> torch.device:
     if not dist.is_initialized():
         dist.init_process_group("nccl" if chosen.type == "cuda" else "gloo")
     return chosen
+
+
+def destroy() -> None:
+    r"""Leave the default process group, if one is set up."""
+    dist = _dist()
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
 
 
 def shard_bounds(size: int, parts: int, index: int) -> range:

@@ -157,3 +157,33 @@ def test_device_option(tmp_path, capsys, pairs_file, trained_run):
     here = torch.load(folder / "model.pt", weights_only=True)["state_dict"]
     assert all(torch.equal(same[k], here[k]) for k in same)
     assert "device" not in (folder / "config.toml").read_text()
+
+
+def test_two_processes(tmp_path, capsys, pairs_file, trained_run):
+    # torchrun, gloo, two processes; the folder is prepared first, in this process
+    folder = tmp_path / "two"
+    code, _, err = run_cli(capsys, "train", "--config", trained_run / "config.toml", "--out", folder,
+                           "--nproc", "2", "--device", "cpu", "--no-progress")
+    assert code == 0, err
+    assert "2 processes: torch.distributed.run" in err
+    log = [json.loads(line) for line in (folder / "log.jsonl").read_text().splitlines()]
+    one = [json.loads(line) for line in (trained_run / "log.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in log] == [1, 2]  # rank 0 alone writes it
+    for a, b in zip(log, one):  # the one-process run with the same global batch
+        assert a["loss"] == pytest.approx(b["loss"], rel=1e-4)
+    two = torch.load(folder / "model.pt", weights_only=True)["state_dict"]
+    single = torch.load(trained_run / "model.pt", weights_only=True)["state_dict"]
+    for key in single:
+        torch.testing.assert_close(two[key], single[key], rtol=1e-3, atol=1e-4)
+    assert json.loads((folder / "metrics.json").read_text())["epochs"] == 2
+
+
+def test_nproc_errors(tmp_path, capsys, pairs_file):
+    code, _, err = run_cli(capsys, "train", pairs_file, "--out", tmp_path / "a", "--nproc", "0", *FAST)
+    assert code == 2 and "--nproc must be >= 1" in err
+    # bad input is reported here, before any process is launched
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("u1\ti1\nu2\n", encoding="utf-8")
+    code, _, err = run_cli(capsys, "train", bad, "--out", tmp_path / "b", "--nproc", "2", *FAST)
+    assert code == 2 and "bad.tsv" in err and "torch.distributed.run" not in err
+    assert len(err.strip().splitlines()) == 1
