@@ -10,11 +10,12 @@ configuration, global batch and seed:
 Reported per row, from the run folder: median seconds of the training pass
 per epoch (``train_seconds`` of ``log.jsonl``) and of the validation ranking
 (rank 0 alone validates), epochs run, best epoch (below the maximum: the run
-converged), and the test metrics of ``metrics.json``. Two processes take the
+converged), and the test metrics of ``metrics.json``; in two settings
+(:data:`SETTINGS`): little and much work per step. Two processes take the
 one-process steps (same batches, same negatives), so the metrics should agree
 up to the order of floating-point sums; the speed is what differs.
 
-    python benchmarks/distributed.py [--epochs 300] [--patience 10] [--batch-size 1024]
+    python benchmarks/distributed.py [--epochs 300] [--patience 10]
 """
 from __future__ import annotations
 
@@ -37,12 +38,18 @@ from benchmarks.timing import git_commit
 
 RESULTS = Path(__file__).resolve().parent / "results" / "distributed.json"
 ROWS = {"1 process x 1 thread": (1, 1), "1 process x 2 threads": (1, 2), "2 processes x 1 thread": (2, 1)}
+#: hypgraph train options of each setting: the command's defaults (BPR, dim
+#: 50, batches of 1024: little work per step), and WMRB with 10 negatives at
+#: dim 128 and batches of 4096 (much more work per step, the same number of
+#: all-reduces per epoch divided by 4)
+SETTINGS = {"bpr-dim50-batch1024": ["--loss", "bpr", "--dim", "50", "--batch-size", "1024"],
+            "wmrb10-dim128-batch4096": ["--loss", "wmrb", "--dim", "128", "--batch-size", "4096"]}
 
 
-def train(data: Path, folder: Path, processes: int, threads: int, args: argparse.Namespace) -> dict:
+def train(data: Path, folder: Path, processes: int, threads: int, options, args: argparse.Namespace) -> dict:
     command = [sys.executable, "-m", "hypgraph", "train", str(data), "--out", str(folder), "--overwrite",
-               "--epochs", str(args.epochs), "--patience", str(args.patience), "--batch-size",
-               str(args.batch_size), "--seed", str(args.seed), "--device", "cpu", "--no-progress"]
+               "--epochs", str(args.epochs), "--patience", str(args.patience), *options,
+               "--seed", str(args.seed), "--device", "cpu", "--no-progress"]
     if processes > 1:
         command += ["--nproc", str(processes)]
     env = dict(os.environ, OMP_NUM_THREADS=str(threads))
@@ -65,25 +72,27 @@ def main() -> None:
     ap.add_argument("--data-root", default=None, help="default: $HYPGRAPH_DATA, else ../shared/data")
     ap.add_argument("--epochs", type=int, default=300)
     ap.add_argument("--patience", type=int, default=10)
-    ap.add_argument("--batch-size", type=int, default=1024)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args()
     data = default_data_root(args.data_root) / "ml-100k" / "u.data"
-    rows = {}
+    settings = {}
     load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
-        for name, (processes, threads) in ROWS.items():
-            rows[name] = train(data, Path(tmp) / name.replace(" ", "-"), processes, threads, args)
-            print(f"{name}: {rows[name]}", flush=True)
-    base = rows["1 process x 1 thread"]["train_seconds_per_epoch"]
-    for row in rows.values():
-        row["train_speedup_vs_1x1"] = round(base / row["train_seconds_per_epoch"], 2)
+        for setting, options in SETTINGS.items():
+            rows = settings[setting] = {"options": " ".join(options)}
+            for name, (processes, threads) in ROWS.items():
+                folder = Path(tmp) / f"{setting}-{name.replace(' ', '-')}"
+                rows[name] = train(data, folder, processes, threads, options, args)
+                print(f"{setting}, {name}: {rows[name]}", flush=True)
+            base = rows["1 process x 1 thread"]["train_seconds_per_epoch"]
+            for name in ROWS:
+                rows[name]["train_speedup_vs_1x1"] = round(base / rows[name]["train_seconds_per_epoch"], 2)
     result = {"data": "MovieLens 100K u.data (all ratings as interactions), hypgraph train's defaults: "
                       "per-user random 80/20 split with 10% of train as validation, hyperbolic model with "
                       "midpoint users, tangent tables, Adam, BPR",
-              "epochs_max": args.epochs, "patience": args.patience, "batch_size": args.batch_size,
-              "seed": args.seed, "rows": rows, "load_average_at_start": round(load, 2),
+              "epochs_max": args.epochs, "patience": args.patience, "seed": args.seed, "settings": settings,
+              "load_average_at_start": round(load, 2),
               "load_average_at_end": round(os.getloadavg()[0], 2), "commit": git_commit(),
               "machine": f"{platform.machine()}, {os.cpu_count()} cores, python {platform.python_version()}"}
     args.out.parent.mkdir(parents=True, exist_ok=True)
