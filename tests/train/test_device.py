@@ -261,3 +261,16 @@ def test_a_checkpoint_resumes_only_on_its_generators_device(split, tmp_path):
     torch.save(payload, path)
     with pytest.raises(ValueError, match="written by a run on cuda; its random stream cannot continue on cpu"):
         trainer(2).fit(train, val, resume=True)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device (run where one is lent)")
+@pytest.mark.parametrize("name", ["asym-manifold", "sym-tangent", "euclidean", "graph", "lightgcn"])
+def test_trains_on_cuda(split, name):
+    train, val, test = split
+    _, model, optimizer = next(m for m in models(train) if m[0] == name)
+    trainer = Trainer(model, optimizer(model.parameters(), lr=0.01), device="cuda", batch_size=64, max_epochs=2,
+                      progress=False)
+    result = trainer.fit(train, val)
+    assert all(p.device.type == "cuda" for p in model.parameters())
+    assert len(result.records) == 2 and all(torch.isfinite(torch.tensor(r["loss"])) for r in result.records)
+    assert 0 <= evaluate_full(model, test, ks=(5,))["recall@5"] <= 1
