@@ -39,6 +39,16 @@ class InteractionCSR:
         self.num_users = num_users
         self._dedup: Optional[Tuple[Tensor, Tensor, Tensor]] = None
 
+    def to(self, device: Union[str, torch.device]) -> "InteractionCSR":
+        r"""These histories on :obj:`device` (itself when they are there)."""
+        device = torch.device(device)
+        if self.ptr.device == device:
+            return self
+        out = object.__new__(InteractionCSR)
+        out.ptr, out.items, out.num_users = self.ptr.to(device), self.items.to(device), self.num_users
+        out._dedup = None if self._dedup is None else tuple(t.to(device) for t in self._dedup)
+        return out
+
     def degree(self, users: Tensor) -> Tensor:
         return self.ptr[users + 1] - self.ptr[users]
 

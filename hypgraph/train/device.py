@@ -2,10 +2,10 @@ r"""Where training runs: one :class:`torch.device` named by the user
 (``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"auto"``) and the model's own."""
 from __future__ import annotations
 
-from typing import Optional, Union
+from typing import Union
 
 import torch
-from torch import nn
+from ..nn.device import module_device
 
 __all__ = ["resolve_device", "module_device", "DeviceSpec"]
 
@@ -44,13 +44,3 @@ def resolve_device(spec: DeviceSpec) -> torch.device:
     elif device.type != "cpu":
         raise ValueError(f"device must be 'cpu', 'cuda', 'cuda:N' or 'auto', got {spec!r}")
     return device
-
-
-def module_device(module: nn.Module, default: Optional[torch.device] = None) -> torch.device:
-    r"""The device of :obj:`module`'s first parameter (or buffer); :obj:`default`
-    (the CPU when ``None``) for a module that holds neither."""
-    for tensor in module.parameters():
-        return tensor.device
-    for tensor in module.buffers():
-        return tensor.device
-    return default or torch.device("cpu")

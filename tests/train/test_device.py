@@ -274,3 +274,44 @@ def test_trains_on_cuda(split, name):
     assert all(p.device.type == "cuda" for p in model.parameters())
     assert len(result.records) == 2 and all(torch.isfinite(torch.tensor(r["loss"])) for r in result.records)
     assert 0 <= evaluate_full(model, test, ks=(5,))["recall@5"] <= 1
+
+
+def test_kg_graph_model_trains_on_the_device(split):
+    from hypgraph.nn.models import HyperbolicKGNN
+
+    train, val, _ = split
+    model = HyperbolicKGNN.from_data(train, dim=4, parameterization="tangent")
+    trainer = Trainer(model, torch.optim.Adam(model.parameters(), lr=0.01), device="cpu", batch_size=64,
+                      max_epochs=1, progress=False)
+    result, _ = audited(lambda: trainer.fit(train, val))
+    assert len(result.records) == 1
+
+
+@pytest.mark.parametrize("name", ["asym-manifold", "graph", "lightgcn"])
+def test_chunked_recommendation_stays_on_the_models_device(split, name):
+    from hypgraph.nn.models import recommend_chunked
+
+    train, _, _ = split
+    _, model, _ = next(m for m in models(train) if m[0] == name)
+    history = Interactions.of(train).csr
+    model.eval()
+    users = torch.arange(train["user"].num_nodes)
+    expected = model.recommend(users, 5, history)[0]
+    chunks, _ = audited(lambda: list(recommend_chunked(model, users, 5, history, user_chunk=16, item_chunk=16)))
+    assert torch.equal(torch.cat([items for _, items, _ in chunks]), expected)
+
+
+def test_index_search_stays_on_the_models_device(split):
+    pytest.importorskip("faiss")
+    from hypgraph.nn.models import ItemIndex, recommend_chunked
+
+    train, _, _ = split
+    _, model, _ = next(m for m in models(train) if m[0] == "sym-tangent")
+    history = Interactions.of(train).csr
+    model.eval()
+    users = torch.arange(train["user"].num_nodes)
+    index = ItemIndex.build(model, "flat")
+    exact = torch.cat([items for _, items, _ in recommend_chunked(model, users, 5, history)])
+    chunks, _ = audited(lambda: list(recommend_chunked(model, users, 5, history, index=index)))
+    found = torch.cat([items for _, items, _ in chunks])
+    assert (found == exact).all(dim=1).float().mean() > 0.9  # float32 near-ties may swap neighbours

@@ -203,7 +203,7 @@ class ItemIndex:
             # HNSW returns at most efSearch items: widen it for this search alone
             params = faiss.SearchParametersHNSW(efSearch=width)
         _, found = self.index.search(queries, width, params=params)
-        found = torch.from_numpy(found).long()
+        found = torch.from_numpy(found).long().to(user_points.device)  # faiss answers on the CPU
         valid = found >= 0  # HNSW may return fewer than asked
         if exclude is not None:
             valid &= ~_seen(found, users, exclude, self.num_items)
@@ -221,7 +221,7 @@ def _seen(found: Tensor, users: Tensor, exclude: InteractionCSR, num_items: int)
     # key per (row, item) pair, looked up among the sorted excluded keys
     row, col = exclude.rows(users)
     seen = (row * num_items + col).unique()
-    key = torch.arange(found.size(0)).unsqueeze(1) * num_items + found.clamp_min(0)
+    key = torch.arange(found.size(0), device=found.device).unsqueeze(1) * num_items + found.clamp_min(0)
     position = torch.searchsorted(seen, key).clamp_max(max(seen.numel() - 1, 0))
     return (seen[position] == key) if seen.numel() else torch.zeros_like(found, dtype=torch.bool)
 
@@ -230,7 +230,7 @@ def _first_k(found: Tensor, valid: Tensor, k: int) -> Tensor:
     # the first k valid candidates of each row, in order; -1 beyond them
     rank = valid.long().cumsum(1) - 1
     keep = valid & (rank < k)
-    out = torch.full((found.size(0), k), -1, dtype=torch.long)
-    row = torch.arange(found.size(0)).unsqueeze(1).expand_as(found)
+    out = torch.full((found.size(0), k), -1, dtype=torch.long, device=found.device)
+    row = torch.arange(found.size(0), device=found.device).unsqueeze(1).expand_as(found)
     out[row[keep], rank[keep]] = found[keep]
     return out

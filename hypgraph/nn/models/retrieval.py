@@ -12,6 +12,7 @@ import torch
 from torch import Tensor, nn
 
 from ...data.history import InteractionCSR
+from ..device import module_device
 from .index import INDEX_KINDS, ItemIndex
 
 __all__ = ["recommend_chunked", "block_rank_scores", "USER_CHUNK", "ITEM_CHUNK"]
@@ -108,6 +109,10 @@ def recommend_chunked(model: nn.Module, users: Tensor, k: int, history: Optional
         raise ValueError("exclude_seen=True needs the users' history (or exclude=)")
     num_items = int(model.num_items)
     k = min(k, num_items)
+    device = module_device(model)  # every tensor here is made there; users and histories are moved there
+    users = users.to(device)
+    history = None if history is None else history.to(device)
+    mask = None if mask is None else mask.to(device)
     for start in range(0, users.numel(), user_chunk):
         batch = users[start:start + user_chunk]
         points = model.user_points(batch, history)
@@ -117,10 +122,10 @@ def recommend_chunked(model: nn.Module, users: Tensor, k: int, history: Optional
             yield (batch, *index.search(points, k, users=batch, exclude=mask if exclude_seen else None))
             continue
         row, col = mask.rows(batch) if exclude_seen else (None, None)
-        best_value = torch.empty(batch.numel(), 0)
-        best_item = torch.empty(batch.numel(), 0, dtype=torch.long)
+        best_value = torch.empty(batch.numel(), 0, device=device)
+        best_item = torch.empty(batch.numel(), 0, dtype=torch.long, device=device)
         for first in range(0, num_items, item_chunk):
-            items = torch.arange(first, min(first + item_chunk, num_items))
+            items = torch.arange(first, min(first + item_chunk, num_items), device=device)
             values = block_rank_scores(model, points, items).to(torch.float64, copy=True)
             if exclude_seen:
                 inside = (col >= first) & (col < first + items.numel())
