@@ -16,14 +16,15 @@ Launch with ``torchrun --nproc_per_node N -m hypgraph train ...`` (or
 rank, ``cuda:LOCAL_RANK``).
 
 The process group is PyTorch's; nothing here replaces it:
-:class:`GradientAllReduce` is one ``all_reduce`` of the flattened dense
-gradients per step (plus one of the sparse row gradients of each sparse
-table on ``gloo``, which sums sparse tensors natively).
+:class:`GradientAllReduce` is one ``all_reduce`` per step of the flattened
+dense gradients, the flags saying which exist and the loss (plus one of the
+sparse row gradients of each sparse table on ``gloo``, which sums sparse
+tensors natively).
 """
 from __future__ import annotations
 
 import os
-from typing import Any, List, Sequence
+from typing import Any, List, Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor, nn
@@ -123,13 +124,19 @@ class GradientAllReduce:
     r"""Sums the gradients of :obj:`params` over the ranks, each rank's
     weighted by its share of the batch.
 
-    Per step: one ``all_reduce`` of a small vector (which parameters have a
-    gradient, dense or sparse, on any rank, and the weighted loss), one of
-    every dense gradient flattened into one buffer, and on ``gloo`` one per
-    sparse gradient (``nccl`` sums only dense tensors: sparse gradients are
-    made dense there). A parameter without a gradient on every rank keeps
-    none (an optimiser skips it as in one process); one with a gradient on
-    some ranks gets theirs, the others contributing zeros.
+    Which parameters have a gradient, and whether it is dense or sparse, is
+    agreed on every step: each rank adds two flags per parameter to the
+    exchange. The dense gradients travel flattened in one buffer laid out as
+    the previous step agreed, with the flags and the weighted loss at its
+    end, so a step is one ``all_reduce`` (plus, on ``gloo``, one per sparse
+    gradient; ``nccl`` sums only dense tensors, so sparse gradients are made
+    dense there). When the flags show that the kinds changed (the first
+    step, a parameter that got no gradient anywhere, or a new one), every
+    rank sees it alike and the dense gradients are exchanged again in the
+    new layout. A parameter without a gradient on every rank keeps none (an
+    optimiser skips it as in one process); one with a gradient on some ranks
+    gets theirs, the others contributing zeros. The flags are read on the
+    host once per step.
 
     Args:
         params (Sequence[Tensor]): In the same order on every rank (e.g. the
@@ -139,6 +146,12 @@ class GradientAllReduce:
     def __init__(self, params: Sequence[Tensor]) -> None:
         self.params: List[Tensor] = list(params)
         self.sparse_native = _dist().get_backend() == "gloo"
+        dtypes = {p.dtype for p in self.params}
+        # gradients, flags and loss travel together when the parameters share
+        # one dtype; otherwise the flags go first and the gradients in float64
+        self.merged = len(dtypes) == 1
+        self.dtype = next(iter(dtypes)) if self.merged else torch.float64
+        self.layout: Optional[Tuple[Tuple[int, ...], Tuple[int, ...]]] = None  # (dense, sparse) agreed last
 
     def __call__(self, loss: Tensor, share: float) -> Tensor:
         r"""Replace every ``.grad`` by the weighted sum over the ranks and
@@ -146,17 +159,35 @@ class GradientAllReduce:
         tensor on every rank (so a non-finite loss anywhere is seen
         everywhere)."""
         dist = _dist()
-        device = loss.device
         grads = [p.grad for p in self.params]
-        kinds = torch.zeros(2 * len(grads) + 1, dtype=torch.float64, device=device)
+        flags = torch.zeros(2 * len(grads) + 1, dtype=self.dtype, device=loss.device)
         for i, g in enumerate(grads):
             if g is not None:
-                kinds[2 * i + int(g.is_sparse)] = 1.0
-        kinds[-1] = loss.detach().double() * share
-        dist.all_reduce(kinds)
-        # one read per step (which buffers to exchange): the only time the
-        # host waits for the device in a distributed step besides the logging reads
-        present = kinds[:-1].view(-1, 2).tolist()
+                flags[2 * i + int(g.is_sparse)] = 1.0
+        flags[-1] = loss.detach().to(self.dtype) * share
+        guess = self.layout if self.merged else None
+        flat = torch.cat([*self._dense_parts(grads, guess[0], share), flags]) if guess else flags
+        dist.all_reduce(flat)
+        summed = flat[flat.numel() - flags.numel():]
+        layout = self._layout(summed[:-1].view(-1, 2).tolist())  # the one read of the step
+        if layout != guess:  # the buffer's layout was not the agreed one: exchange again
+            flat = torch.cat(self._dense_parts(grads, layout[0], share)) if layout[0] else flat[:0]
+            if layout[0]:
+                dist.all_reduce(flat)
+        offset = 0
+        for i in layout[0]:
+            p = self.params[i]
+            p.grad = flat[offset:offset + p.numel()].view_as(p).to(p.dtype)
+            offset += p.numel()
+        for i in layout[1]:
+            self.params[i].grad = self._sparse_sum(grads[i], self.params[i], share)
+        for i in set(range(len(grads))) - set(layout[0]) - set(layout[1]):
+            self.params[i].grad = None
+        self.layout = layout
+        return summed[-1].to(loss.dtype)
+
+    def _layout(self, present) -> Tuple[Tuple[int, ...], Tuple[int, ...]]:
+        # (dense, sparse) parameter indices from the summed flags
         dense: List[int] = []
         sparse: List[int] = []
         for i, (has_dense, has_sparse) in enumerate(present):
@@ -166,29 +197,23 @@ class GradientAllReduce:
                 sparse.append(i)
             elif has_dense:
                 dense.append(i)
-        if dense:
-            parts = []
-            for i in dense:
-                g, p = grads[i], self.params[i]
-                if g is None:
-                    parts.append(torch.zeros(p.numel(), dtype=p.dtype, device=p.device))
-                else:
-                    parts.append((g.to_dense() if g.is_sparse else g).reshape(-1) * share)
-            flat = torch.cat(parts)
-            dist.all_reduce(flat)
-            offset = 0
-            for i in dense:
-                p = self.params[i]
-                p.grad = flat[offset:offset + p.numel()].view_as(p)
-                offset += p.numel()
-        for i in sparse:
+        return tuple(dense), tuple(sparse)
+
+    def _dense_parts(self, grads: List[Optional[Tensor]], dense: Sequence[int], share: float) -> List[Tensor]:
+        parts = []
+        for i in dense:
             g, p = grads[i], self.params[i]
             if g is None:
-                index = torch.zeros(1, 0, dtype=torch.long, device=p.device)
-                g = torch.sparse_coo_tensor(index, torch.zeros(0, *p.shape[1:], dtype=p.dtype, device=p.device),
-                                            p.shape, device=p.device)
-            g = (g.coalesce() * share).coalesce()
-            dist.all_reduce(g)
-            p.grad = g.coalesce()
-        return kinds[-1].to(loss.dtype)
+                parts.append(torch.zeros(p.numel(), dtype=self.dtype, device=p.device))
+            else:
+                parts.append((g.to_dense() if g.is_sparse else g).reshape(-1).to(self.dtype) * share)
+        return parts
 
+    def _sparse_sum(self, g: Optional[Tensor], p: Tensor, share: float) -> Tensor:
+        if g is None:
+            index = torch.zeros(1, 0, dtype=torch.long, device=p.device)
+            g = torch.sparse_coo_tensor(index, torch.zeros(0, *p.shape[1:], dtype=p.dtype, device=p.device),
+                                        p.shape, device=p.device)
+        g = (g.coalesce() * share).coalesce()
+        _dist().all_reduce(g)
+        return g.coalesce()
