@@ -32,7 +32,7 @@ from torch import Tensor, nn
 from .device import DeviceSpec, resolve_device
 
 __all__ = ["is_distributed", "rank", "world_size", "init_from_environment", "destroy", "GradientAllReduce",
-           "broadcast_state", "broadcast_object", "shard_bounds"]
+           "broadcast_state", "broadcast_object", "all_reduce", "shard_bounds"]
 
 
 def _dist():
@@ -110,6 +110,11 @@ def broadcast_state(module: nn.Module, source: int = 0) -> None:
     with torch.no_grad():
         for tensor in list(module.parameters()) + list(module.buffers()):
             dist.broadcast(tensor.data, source)
+
+
+def all_reduce(tensor: Tensor) -> None:
+    r"""Sum :obj:`tensor` over the ranks, in place (every rank gets the sum)."""
+    _dist().all_reduce(tensor)
 
 
 def broadcast_object(value: Any, source: int = 0) -> Any:

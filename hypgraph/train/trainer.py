@@ -125,10 +125,12 @@ class Trainer:
     contiguous share of each batch, and the gradients are summed over the
     ranks (each weighted by its share) before the step, so the replicas stay
     identical and the step is the one-process step on the whole batch. Rank 0
-    validates (the others receive its metrics, so all stop together), writes
-    the log and the checkpoints; every rank resumes from the same checkpoint.
+    writes the log and the checkpoints; every rank resumes from the same
+    checkpoint.
     Randomness inside the model (e.g. KG neighbour samples) comes from a
     generator per rank, seeded from :obj:`seed`, the epoch and the rank.
+    Validation is shared too: each rank ranks its share of the users, and the
+    metrics are summed over the ranks (the same numbers on every rank).
 
     Args:
         model (torch.nn.Module): Has ``forward(users, pos, neg, history)`` returning
@@ -264,9 +266,8 @@ class Trainer:
             except FloatingPointError as exc:
                 raise FloatingPointError(f"{exc}; {self._roll_back(state, start_state)}") from None
             trained = time.perf_counter()
-            metrics = self.validate(train, val_edges) if self.rank == 0 else {}
-            if self.world_size > 1:  # rank 0's: every rank then stops at the same epoch
-                metrics = distributed.broadcast_object(metrics)
+            metrics = self.validate(train, val_edges) if self.world_size == 1 else \
+                self._validate_in_shares(train, val_edges)
             end = time.perf_counter()
             record = {"epoch": epoch, "loss": loss, **metrics, "seconds": end - start,
                       TRAIN_SECONDS: trained - start, VALIDATION_SECONDS: end - trained}
@@ -415,7 +416,7 @@ class Trainer:
         the users' histories read from :obj:`train`."""
         self.model.eval()
         history = train.csr
-        ks = sorted({self.k, 20} & set(range(1, train.num_items + 1))) or [train.num_items]
+        ks = self._validation_ks(train)
 
         def score(users: Tensor) -> Tensor:
             return self.model.rank_scores(self.model.user_points(users, history))
@@ -423,6 +424,29 @@ class Trainer:
         seen = train.csr if exclude_edge_index is None else train.edge_index
         return full_ranking_metrics(score, seen, eval_edges, train.num_users, train.num_items, ks=ks,
                                     exclude_edge_index=exclude_edge_index)
+
+    def _validation_ks(self, train: Interactions) -> List[int]:
+        return sorted({self.k, 20} & set(range(1, train.num_items + 1))) or [train.num_items]
+
+    def _validate_in_shares(self, train: Interactions, eval_edges: Tensor) -> Dict[str, float]:
+        # in a process group: each rank ranks its contiguous share of the
+        # validation users, and the per-user sums are added up over the ranks,
+        # the same numbers on every rank (so every rank stops at the same epoch)
+        users = torch.unique(eval_edges[0])
+        mine = distributed.shard_bounds(users.numel(), self.world_size, self.rank)
+        names = [f"{name}@{k}" for k in self._validation_ks(train) for name in METRICS]
+        part = {name: 0.0 for name in names}
+        part["users"] = 0
+        if len(mine):
+            share = torch.isin(eval_edges[0], users[mine.start:mine.stop])
+            part = self.validate(train, eval_edges[:, share])
+        sums = torch.tensor([part[name] * part["users"] for name in names] + [part["users"]],
+                            dtype=torch.float64, device=self.device)
+        distributed.all_reduce(sums)
+        total = sums[-1].item()
+        out = {name: value / total for name, value in zip(names, sums[:-1].tolist())}
+        out["users"] = int(total)
+        return out
 
     def evaluate_split(self, train_edge_index: Tensor, eval_edges: Tensor, num_users: int, num_items: int,
                        history: Optional[InteractionCSR] = None,
