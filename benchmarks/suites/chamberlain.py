@@ -27,8 +27,11 @@ twin on the same optimiser:
 plus LightGCN (Adam), the hyperbolic graph recommender (issue 14:
 ``hyperbolic-graph-tangent``, HGCF's propagation with tangent tables and Adam,
 tuned on the same grid, against ``euclidean-graph-adam``, the same model in
-flat space; ``hgcf-recipe``, HGCF's published configuration and training,
-untuned, against the same recipe in flat space) and popularity. The table's seconds per epoch, epochs,
+flat space; ``hyperbolic-graph-hrcf``, the same with HRCF's root alignment and
+origin-aware penalty and HICF's hard negatives, against
+``euclidean-graph-hrcf-adam``; ``hgcf-recipe``, HGCF's published
+configuration and training, untuned, against the same recipe in flat space)
+and popularity. The table's seconds per epoch, epochs,
 best epoch and parameter counts give the asymmetric-vs-symmetric comparison
 of §6.3.
 
@@ -113,6 +116,12 @@ GRAPH = {"num_layers": 3, "normalization": "row", "self_loops": True, "combine":
 #: RiemannianSGD lr 1e-3, momentum 0.95, weight decay 5e-3; margin hinge 0.1
 #: summed over batches of 10,000 pairs, one negative each.
 HGCF_TRAINING = {"lr": 1e-3, "momentum": 0.95, "weight_decay": 5e-3, "margin": 0.1, "batch_size": 10_000}
+#: The HRCF/HICF rows' options (issue 14): HRCF's root alignment and
+#: origin-aware penalty (weight 0.1, as in the README's example), and HICF's
+#: hard negative, the nearest the positive of 5 sampled candidates; both
+#: geometries get them alike (the other rows draw 1 random negative).
+HRCF = {"root_alignment": True, "origin_weight": 0.1, "hard_negatives": True}
+HRCF_CANDIDATES = 5
 
 
 def _graph_rows():
@@ -128,9 +137,14 @@ def _graph_rows():
     recipe = {"graph": True, "recipe": "hgcf",
               "training": "HyperbolicGraphRecommender.hgcf; RiemannianSGD lr 1e-3, momentum 0.95, weight decay "
                           "5e-3; hinge margin 0.1 summed over batches of 10,000, 1 negative; untuned"}
+    hrcf = {**tangent, "hrcf": "HRCF root alignment and origin-aware penalty 0.1; HICF hard negative: the "
+                               f"nearest the positive of {HRCF_CANDIDATES} sampled candidates"}
     return (ModelSpec("hyperbolic-graph-tangent", "hyperbolic", "euclidean-graph-adam",
                       options={**tangent, "manifold": "lorentz"}),
             ModelSpec("euclidean-graph-adam", "euclidean", options={**tangent, "manifold": "euclidean"}),
+            ModelSpec("hyperbolic-graph-hrcf", "hyperbolic", "euclidean-graph-hrcf-adam",
+                      options={**hrcf, "manifold": "lorentz"}),
+            ModelSpec("euclidean-graph-hrcf-adam", "euclidean", options={**hrcf, "manifold": "euclidean"}),
             ModelSpec("hgcf-recipe", "hyperbolic", "euclidean-hgcf-recipe", tuned=False,
                       options={**recipe, "manifold": "lorentz"}),
             ModelSpec("euclidean-hgcf-recipe", "euclidean", tuned=False, options={**recipe, "manifold": "euclidean"}))
@@ -207,11 +221,14 @@ class Chamberlain(Suite):
                                      optimizer=functools.partial(RiemannianSGD, momentum=h["momentum"],
                                                                  weight_decay=h["weight_decay"]),
                                      margin=h["margin"], reduction="sum", batch_size=h["batch_size"])
+        hrcf = bool(model.options.get("hrcf"))
         net = HyperbolicGraphRecommender(num_users, num_items, dim=self.fixed["dim"], manifold=manifold,
                                          score_kind=config["score"],
                                          init_scale=INIT_WIDTH * float(config["init_scale"]),
-                                         parameterization=model.options["parameterization"], **GRAPH)
-        return recommender_trial(self, split, model, config, seed, ctx, loss="bpr", net=net)
+                                         parameterization=model.options["parameterization"], **GRAPH,
+                                         **(HRCF if hrcf else {}))
+        extra = {"num_negatives": HRCF_CANDIDATES} if hrcf else {}
+        return recommender_trial(self, split, model, config, seed, ctx, loss="bpr", net=net, **extra)
 
     def report(self, results) -> str:
         r"""§6.3's asymmetric-vs-symmetric comparison: accuracy, time to the
