@@ -63,7 +63,8 @@ from hypgraph.optim import RiemannianSGD
 
 from . import DatasetSpec, Metric, ModelSpec, Suite, register, require
 from ..report import summarise
-from .common import INIT_WIDTH, MANIFOLDS, design, read_dataset, recommender_trial, split_summary
+from .common import (HRCF, HRCF_CANDIDATES, INIT_WIDTH, MANIFOLDS, design, read_dataset, recommender_trial,
+                     split_summary)
 
 __all__ = ["Chamberlain"]
 
@@ -116,12 +117,6 @@ GRAPH = {"num_layers": 3, "normalization": "row", "self_loops": True, "combine":
 #: RiemannianSGD lr 1e-3, momentum 0.95, weight decay 5e-3; margin hinge 0.1
 #: summed over batches of 10,000 pairs, one negative each.
 HGCF_TRAINING = {"lr": 1e-3, "momentum": 0.95, "weight_decay": 5e-3, "margin": 0.1, "batch_size": 10_000}
-#: The HRCF/HICF rows' options (issue 14): HRCF's root alignment and
-#: origin-aware penalty (weight 0.1, as in the README's example), and HICF's
-#: hard negative, the nearest the positive of 5 sampled candidates; both
-#: geometries get them alike (the other rows draw 1 random negative).
-HRCF = {"root_alignment": True, "origin_weight": 0.1, "hard_negatives": True}
-HRCF_CANDIDATES = 5
 
 
 def _graph_rows():

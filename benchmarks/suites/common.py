@@ -23,7 +23,7 @@ from . import RunContext, Trial
 
 __all__ = ["Split", "split_summary", "count_parameters", "test_metrics", "train_trial", "popularity_trial",
            "hyperbolic_recommender", "recommender_trial", "read_dataset", "MANIFOLDS",
-           "euclidean_factor", "optimizer_factory", "OPTIMIZERS", "INIT_WIDTH", "design"]
+           "euclidean_factor", "optimizer_factory", "OPTIMIZERS", "INIT_WIDTH", "design", "HRCF", "HRCF_CANDIDATES"]
 
 Split = Tuple[HeteroData, HeteroData, HeteroData]
 
@@ -38,6 +38,13 @@ OPTIMIZERS = ("riemannian-adam", "adam")
 
 #: :class:`~hypgraph.nn.models.HyperbolicRecommender`'s ``init_width`` at ``init_scale`` 1
 INIT_WIDTH = 0.1
+
+#: The HRCF/HICF rows' options (issue 14): HRCF's root alignment and
+#: origin-aware penalty (weight 0.1, as in the README's example), and HICF's
+#: hard negative, the nearest the positive of 5 sampled candidates; both
+#: geometries get them alike (the other rows draw 1 random negative).
+HRCF = {"root_alignment": True, "origin_weight": 0.1, "hard_negatives": True}
+HRCF_CANDIDATES = 5
 
 
 def design(grid: Mapping[str, Sequence[Any]], base: Sequence[str], score: str = "score",

@@ -28,7 +28,9 @@ plus LightGCN (Adam, the same λ on its batch rows), the hyperbolic graph
 recommender of issue 14 (``graph+H-tangent``: HGCF's propagation — 3 hops
 over the row-normalised :math:`A + I`, summed without hop 0 — on the
 hyperboloid with tangent tables and Adam, the same λ on its batch rows,
-against ``graph+E-adam``, the same model in flat space), the KG in the
+against ``graph+E-adam``, the same model in flat space; ``graph+H-hrcf`` /
+``graph+E-hrcf-adam`` add HRCF's root alignment and origin-aware penalty and
+HICF's hard negatives), the KG in the
 forward pass (``KGNN+H-tangent``, :class:`~hypgraph.nn.models.HyperbolicKGNN`:
 2 layers in which items take the midpoint of their users' and of Hyper-Know's
 attention over their KG neighbours, in the Poincaré ball with tangent tables
@@ -69,8 +71,8 @@ from hypgraph.train import BilevelTrainer, Trainer
 from ..report import ALPHA, welch
 from ..timing import record_epoch_seconds
 from . import DatasetSpec, Metric, ModelSpec, Suite, Trial, register, require
-from .common import (count_parameters, design, euclidean_factor, popularity_trial, read_dataset,
-                     split_summary, test_metrics)
+from .common import (HRCF, HRCF_CANDIDATES, count_parameters, design, euclidean_factor, popularity_trial,
+                     read_dataset, split_summary, test_metrics)
 
 __all__ = ["HyperKnowSuite"]
 
@@ -131,6 +133,10 @@ _KGNN = {**_ADAM, "parameterization": "tangent",
 _GRAPH = {**_ADAM, "parameterization": "tangent",
           "propagation": "3 hops over the row-normalised A + I, summed without hop 0 (HGCF); the same λ on the "
                          "batch rows as LightGCN; init uniform with std init_scale x 0.01"}
+#: the graph rows with HRCF's and HICF's options, in both geometries alike
+#: (the suite's other rows draw 1 random negative); the same as chamberlain's
+_HRCF = {**_GRAPH, "hrcf": "HRCF root alignment and origin-aware penalty 0.1; HICF hard negative: the nearest "
+                           f"the positive of {HRCF_CANDIDATES} sampled candidates"}
 
 
 class _L2LightGCN(LightGCNRecommender):
@@ -189,6 +195,8 @@ class HyperKnowSuite(Suite):
         ModelSpec("lightgcn", "euclidean", options={"num_layers": 3, **_ADAM}),
         ModelSpec("graph+H-tangent", "hyperbolic", "graph+E-adam", options={"graph": "lorentz", **_GRAPH}),
         ModelSpec("graph+E-adam", "euclidean", options={"graph": "euclidean", **_GRAPH}),
+        ModelSpec("graph+H-hrcf", "hyperbolic", "graph+E-hrcf-adam", options={"graph": "lorentz", **_HRCF}),
+        ModelSpec("graph+E-hrcf-adam", "euclidean", options={"graph": "euclidean", **_HRCF}),
         ModelSpec("KGNN+H-tangent", "hyperbolic", "KGNN+E-adam", options={"kgnn": "poincare", **_KGNN}),
         ModelSpec("KGNN+E-adam", "euclidean", options={"kgnn": "euclidean", **_KGNN}),
         ModelSpec("popularity", "baseline", tuned=False),
@@ -247,7 +255,7 @@ class HyperKnowSuite(Suite):
                 train["user"].num_nodes, train["item"].num_nodes, dim=f["dim"],
                 manifold=Lorentz() if model.options["graph"] == "lorentz" else Euclidean(),
                 score_kind=config["score"], l2=l2, init_scale=math.sqrt(3) * INIT_STD * scale,
-                parameterization="tangent", **_GRAPH_PROPAGATION)
+                parameterization="tangent", **_GRAPH_PROPAGATION, **(HRCF if "hrcf" in model.options else {}))
         elif model.name == "lightgcn":
             net = _L2LightGCN(train["user"].num_nodes, train["item"].num_nodes, dim=f["dim"],
                               num_layers=model.options["num_layers"], l2=l2)
@@ -266,7 +274,8 @@ class HyperKnowSuite(Suite):
                                      **strength)
         theta = [p for n, p in net.named_parameters() if n != "beta_logit"]
         common = dict(max_epochs=ctx.epochs or f["max_epochs"], patience=f["patience"], seed=seed,
-                      batch_size=f["batch_size"], metric=self.selection_metric, progress=ctx.progress)
+                      batch_size=f["batch_size"], metric=self.selection_metric, progress=ctx.progress,
+                      **({"num_negatives": HRCF_CANDIDATES} if "hrcf" in model.options else {}))
         if model.options.get("optimizer") == "adam":
             opt = torch.optim.Adam(theta, lr=config["lr"])
         else:
