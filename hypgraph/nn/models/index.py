@@ -35,7 +35,8 @@ from torch import Tensor, nn
 
 from ...data.history import InteractionCSR
 
-__all__ = ["ItemIndex", "INDEX_KINDS", "import_faiss", "item_keys", "user_queries", "l2_keys", "l2_queries"]
+__all__ = ["ItemIndex", "INDEX_KINDS", "import_faiss", "ranks_on_manifold", "item_keys", "user_queries", "l2_keys",
+           "l2_queries"]
 
 #: The indexes :meth:`ItemIndex.build` makes.
 INDEX_KINDS = ("flat", "hnsw")
@@ -51,8 +52,10 @@ def import_faiss():
     return faiss
 
 
-def _ranks_on_manifold(model: nn.Module) -> bool:
-    # classified as block_rank_scores does: a manifold and a score kind
+def ranks_on_manifold(model: nn.Module) -> bool:
+    r"""Whether :obj:`model` ranks through its manifold (it has one and a
+    ``score_kind``: every :class:`~hypgraph.nn.models.base.PointRecommender`),
+    rather than by a plain dot product of points (LightGCN)."""
     return getattr(model, "manifold", None) is not None and hasattr(model, "score_kind")
 
 
@@ -63,7 +66,7 @@ def item_keys(model: nn.Module) -> Tensor:
     ``model.item_points()``, or the item points themselves for a model that
     scores by the dot product (LightGCN). A graph model must have
     propagated first (any ``model.user_points`` call does it)."""
-    if _ranks_on_manifold(model):
+    if ranks_on_manifold(model):
         return model.manifold.rank_keys(model.item_points(), model.score_kind)
     if callable(getattr(model, "item_points", None)):
         return model.item_points()
@@ -73,7 +76,7 @@ def item_keys(model: nn.Module) -> Tensor:
 def user_queries(model: nn.Module, user_points: Tensor) -> Tensor:
     r"""``[B, D']`` query vectors of the users at :obj:`user_points`, the
     other side of :func:`item_keys`."""
-    if _ranks_on_manifold(model):
+    if ranks_on_manifold(model):
         return model.manifold.rank_queries(user_points, model.score_kind)
     return user_points
 

@@ -13,7 +13,7 @@ from torch import Tensor, nn
 
 from ...data.history import InteractionCSR
 from ..device import module_device
-from .index import INDEX_KINDS, ItemIndex
+from .index import INDEX_KINDS, ItemIndex, ranks_on_manifold
 
 __all__ = ["recommend_chunked", "block_rank_scores", "USER_CHUNK", "ITEM_CHUNK"]
 
@@ -37,10 +37,9 @@ def block_rank_scores(model: nn.Module, user_points: Tensor, items: Tensor) -> T
     ``item_points`` and no manifold (LightGCN) by the dot product; any other
     by ``model.score`` of the ``[B, len(items)]`` pairs.
     """
-    manifold = getattr(model, "manifold", None)
     item_points = getattr(model, "item_points", None)
-    if manifold is not None and hasattr(model, "score_kind"):
-        return manifold.rank_scores(user_points, model.item_points(items), model.score_kind)
+    if ranks_on_manifold(model):
+        return model.manifold.rank_scores(user_points, model.item_points(items), model.score_kind)
     if callable(item_points):
         return user_points @ item_points(items).t()
     return model.score(user_points, items.expand(user_points.size(0), -1))
