@@ -34,10 +34,6 @@ def _s(kappa: Tensor, k: Curv) -> Tensor:
     return (1 - k * numerics.sq_norm(kappa, keepdim=True)).clamp_min(numerics.eps(kappa.dtype))
 
 
-def _dot(x: Tensor, y: Tensor) -> Tensor:
-    return (x * y).sum(-1, keepdim=True)
-
-
 @_accepts_c
 def lorentz_factor(kappa: Tensor, *, k: Curv = 1.0, keepdim: bool = False) -> Tensor:
     r""":math:`\gamma_\kappa = 1/\sqrt{1 - k\lVert\kappa\rVert^2}` (Hyper-Know Eq. 5;
@@ -51,7 +47,7 @@ def pushforward(kappa: Tensor, u: Tensor, *, k: Curv = 1.0) -> Tensor:
     r"""Differential of Klein :math:`\to` hyperboloid (Eq. 5) at :math:`\kappa` applied to :math:`u`."""
     sk, s = k ** 0.5, _s(kappa, k)
     a = s.rsqrt() / sk
-    b = k * _dot(kappa, u) * s.pow(-1.5) / sk
+    b = k * numerics.dot(kappa, u, keepdim=True) * s.pow(-1.5) / sk
     return torch.cat([b, sk * (a * u + b * kappa)], dim=-1)
 
 
@@ -66,7 +62,8 @@ def pullback(x: Tensor, v: Tensor, *, k: Curv = 1.0) -> Tensor:
 @_accepts_c
 def inner(kappa: Tensor, u: Tensor, v: Tensor, *, k: Curv = 1.0, keepdim: bool = False) -> Tensor:
     s = _s(kappa, k)
-    out = _dot(u, v) / s + k * _dot(kappa, u) * _dot(kappa, v) / (s * s)
+    ku, kv = numerics.dot(kappa, u, keepdim=True), numerics.dot(kappa, v, keepdim=True)
+    out = numerics.dot(u, v, keepdim=True) / s + k * ku * kv / (s * s)
     return out if keepdim else out.squeeze(-1)
 
 
@@ -102,7 +99,7 @@ def proju(x: Tensor, u: Tensor, *, k: Curv = 1.0) -> Tensor:
 @_accepts_c
 def egrad2rgrad(x: Tensor, grad: Tensor, *, k: Curv = 1.0) -> Tensor:
     r"""Inverse metric by Sherman–Morrison: :math:`g_\kappa^{-1} = s\,(I - k\,\kappa\kappa^\top)`."""
-    return _s(x, k) * (grad - k * x * _dot(x, grad))
+    return _s(x, k) * (grad - k * x * numerics.dot(x, grad, keepdim=True))
 
 
 @_accepts_c
