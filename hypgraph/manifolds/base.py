@@ -163,6 +163,14 @@ class Manifold(nn.Module, ABC):
     def egrad2rgrad(self, x: Tensor, grad: Tensor) -> Tensor:
         ...
 
+    def egrad2rgrad_sq_norm(self, x: Tensor, grad: Tensor) -> Tuple[Tensor, Tensor]:
+        r"""``(h, |h|_x^2)``: the Riemannian gradient :meth:`egrad2rgrad` and
+        its squared norm (keepdim), the two a Riemannian Adam step needs
+        ([Chamberlain 2019] Eq. 20-21; Bécigneul & Ganea 2019). Models
+        override it where the two share work."""
+        rgrad = self.egrad2rgrad(x, grad)
+        return rgrad, self.norm(x, rgrad, keepdim=True).square()
+
     @abstractmethod
     def transp(self, x: Tensor, y: Tensor, v: Tensor) -> Tensor:
         ...

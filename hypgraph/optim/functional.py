@@ -191,6 +191,25 @@ def _momentum(d_p: Tensor, buf: Optional[Tensor], fresh: Optional[Tensor], momen
     return new if fresh is None else torch.where(fresh, d_p, new)  # a row's first buffer is its gradient
 
 
+def _rgrad_and_sq_norm(x: Tensor, grad: Tensor, manifold: Manifold, weight_decay: float,
+                       max_grad_norm: Optional[float]) -> Tuple[Tensor, Tensor]:
+    # (g, <g, g>_x) for Adam on a manifold: g = riemannian_grad then clip_tangent.
+    # Without weight decay the manifold gives both at once (one shared pass);
+    # where its norm or gradient overflowed, or off the CPU, each is computed
+    # as riemannian_grad and the manifold's norm do it, taken as norm^2 since
+    # Lorentz.norm avoids the cancellation of <u, u>_L far from the origin
+    if weight_decay == 0:
+        rgrad, sq_norm = manifold.egrad2rgrad_sq_norm(x, grad)  # Chamberlain 2019, Eq. 20-21
+        if numerics.surely_finite(sq_norm) and numerics.surely_finite(rgrad):
+            if max_grad_norm is not None:  # Chamberlain 2019, §5.3, as clip_tangent
+                scale = (max_grad_norm / sq_norm.sqrt()).clamp(max=1.0)
+                rgrad, sq_norm = rgrad * scale, sq_norm * scale.square()
+            return rgrad, sq_norm
+    rgrad = riemannian_grad(x, grad, manifold=manifold, weight_decay=weight_decay)  # Chamberlain 2019, Eq. 20-21
+    rgrad = clip_tangent(x, rgrad, max_grad_norm, manifold=manifold)  # Chamberlain 2019, §5.3
+    return rgrad, manifold.norm(x, rgrad, keepdim=True).square()
+
+
 class AdamStep(NamedTuple):
     r"""What :func:`adam_step` returns: the new points and moments
     (``max_exp_avg_sq`` is ``None`` unless AMSGrad)."""
@@ -253,8 +272,11 @@ def adam_step(x: Tensor, grad: Tensor, exp_avg: Tensor, exp_avg_sq: Tensor, *, s
     beta1, beta2 = betas
     if not isinstance(step, Tensor):
         step = float(step)
-    rgrad = riemannian_grad(x, grad, manifold=manifold, weight_decay=weight_decay)  # Chamberlain 2019, Eq. 20-21
-    rgrad = clip_tangent(x, rgrad, max_grad_norm, manifold=manifold)  # Chamberlain 2019, §5.3
+    if manifold is None:
+        rgrad = riemannian_grad(x, grad, weight_decay=weight_decay)
+        rgrad = clip_tangent(x, rgrad, max_grad_norm)
+    else:
+        rgrad, sq_norm = _rgrad_and_sq_norm(x, grad, manifold, weight_decay, max_grad_norm)
     if differentiable:
         exp_avg, exp_avg_sq = exp_avg.lerp(rgrad, 1 - beta1), exp_avg_sq.mul(beta2)
     else:
@@ -262,11 +284,7 @@ def adam_step(x: Tensor, grad: Tensor, exp_avg: Tensor, exp_avg_sq: Tensor, *, s
     if manifold is None:
         exp_avg_sq = exp_avg_sq.addcmul(rgrad, rgrad, value=1 - beta2) if differentiable else \
             exp_avg_sq.addcmul_(rgrad, rgrad, value=1 - beta2)
-    else:
-        # Bécigneul & Ganea 2019: the squared Riemannian norm <g, g>_x of the
-        # point's gradient, taken as norm^2 since Lorentz.norm avoids the
-        # cancellation of <u, u>_L far from the origin
-        sq_norm = manifold.norm(x, rgrad, keepdim=True).square()
+    else:  # Bécigneul & Ganea 2019: the squared Riemannian norm <g, g>_x
         exp_avg_sq = exp_avg_sq.add(sq_norm, alpha=1 - beta2) if differentiable else \
             exp_avg_sq.add_(sq_norm, alpha=1 - beta2)
     second = exp_avg_sq

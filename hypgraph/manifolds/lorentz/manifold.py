@@ -109,6 +109,9 @@ class Lorentz(Manifold):
     def egrad2rgrad(self, x: Tensor, grad: Tensor) -> Tensor:
         return L.egrad2rgrad(x, grad, k=self._like(x))
 
+    def egrad2rgrad_sq_norm(self, x: Tensor, grad: Tensor) -> Tuple[Tensor, Tensor]:
+        return S.egrad2rgrad_sq_norm(x, grad, k=self._like(x))
+
     def transp(self, x: Tensor, y: Tensor, v: Tensor) -> Tensor:
         return L.transp(x, y, v, k=self._like(x))
 

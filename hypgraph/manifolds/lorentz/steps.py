@@ -1,7 +1,8 @@
 r"""The hyperboloid's fused optimiser steps: an exponential map and the
 parallel transport of a moment along it, sharing their work
-(:func:`expmap_transp`, :func:`geodesic_step`), and the in-place form the
-Riemannian optimisers use on their own tables (:func:`geodesic_step_`).
+(:func:`expmap_transp`, :func:`geodesic_step`), the in-place form the
+Riemannian optimisers use on their own tables (:func:`geodesic_step_`), and
+the Riemannian gradient together with its norm (:func:`egrad2rgrad_sq_norm`).
 Each is :func:`~hypgraph.manifolds.lorentz.math.expmap` followed by
 :func:`~hypgraph.manifolds.lorentz.math.transp`, rewritten with the inner
 products known in closed form on the geodesic ([Chamberlain 2019] Eq. 12).
@@ -16,7 +17,43 @@ from torch import Tensor
 from .. import numerics
 from .math import Curv, _geodesic, _max_sq_space, _space, _time, inner, projx, tangent_norm
 
-__all__ = ["expmap_transp", "geodesic_step", "geodesic_step_"]
+__all__ = ["egrad2rgrad_sq_norm", "expmap_transp", "geodesic_step", "geodesic_step_"]
+
+
+def egrad2rgrad_sq_norm(x: Tensor, grad: Tensor, *, k: Curv = 1.0, dim: int = -1):
+    r"""``(h, <h, h>_L)`` (keepdim): the Riemannian gradient
+    :math:`h = g^{-1}\nabla + k\,(x\cdot\nabla)\,x` of
+    :func:`~hypgraph.manifolds.lorentz.math.egrad2rgrad` ([Chamberlain 2019]
+    Eq. 20-21) and its squared norm, sharing their work.
+
+    With :math:`\rho = \lVert x_{1:}\rVert`, :math:`q = \langle x_{1:}, \nabla_{1:}\rangle`
+    and :math:`\hat x = x_{1:}/\rho`, the space part of :math:`h` is
+    :math:`\nabla_{1:} + k(x_0\nabla_0 + q)\,x_{1:}`, whose component across
+    :math:`\hat x` is that of :math:`\nabla_{1:}` itself, and
+    :math:`\langle x_{1:}, h_{1:}\rangle = k x_0 (x_0 q + \rho^2\nabla_0)`
+    (from :math:`1 + k\rho^2 = k x_0^2`). The cancellation-free form of
+    :func:`~hypgraph.manifolds.lorentz.math.tangent_norm` becomes
+
+    .. math::
+        \langle h, h\rangle_{\mathcal L} = \big\lVert \nabla_{1:} - \tfrac{q}{\rho^2}x_{1:}\big\rVert^2
+            + k\Big(x_0\frac{q}{\rho} + \rho\,\nabla_0\Big)^2,
+
+    two non-negative terms from one dot product that also gives
+    :math:`x\cdot\nabla`: five passes over the table instead of seven.
+    Where the squares overflow (float32 points near :func:`projx`'s cap with
+    large gradients) the norm is not finite and callers fall back to
+    :func:`tangent_norm`, which scales first.
+    """
+    xs, gs, x0, g0 = _space(x, dim), _space(grad, dim), _time(x, dim), _time(grad, dim)
+    floor = numerics.min_norm(x.dtype)
+    rho2 = numerics.sq_norm(xs, dim=dim, keepdim=True).clamp_min(floor ** 2)
+    q = numerics.dot(xs, gs, dim=dim, keepdim=True)
+    # Chamberlain 2019, Eq. 20-21: flip the time coordinate, add k (x . grad) x
+    rgrad = torch.addcmul(grad, x, k * (x0 * g0 + q))
+    _time(rgrad, dim).sub_(g0, alpha=2)
+    across = numerics.sq_norm(torch.addcmul(gs, xs, q / rho2, value=-1), dim=dim, keepdim=True)
+    rho = rho2.sqrt()
+    return rgrad, across + k * (x0 * (q / rho) + rho * g0).square()
 
 
 def expmap_transp(x: Tensor, u: Tensor, v: Tensor, *, k: Curv = 1.0, dim: int = -1):
@@ -84,12 +121,12 @@ def _step_coefficients(x: Tensor, v: Tensor, t, k: Curv, dim: int):
     # |v|^2 itself overflows float32 for moments of points near projx's cap
     norm_v = tangent_norm(x, v, k=k, dim=dim, keepdim=True)
     t = torch.as_tensor(t, dtype=x.dtype, device=x.device)
-    sk = k ** 0.5
-    theta = sk * norm_v * t.abs()
+    sk_norm_v = k ** 0.5 * norm_v
+    theta = sk_norm_v * t.abs()
     clamped = theta.clamp_min(numerics.min_norm(x.dtype))
+    # in [MIN_NORM, MAX_COSH_ARG], where cosh and sinh are finite
     step = clamped.clamp_max(numerics.max_cosh_arg(x.dtype))
-    cosh, sinhc = numerics.cosh(step), numerics.sinh(step) / clamped
-    return cosh, t * sinhc, t.sign() * sk * norm_v * numerics.tanh(theta / 2)
+    return torch.cosh(step), t * torch.sinh(step) / clamped, t.sign() * sk_norm_v * numerics.tanh(theta / 2)
 
 
 def _direct_step(x: Tensor, v: Tensor, cosh: Tensor, t_sinhc: Tensor, coeff: Tensor, k: Curv, dim: int):

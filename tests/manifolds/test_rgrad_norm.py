@@ -1,0 +1,90 @@
+"""The Riemannian gradient with its squared norm in one call
+(Manifold.egrad2rgrad_sq_norm, what Riemannian Adam reads), and the row-wise
+dot product every model's formulas share (numerics.dot)."""
+import pytest
+import torch
+
+from hypgraph.manifolds import Lorentz, Manifold, numerics
+from hypgraph.manifolds.lorentz import math as L
+from hypgraph.optim import functional as F
+
+from .conftest import MANIFOLDS, points
+
+
+def test_dot_is_the_sum_of_products_along_any_dimension_with_broadcasting():
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(4, 1, 6, dtype=torch.float64, generator=g)
+    y = torch.randn(4, 3, 6, dtype=torch.float64, generator=g)
+    for dim in (-1, 2, 0, -3):
+        for keepdim in (False, True):
+            expected = (x * y).sum(dim=dim, keepdim=keepdim)
+            torch.testing.assert_close(numerics.dot(x, y, dim=dim, keepdim=keepdim), expected,
+                                       rtol=1e-14, atol=1e-14)
+    torch.testing.assert_close(numerics.sq_norm(y, keepdim=True), (y * y).sum(-1, keepdim=True),
+                               rtol=1e-14, atol=1e-14)
+
+
+@pytest.mark.parametrize("name", list(MANIFOLDS))
+@pytest.mark.parametrize("std", [0.6, 6.0])
+def test_egrad2rgrad_sq_norm_is_egrad2rgrad_and_its_squared_norm(name, std):
+    m = MANIFOLDS[name]()
+    x = points(m, n=64, dim=5, std=std)
+    grad = torch.randn(x.shape, dtype=x.dtype, generator=torch.Generator().manual_seed(3))
+    rgrad, sq = m.egrad2rgrad_sq_norm(x, grad)
+    torch.testing.assert_close(rgrad, m.egrad2rgrad(x, grad), rtol=1e-10, atol=1e-12)
+    assert sq.shape == (64, 1)
+    torch.testing.assert_close(sq, m.norm(x, m.egrad2rgrad(x, grad), keepdim=True).square(),
+                               rtol=1e-9, atol=1e-12)
+
+
+def test_lorentz_sq_norm_at_the_origin_and_along_the_normal():
+    # at the origin <h, h> = |grad_space|^2; a gradient along the normal
+    # flip(x) has no tangent part: both terms vanish
+    m = Lorentz(k=0.5)
+    o = m.origin(3, 5, dtype=torch.float64)
+    grad = torch.randn(3, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    _, sq = m.egrad2rgrad_sq_norm(o, grad)
+    torch.testing.assert_close(sq, grad[:, 1:].square().sum(-1, keepdim=True), rtol=1e-14, atol=0)
+    x = points(m, n=8, dim=4, std=2.0)
+    rgrad, sq = m.egrad2rgrad_sq_norm(x, 3.0 * L.flip_time(x))
+    assert sq.abs().max() < 1e-20 and rgrad.abs().max() < 1e-9
+
+
+@pytest.mark.parametrize("radius", [8.0, 14.0])
+def test_lorentz_float32_sq_norm_far_out_matches_float64(radius):
+    # far from the origin <h, h>_L taken from h's coordinates subtracts two
+    # numbers of order x0^2 |h|^2 (float32 keeps nothing of it at radius 14);
+    # the two non-negative terms keep float32 within rounding of float64
+    m = Lorentz()
+    g = torch.Generator().manual_seed(0)
+    direction = torch.nn.functional.normalize(torch.randn(256, 6, dtype=torch.float64, generator=g), dim=-1)
+    x64 = m.expmap0(torch.cat([torch.zeros(256, 1, dtype=torch.float64), radius * direction], -1))
+    grad64 = torch.zeros_like(x64)
+    grad64[:, 1:] = torch.randn(256, 6, dtype=torch.float64, generator=g)  # as Lorentz.dist's gradient: no time part
+    grad64[:128, 1:] = x64[:128, 1:] * 0.3 + 1e-3 * grad64[:128, 1:]  # nearly radial, the hard case
+    _, exact = m.egrad2rgrad_sq_norm(x64, grad64)
+    _, sq32 = m.egrad2rgrad_sq_norm(x64.float(), grad64.float())
+    torch.testing.assert_close(sq32.double(), exact, rtol=2e-4, atol=0)
+    naive = L.inner(*[m.egrad2rgrad(x64.float(), grad64.float())] * 2, keepdim=True)
+    assert ((naive.double() - exact).abs() / exact).max() > 1e-2  # what the direct form loses
+
+
+def _adam_steps(manifold, x, grads, **kwargs):
+    x = x.clone()
+    m, v = torch.zeros_like(x), x.new_zeros(x.shape[:-1] + (1,))
+    for t, grad in enumerate(grads, 1):
+        x, m, v, _ = F.adam_step(x, grad, m, v, step=float(t), lr=0.05, manifold=manifold, **kwargs)
+    return x, m, v
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"max_grad_norm": 0.3}, {"weight_decay": 0.1}])
+def test_adam_step_with_the_shared_norm_equals_the_separate_computations(monkeypatch, kwargs):
+    m = Lorentz(k=0.5)
+    x = points(m, n=32, dim=4, std=2.0)
+    g = torch.Generator().manual_seed(5)
+    grads = [torch.randn(x.shape, dtype=x.dtype, generator=g) for _ in range(4)]
+    fused = _adam_steps(m, x, grads, **kwargs)
+    monkeypatch.setattr(Lorentz, "egrad2rgrad_sq_norm", Manifold.egrad2rgrad_sq_norm)
+    separate = _adam_steps(m, x, grads, **kwargs)
+    for a, b in zip(fused, separate):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
