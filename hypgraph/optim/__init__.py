@@ -31,7 +31,7 @@ from . import functional
 from .parameter import ManifoldParameter
 from .radam import RiemannianAdam
 from .rsgd import RiemannianSGD
-from .table import PARAMETERIZATIONS, ManifoldTable, PointTable, TangentTable, point_table
+from .table import PARAMETERIZATIONS, ManifoldTable, PointTable, TangentTable, point_table, rows_stand_in
 
 __all__ = ["functional", "ManifoldParameter", "RiemannianSGD", "RiemannianAdam", "PointTable", "ManifoldTable",
-           "TangentTable", "PARAMETERIZATIONS", "point_table"]
+           "TangentTable", "PARAMETERIZATIONS", "point_table", "rows_stand_in"]

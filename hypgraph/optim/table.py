@@ -30,10 +30,49 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..manifolds import numerics
 from ..manifolds.base import Manifold
 from .parameter import ManifoldParameter
 
-__all__ = ["PointTable", "ManifoldTable", "TangentTable", "PARAMETERIZATIONS", "point_table"]
+__all__ = ["PointTable", "ManifoldTable", "TangentTable", "PARAMETERIZATIONS", "point_table", "rows_stand_in"]
+
+_ROWS = "_hypgraph_stand_in_rows"
+
+
+def rows_stand_in(table: Tensor, index: Tensor, rows: Tensor) -> Tensor:
+    r""":obj:`table` with its rows :obj:`index` (sorted, distinct) replaced by
+    :obj:`rows`: a stand-in for a functional call (as
+    :class:`~hypgraph.train.BilevelTrainer` builds for Hyper-Know Eq. 12)
+    that knows which of its rows are live.
+
+    :meth:`PointTable.take`, :meth:`~PointTable.rows` and
+    :meth:`~PointTable.gather` read those rows from :obj:`rows` itself, so the
+    gradient of every read is ``[len(index), width]`` instead of a zero table
+    of the full size per read (for the 35k-entity table of ml-100k's KG, a
+    9 MB fill and sum per read, and a differentiable one under
+    ``create_graph=True``). Any other read of the returned tensor sees the
+    same values and still reaches :obj:`rows` through ``index_copy``'s
+    gradient."""
+    out = table.index_copy(0, index, rows)
+    setattr(out, _ROWS, (index, rows))
+    return out
+
+
+def _live_rows(weight: Tensor, index: Tensor) -> Optional[Tuple[Tensor, Tensor]]:
+    # (rows, local) with rows[local] the rows `index` of a rows_stand_in,
+    # or None: not a stand-in, `index` reads a row outside its live rows, or
+    # off the CPU, where checking that would wait for the device (the
+    # stand-in is then read as a table, with the same values and gradients)
+    live = getattr(weight, _ROWS, None)
+    if live is None or not numerics.host_checks(index):
+        return None
+    ids, rows = live
+    if ids.numel() == 0:
+        return None
+    local = torch.searchsorted(ids, index).clamp_max_(ids.numel() - 1)
+    if not bool((ids[local] == index).all()):
+        return None
+    return rows, local
 
 
 class PointTable(ABC):
@@ -100,6 +139,10 @@ class PointTable(ABC):
         sparse gradient when the table is sparse and :obj:`weight` a parameter."""
         if self.sparse and isinstance(weight, nn.Parameter):
             return F.embedding(index, weight, sparse=True)
+        live = _live_rows(weight, index)
+        if live is not None:  # a rows_stand_in: read its live rows directly
+            rows, local = live
+            return rows[local]
         return weight[index]
 
     def rows(self, weight: Tensor, index: Tensor) -> Tensor:
@@ -122,6 +165,10 @@ class PointTable(ABC):
         :attr:`stores_points`), else only the distinct rows of :obj:`index`,
         each mapped once. For expressions that index a table many times
         (message passing over a batch's neighbours)."""
+        live = _live_rows(weight, index)
+        if live is not None:  # a rows_stand_in: its live rows, each mapped once
+            rows, local = live
+            return self.to_points(rows), local
         if self.stores_points and not (self.sparse and isinstance(weight, nn.Parameter)):
             return self.points(weight), index
         distinct, local = torch.unique(index, return_inverse=True)

@@ -6,11 +6,13 @@ from typing import Dict, List, Optional, Tuple
 
 import torch
 from torch import Tensor, nn
+from torch.profiler import record_function
 from torch_geometric.data import HeteroData
 
 from ..data.history import InteractionCSR, Interactions
 from ..data.negative import PositiveSet, sample_negatives
 from ..optim import functional as F
+from ..optim import rows_stand_in
 from .trainer import FitResult, Trainer
 
 __all__ = ["BilevelTrainer"]
@@ -160,33 +162,11 @@ class BilevelTrainer(Trainer):
     # --- Algorithm 1 -----------------------------------------------------
     def _step(self, users: Tensor, pos: Tensor, neg: Tensor, history: InteractionCSR,
               generator: torch.Generator) -> Tensor:
-        rows = self._batch_rows(users, pos, neg, generator)
-        leaves: List[Tuple[str, Tensor, Optional[Tensor], Tensor]] = []
-        inner_params: Dict[str, Tensor] = {}
-        for name, param in self._theta:
-            index = rows.get(name)
-            base = param.detach()
-            leaf = (base if index is None else base[index]).requires_grad_(True)
-            inner_params[name] = leaf if index is None else base.index_copy(0, index, leaf)
-            leaves.append((name, param, index, leaf))
-        # J_inner(Theta_t, beta_t) on the training batch; beta stays live
-        inner = self._call(inner_params, users, pos, neg, history, generator, auxiliary=True)
-        self._check_finite(inner)
-        grads = torch.autograd.grad(inner, [leaf for *_, leaf in leaves], create_graph=True,
-                                    allow_unused=True)
-
-        # Hyper-Know Eq. 12: proxy Theta~(beta) = Theta_t - alpha * grad J_inner(Theta_t, beta)
-        proxy: Dict[str, Tensor] = {}
-        for (name, param, index, leaf), grad in zip(leaves, grads):
-            if grad is None:
-                continue
-            moved = self.proxy_step(param, leaf, grad)
-            proxy[name] = moved if index is None else param.detach().index_copy(0, index, moved)
-        outer_users, outer_pos, outer_neg = self._outer_batch(users, pos, neg, generator)
-        # Hyper-Know Eq. 10-11: J_outer(Theta~(beta)) is the ranking loss alone
-        outer = self._call(proxy, outer_users, outer_pos, outer_neg, history, None, auxiliary=False)
-        betas = [b for _, b in self._beta]
-        beta_grads = torch.autograd.grad(outer, betas, allow_unused=True)
+        # regions for torch.profiler, as torch.optim marks its steps (benchmarks/kg_speed.py reads them)
+        with record_function("BilevelTrainer.inner_gradient"):
+            inner, leaves, grads = self._inner_gradient(users, pos, neg, history, generator)
+        with record_function("BilevelTrainer.hypergradient"):
+            betas, beta_grads = self._hypergradient(leaves, grads, users, pos, neg, history, generator)
 
         # Algorithm 1: Theta update with beta_t fixed (the gradient above), then beta
         self.optimizer.zero_grad()
@@ -206,6 +186,40 @@ class BilevelTrainer(Trainer):
             beta.grad = torch.zeros_like(beta) if grad is None else grad.detach()
         self.beta_optimizer.step()
         return inner.detach()
+
+    def _inner_gradient(self, users: Tensor, pos: Tensor, neg: Tensor, history: InteractionCSR,
+                        generator: torch.Generator):
+        # (J_inner, [(name, param, rows, leaf)], grad J_inner w.r.t. each leaf, differentiable in beta)
+        rows = self._batch_rows(users, pos, neg, generator)
+        leaves: List[Tuple[str, Tensor, Optional[Tensor], Tensor]] = []
+        inner_params: Dict[str, Tensor] = {}
+        for name, param in self._theta:
+            index = rows.get(name)
+            base = param.detach()
+            leaf = (base if index is None else base[index]).requires_grad_(True)
+            inner_params[name] = leaf if index is None else rows_stand_in(base, index, leaf)
+            leaves.append((name, param, index, leaf))
+        # J_inner(Theta_t, beta_t) on the training batch; beta stays live
+        inner = self._call(inner_params, users, pos, neg, history, generator, auxiliary=True)
+        self._check_finite(inner)
+        grads = torch.autograd.grad(inner, [leaf for *_, leaf in leaves], create_graph=True,
+                                    allow_unused=True)
+        return inner, leaves, grads
+
+    def _hypergradient(self, leaves, grads, users: Tensor, pos: Tensor, neg: Tensor,
+                       history: InteractionCSR, generator: torch.Generator):
+        # Hyper-Know Eq. 12: proxy Theta~(beta) = Theta_t - alpha * grad J_inner(Theta_t, beta)
+        proxy: Dict[str, Tensor] = {}
+        for (name, param, index, leaf), grad in zip(leaves, grads):
+            if grad is None:
+                continue
+            moved = self.proxy_step(param, leaf, grad)
+            proxy[name] = moved if index is None else rows_stand_in(param.detach(), index, moved)
+        outer_users, outer_pos, outer_neg = self._outer_batch(users, pos, neg, generator)
+        # Hyper-Know Eq. 10-11: J_outer(Theta~(beta)) is the ranking loss alone
+        outer = self._call(proxy, outer_users, outer_pos, outer_neg, history, None, auxiliary=False)
+        betas = [b for _, b in self._beta]
+        return betas, torch.autograd.grad(outer, betas, allow_unused=True)
 
     def _batch_rows(self, users: Tensor, pos: Tensor, neg: Tensor,
                     generator: torch.Generator) -> Dict[str, Tensor]:

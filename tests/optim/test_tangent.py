@@ -1,6 +1,7 @@
 """Point tables (hypgraph.optim.table): the manifold and tangent
 parameterisations behind one interface; torch.optim steps on tangent tables,
-exactly as Adam's formula through expmap0; sparse row gradients."""
+exactly as Adam's formula through expmap0; sparse row gradients; stand-ins
+with live rows for functional calls."""
 import pytest
 import torch
 import torch.nn.functional as F
@@ -9,7 +10,7 @@ from hypgraph.manifolds import Lorentz, PoincareBall
 from hypgraph.manifolds.lorentz import math as L
 from hypgraph.manifolds.poincare import math as P
 from hypgraph.optim import (PARAMETERIZATIONS, ManifoldParameter, ManifoldTable, RiemannianAdam,
-                            TangentTable, point_table)
+                            TangentTable, point_table, rows_stand_in)
 
 from ..manifold_cases import select
 
@@ -197,3 +198,52 @@ def test_dense_reads_of_stand_in_tensors_stay_dense():
     stand_in = weight.detach().clone().requires_grad_(True)
     table.rows(stand_in, torch.tensor([0, 2])).sum().backward()
     assert not stand_in.grad.is_sparse and stand_in.grad[[0, 2]].abs().sum() > 0
+
+
+# --- rows_stand_in: a functional call's table with its live rows ------------------
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("name", ["lorentz", "poincare"])
+def test_rows_stand_in_reads_its_live_rows_with_the_same_values_and_gradients(name, kind):
+    # reads through take / rows / gather of the live rows give what the
+    # index_copy stand-in gives, value and gradient, with the gradient formed
+    # on the live rows alone (no table-sized zero per read)
+    manifold = MANIFOLDS[name]()
+    table, weight = filled(kind, manifold)
+    live = torch.tensor([1, 4, 5, 9])
+    reads = torch.tensor([[4, 1, 4], [9, 9, 5]])
+
+    def readout(make):
+        leaf = weight.detach()[live].clone().requires_grad_(True)
+        stand_in = make(weight.detach(), live, leaf)
+        points, local = table.gather(stand_in, reads.flatten())
+        out = (table.rows(stand_in, reads).sin().sum() + table.take(stand_in, reads[0]).square().sum()
+               + points[local].cos().sum())
+        grad, through_table = torch.autograd.grad(out, [leaf, stand_in], allow_unused=True)
+        return out.detach(), grad, points.size(0), through_table
+
+    value, grad, gathered, through_table = readout(rows_stand_in)
+    ref_value, ref_grad, ref_gathered, ref_through_table = readout(lambda t, i, r: t.index_copy(0, i, r))
+    assert through_table is None  # no read went through the full table
+    assert ref_through_table is not None and ref_through_table.shape == weight.shape
+    torch.testing.assert_close(value, ref_value, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(grad, ref_grad, rtol=1e-12, atol=1e-12)
+    assert gathered == live.numel()  # the live rows, each mapped once
+    assert ref_gathered in (N, 4)  # the plain stand-in: the whole table or its distinct rows read
+
+
+def test_rows_stand_in_falls_back_to_the_table_for_rows_outside_its_live_rows():
+    manifold = Lorentz()
+    table, weight = filled("manifold", manifold)
+    live = torch.tensor([2, 3])
+    leaf = weight.detach()[live].clone().requires_grad_(True)
+    stand_in = rows_stand_in(weight.detach(), live, leaf)
+    reads = torch.tensor([3, 7, 2])  # row 7 is not live: read from the table itself
+    rows = table.take(stand_in, reads)
+    torch.testing.assert_close(rows, weight.detach()[reads], rtol=0, atol=0)
+    (grad,) = torch.autograd.grad(rows.sum(), leaf)  # still reaches the live rows, through index_copy
+    assert rows.grad_fn is not None
+    torch.testing.assert_close(grad, torch.ones_like(leaf), rtol=0, atol=0)
+    # an empty set of live rows is a plain table
+    empty = rows_stand_in(weight.detach(), live[:0], leaf[:0])
+    torch.testing.assert_close(table.take(empty, reads), weight.detach()[reads], rtol=0, atol=0)

@@ -4,7 +4,7 @@ with curvature :math:`-k` ([Hyper-Know] Eq. 1-2, where it is written
 manifold; ``c=`` still works for one release with a DeprecationWarning."""
 from __future__ import annotations
 
-from typing import Union
+from typing import Tuple, Union
 
 import torch
 from torch import Tensor
@@ -20,10 +20,6 @@ __all__ = [
 ]
 
 
-def _dot(x: Tensor, y: Tensor, dim: int) -> Tensor:
-    return (x * y).sum(dim=dim, keepdim=True)
-
-
 @_accepts_c
 def mobius_add(x: Tensor, y: Tensor, *, k: Curv = 1.0, dim: int = -1) -> Tensor:
     r"""Möbius addition
@@ -33,7 +29,8 @@ def mobius_add(x: Tensor, y: Tensor, *, k: Curv = 1.0, dim: int = -1) -> Tensor:
         + (1 - k\lVert x\rVert^2) y}{1 + 2k\langle x,y\rangle + k^2\lVert x\rVert^2\lVert y\rVert^2}
     """
     # Hyper-Know, Eq. 2
-    x2, y2, xy = _dot(x, x, dim), _dot(y, y, dim), _dot(x, y, dim)
+    x2, y2 = numerics.sq_norm(x, dim=dim, keepdim=True), numerics.sq_norm(y, dim=dim, keepdim=True)
+    xy = numerics.dot(x, y, dim=dim, keepdim=True)
     num = (1 + 2 * k * xy + k * y2) * x + (1 - k * x2) * y
     # den >= (1 - k|x||y|)^2 > 0 inside the ball
     den = 1 + 2 * k * xy + k ** 2 * x2 * y2
@@ -119,7 +116,9 @@ class _ClosedFormDist(torch.autograd.Function):
     the :math:`x` term is dropped where :math:`D_x` is clamped to
     :math:`\epsilon`, as autograd through the formula gives. A second
     derivative (``create_graph=True``, as the bilevel trainer takes)
-    differentiates the formula itself."""
+    differentiates these same expressions, recomputed from :math:`x, y`
+    under autograd: a dozen operations, where differentiating autograd's own
+    backward of the formula built three times as many."""
 
     @staticmethod
     def forward(ctx, x: Tensor, y: Tensor, k: Curv) -> Tensor:
@@ -130,27 +129,30 @@ class _ClosedFormDist(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad: Tensor):
-        x, y, diff, dx_raw, dy_raw, z, s = ctx.saved_tensors
-        k = ctx.k
-        if torch.is_grad_enabled():  # double backward: through the formula
-            wrt = [t for t in (x, y) if t.requires_grad]
-            d = _dist_formula(x, y, k, -1, True)
-            grads = iter(torch.autograd.grad(d, wrt, grad, create_graph=True))
-            return (next(grads) if x.requires_grad else None,
-                    next(grads) if y.requires_grad else None, None)
-        e = numerics.eps(x.dtype)
-        dx, dy = dx_raw.clamp_min(e), dy_raw.clamp_min(e)
-        # grad * 2 sqrt(k) / sqrt(1 + s^2), 0 where z sits on its floor; then
-        # dd/dx = c ((x - y) / (s D_x D_y) + s x / D_x), as kq/(D_x D_y) = s^2
-        c = (grad * (2 * k ** 0.5) / (1 + z).sqrt()).masked_fill_(z < numerics.min_norm(x.dtype) ** 2, 0)
-        da = diff * (c / (s * dx * dy))
-        cs = c * s
-        gx = gy = None
-        if ctx.needs_input_grad[0]:
-            gx = _sum_to(torch.addcmul(da, x, (cs / dx).masked_fill_(dx_raw < e, 0)), x)
-        if ctx.needs_input_grad[1]:
-            gy = _sum_to(torch.addcmul(-da, y, (cs / dy).masked_fill_(dy_raw < e, 0)), y)
+        x, y, *parts = ctx.saved_tensors
+        if torch.is_grad_enabled():  # double backward: the parts again, recorded by autograd
+            parts = _dist_parts(x, y, ctx.k, -1, True)[1:]
+        gx, gy = _closed_form_grads(grad, x, y, *parts, ctx.k, ctx.needs_input_grad[:2])
         return gx, gy, None
+
+
+def _closed_form_grads(grad: Tensor, x: Tensor, y: Tensor, diff: Tensor, dx_raw: Tensor, dy_raw: Tensor,
+                       z: Tensor, s: Tensor, k: Curv, needs: Tuple[bool, bool]):
+    # the gradient of _ClosedFormDist, out of place so that autograd can
+    # record it for a second derivative
+    e = numerics.eps(x.dtype)
+    dx, dy = dx_raw.clamp_min(e), dy_raw.clamp_min(e)
+    # grad * 2 sqrt(k) / sqrt(1 + s^2), 0 where z sits on its floor; then
+    # dd/dx = c ((x - y) / (s D_x D_y) + s x / D_x), as kq/(D_x D_y) = s^2
+    c = (grad * (2 * k ** 0.5) / (1 + z).sqrt()).masked_fill(z < numerics.min_norm(x.dtype) ** 2, 0)
+    da = diff * (c / (s * dx * dy))
+    cs = c * s
+    gx = gy = None
+    if needs[0]:
+        gx = _sum_to(torch.addcmul(da, x, (cs / dx).masked_fill(dx_raw < e, 0)), x)
+    if needs[1]:
+        gy = _sum_to(torch.addcmul(-da, y, (cs / dy).masked_fill(dy_raw < e, 0)), y)
+    return gx, gy
 
 
 def _sum_to(g: Tensor, like: Tensor) -> Tensor:
@@ -242,8 +244,9 @@ def logmap0(y: Tensor, *, k: Curv = 1.0, dim: int = -1) -> Tensor:
 @_accepts_c
 def gyration(u: Tensor, v: Tensor, w: Tensor, *, k: Curv = 1.0, dim: int = -1) -> Tensor:
     r"""Closed form of :math:`\operatorname{gyr}[u, v]w = \ominus(u\oplus v)\oplus(u\oplus(v\oplus w))`."""
-    u2, v2, uv = _dot(u, u, dim), _dot(v, v, dim), _dot(u, v, dim)
-    uw, vw = _dot(u, w, dim), _dot(v, w, dim)
+    u2, v2 = numerics.sq_norm(u, dim=dim, keepdim=True), numerics.sq_norm(v, dim=dim, keepdim=True)
+    uv = numerics.dot(u, v, dim=dim, keepdim=True)
+    uw, vw = numerics.dot(u, w, dim=dim, keepdim=True), numerics.dot(v, w, dim=dim, keepdim=True)
     k2 = k ** 2
     a = -k2 * uw * v2 + k * vw + 2 * k2 * uv * vw
     b = -k2 * vw * u2 - k * uw
