@@ -11,7 +11,8 @@ outer loss on training pairs), each with ``--samples`` KG triples per item
 per batch (``0``: every triple). Rows are timed in alternating rounds
 (:func:`benchmarks.timing.epoch_seconds`, extrapolated from timed batches)
 and the median ratio is reported; a cProfile summary of one ``BPR+Att+H``
-pass over the timed batches goes into the results.
+pass over the timed batches, and a torch.profiler breakdown of a Hyper-Know
+batch by phase of Algorithm 1 and by operator, go into the results.
 
 Targets (issue 15): every KG row <= 1.5x its Euclidean twin and <= 3x its own
 BPR row; Hyper-Know for 30 epochs <= 22 s.
@@ -65,6 +66,31 @@ def build(name: str, train, dim: int, samples, sparse: bool):
     return model, opt, {}
 
 
+#: torch.profiler regions of a bilevel batch: BilevelTrainer's two phases and torch.optim's step
+PHASES = {"inner gradient (J_inner forward, backward with create_graph)": "BilevelTrainer.inner_gradient",
+          "hypergradient (proxy, J_outer forward, backward to beta)": "BilevelTrainer.hypergradient",
+          "Theta step (RiemannianAdam)": "Optimizer.step#RiemannianAdam.step"}
+
+
+def profile_phases(model, opt, extra, edge_index, num_items, history, batch_size, batches) -> dict:
+    r"""Milliseconds per batch of each phase of a Hyper-Know batch (under
+    torch.profiler, whose overhead inflates the absolute figures alike) and
+    the operators with the most time of their own."""
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        epoch_seconds(model, opt, edge_index, num_items, history, batch_size, batches, seed=98, **extra)
+    events = prof.key_averages()
+    total = {e.key: e.cpu_time_total / 1e3 / batches for e in events}
+    own = sorted(events, key=lambda e: -e.self_cpu_time_total)
+    batch_ms = sum(e.self_cpu_time_total for e in events) / 1e3 / batches
+    return {"batch_ms_under_profiler": round(batch_ms, 2),
+            "phases_ms": {label: round(total.get(key, 0.0), 2) for label, key in PHASES.items()},
+            "top_operators_own_ms": {e.key: {"ms": round(e.self_cpu_time_total / 1e3 / batches, 2),
+                                             "calls": round(e.count / batches, 1)}
+                                     for e in own[:10]}}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data-root", default=None)
@@ -114,6 +140,9 @@ def main() -> None:
     profile.disable()
     text = io.StringIO()
     pstats.Stats(profile, stream=text).sort_stats("tottime").print_stats(12)
+    # and a Hyper-Know batch, by phase of Algorithm 1 and by operator
+    hyperknow_profile = profile_phases(*built["Hyper-Know"], edge_index, ni, history, args.batch_size,
+                                       args.batches)
     result = {"data": "ml-100k + RecBole Freebase KG, ratings >= 4, hyperknow suite split (training part)",
               "users": nu, "items": ni, "interactions": edge_index.size(1), "dim": args.dim,
               "batch_size": args.batch_size, "kg_samples_per_item": samples or "all", "sparse": args.sparse,
@@ -122,6 +151,7 @@ def main() -> None:
               "hyperknow_30_epochs_target_seconds": 22.0,
               "profile_bpr_att_h_top_by_own_time": [line for line in text.getvalue().splitlines()
                                                     if line.strip()][:22],
+              "profile_hyperknow_batch": hyperknow_profile,
               "commit": git_commit(),
               "machine": f"{platform.machine()}, 1 thread, torch {torch.__version__}"}
     args.out.parent.mkdir(parents=True, exist_ok=True)

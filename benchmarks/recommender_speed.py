@@ -6,7 +6,9 @@ Targets: hyperbolic / Euclidean epoch time <= 1.3; hyperbolic full-ranking
 evaluation <= 1.5x a plain dot-product matmul + top-k. Both models train
 with RiemannianAdam (plain Adam arithmetic for the Euclidean one), batch
 size 1024 as in Chamberlain 2019 §6.3; the epoch is timed in alternating
-rounds and the median ratio reported with its range.
+rounds and the median ratio reported with its range, and a torch.profiler
+comparison of the two (optimiser step vs the rest of a batch, and the
+operators whose time grows most) says where the difference goes.
 
     python benchmarks/recommender_speed.py [--users 100000 --items 20000 --degree 20]
     python benchmarks/recommender_speed.py --kgat amazon-book [--batch-size 4096]
@@ -42,6 +44,36 @@ from hypgraph.nn.models import HyperbolicRecommender
 from hypgraph.optim import RiemannianAdam
 
 RESULTS = Path(__file__).resolve().parent / "results" / "recommender_speed.json"
+
+
+STEP = "Optimizer.step#RiemannianAdam.step"
+
+
+def profile_difference(models, opts, edge_index, num_items, history, batch_size, batches) -> dict:
+    r"""Where the hyperbolic epoch's extra time goes: milliseconds per batch
+    of each model under torch.profiler (whose overhead inflates both alike),
+    split into the optimiser step and the rest (sampling, forward,
+    backward), and the operators whose own time grows most from the
+    Euclidean model to the hyperbolic one."""
+    from torch.profiler import ProfilerActivity, profile
+
+    own, split = {}, {}
+    for name in ("hyperbolic", "euclidean"):
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            epoch_seconds(models[name], opts[name], edge_index, num_items, history, batch_size, batches, seed=97)
+        events = prof.key_averages()
+        own[name] = {e.key: (e.self_cpu_time_total / 1e3 / batches, e.count / batches) for e in events}
+        batch = sum(ms for ms, _ in own[name].values())
+        step = next((e.cpu_time_total / 1e3 / batches for e in events if e.key == STEP), 0.0)
+        split[name] = {"batch_ms": round(batch, 2), "optimizer_step_ms": round(step, 2),
+                       "rest_ms": round(batch - step, 2)}
+    hyp, euc = own["hyperbolic"], own["euclidean"]
+    growth = sorted(set(hyp) | set(euc), key=lambda k: -(hyp.get(k, (0, 0))[0] - euc.get(k, (0, 0))[0]))
+    return {"batches": batches, "per_batch_under_profiler": split,
+            "operators_with_most_extra_own_ms": {
+                k: {"hyperbolic_ms": round(hyp.get(k, (0, 0))[0], 3), "hyperbolic_calls": hyp.get(k, (0, 0))[1],
+                    "euclidean_ms": round(euc.get(k, (0, 0))[0], 3), "euclidean_calls": euc.get(k, (0, 0))[1]}
+                for k in growth[:10]}}
 
 
 def main() -> None:
@@ -99,6 +131,7 @@ def main() -> None:
         result[f"{name}_epoch_seconds_per_round"] = [round(v, 2) for v in values]
     result["epoch_ratio"] = round(statistics.median(ratios), 3)
     result["epoch_ratio_range"] = [round(ratios[0], 3), round(ratios[-1], 3)]
+    result["profile"] = profile_difference(models, opts, edge_index, ni, history, args.batch_size, per_round)
     # evaluation: a subset of users, their last edge as the test item
     users = torch.randperm(nu, generator=torch.Generator().manual_seed(1))[:args.eval_users]
     mask = torch.isin(edge_index[0], users)
