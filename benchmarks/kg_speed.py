@@ -11,8 +11,9 @@ outer loss on training pairs), each with ``--samples`` KG triples per item
 per batch (``0``: every triple). Rows are timed in alternating rounds
 (:func:`benchmarks.timing.epoch_seconds`, extrapolated from timed batches)
 and the median ratio is reported; a cProfile summary of one ``BPR+Att+H``
-pass over the timed batches, and a torch.profiler breakdown of a Hyper-Know
-batch by phase of Algorithm 1 and by operator, go into the results.
+pass over the timed batches, a torch.profiler breakdown of a Hyper-Know batch
+by phase of Algorithm 1 and by operator, and BPR+Att+H against BPR+Att+E by
+operator go into the results.
 
 Targets (issue 15): every KG row <= 1.5x its Euclidean twin and <= 3x its own
 BPR row; Hyper-Know for 30 epochs <= 22 s.
@@ -39,7 +40,7 @@ if __package__ in (None, ""):  # run as a script
 
 from benchmarks.runner import default_data_root
 from benchmarks.suites.hyperknow import _ml100k_kg
-from benchmarks.timing import epoch_seconds, git_commit
+from benchmarks.timing import batch_ms, epoch_seconds, git_commit, operator_growth, profile_batches
 from hypgraph.data.hetero import INTERACTS
 from hypgraph.data.history import InteractionCSR
 from hypgraph.nn.models import HyperKnow
@@ -70,25 +71,31 @@ def build(name: str, train, dim: int, samples, sparse: bool):
 PHASES = {"inner gradient (J_inner forward, backward with create_graph)": "BilevelTrainer.inner_gradient",
           "hypergradient (proxy, J_outer forward, backward to beta)": "BilevelTrainer.hypergradient",
           "Theta step (RiemannianAdam)": "Optimizer.step#RiemannianAdam.step"}
+STEP = PHASES["Theta step (RiemannianAdam)"]
 
 
 def profile_phases(model, opt, extra, edge_index, num_items, history, batch_size, batches) -> dict:
     r"""Milliseconds per batch of each phase of a Hyper-Know batch (under
     torch.profiler, whose overhead inflates the absolute figures alike) and
     the operators with the most time of their own."""
-    from torch.profiler import ProfilerActivity, profile
+    ops = profile_batches(model, opt, edge_index, num_items, history, batch_size, batches, seed=98, **extra)
+    own = sorted(ops.items(), key=lambda kv: -kv[1]["own_ms"])
+    return {"batch_ms_under_profiler": round(batch_ms(ops), 2),
+            "phases_ms": {label: round(ops.get(key, {"total_ms": 0.0})["total_ms"], 2)
+                          for label, key in PHASES.items()},
+            "top_operators_own_ms": {k: {"ms": round(v["own_ms"], 2), "calls": round(v["calls"], 1)}
+                                     for k, v in own[:10]}}
 
-    with profile(activities=[ProfilerActivity.CPU]) as prof:
-        epoch_seconds(model, opt, edge_index, num_items, history, batch_size, batches, seed=98, **extra)
-    events = prof.key_averages()
-    total = {e.key: e.cpu_time_total / 1e3 / batches for e in events}
-    own = sorted(events, key=lambda e: -e.self_cpu_time_total)
-    batch_ms = sum(e.self_cpu_time_total for e in events) / 1e3 / batches
-    return {"batch_ms_under_profiler": round(batch_ms, 2),
-            "phases_ms": {label: round(total.get(key, 0.0), 2) for label, key in PHASES.items()},
-            "top_operators_own_ms": {e.key: {"ms": round(e.self_cpu_time_total / 1e3 / batches, 2),
-                                             "calls": round(e.count / batches, 1)}
-                                     for e in own[:10]}}
+
+def profile_versus_twin(built, row, twin, edge_index, num_items, history, batch_size, batches) -> dict:
+    r"""A KG row against its Euclidean twin under torch.profiler: each one's
+    batch, its optimiser step, and the operators whose own time grows most."""
+    profiled = {name: profile_batches(*built[name][:2], edge_index, num_items, history, batch_size, batches,
+                                      **built[name][2]) for name in (row, twin)}
+    return {"batch_ms_under_profiler": {name: round(batch_ms(ops), 2) for name, ops in profiled.items()},
+            "optimizer_step_ms": {name: round(ops.get(STEP, {"total_ms": 0.0})["total_ms"], 2)
+                                  for name, ops in profiled.items()},
+            "operators_with_most_extra_own_ms": operator_growth(profiled[row], profiled[twin], labels=(row, twin))}
 
 
 def main() -> None:
@@ -143,6 +150,8 @@ def main() -> None:
     # and a Hyper-Know batch, by phase of Algorithm 1 and by operator
     hyperknow_profile = profile_phases(*built["Hyper-Know"], edge_index, ni, history, args.batch_size,
                                        args.batches)
+    att_profile = profile_versus_twin(built, "BPR+Att+H", "BPR+Att+E", edge_index, ni, history, args.batch_size,
+                                      args.batches)
     result = {"data": "ml-100k + RecBole Freebase KG, ratings >= 4, hyperknow suite split (training part)",
               "users": nu, "items": ni, "interactions": edge_index.size(1), "dim": args.dim,
               "batch_size": args.batch_size, "kg_samples_per_item": samples or "all", "sparse": args.sparse,
@@ -152,6 +161,7 @@ def main() -> None:
               "profile_bpr_att_h_top_by_own_time": [line for line in text.getvalue().splitlines()
                                                     if line.strip()][:22],
               "profile_hyperknow_batch": hyperknow_profile,
+              "profile_bpr_att_h_vs_bpr_att_e": att_profile,
               "commit": git_commit(),
               "machine": f"{platform.machine()}, 1 thread, torch {torch.__version__}"}
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -35,7 +35,7 @@ import torch
 if __package__ in (None, ""):  # run as a script: python benchmarks/recommender_speed.py
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.timing import epoch_seconds, eval_seconds, git_commit
+from benchmarks.timing import batch_ms, epoch_seconds, eval_seconds, git_commit, operator_growth, profile_batches
 from hypgraph.data import make_synthetic
 from hypgraph.data.hetero import INTERACTS
 from hypgraph.data.history import InteractionCSR
@@ -55,25 +55,16 @@ def profile_difference(models, opts, edge_index, num_items, history, batch_size,
     split into the optimiser step and the rest (sampling, forward,
     backward), and the operators whose own time grows most from the
     Euclidean model to the hyperbolic one."""
-    from torch.profiler import ProfilerActivity, profile
-
-    own, split = {}, {}
-    for name in ("hyperbolic", "euclidean"):
-        with profile(activities=[ProfilerActivity.CPU]) as prof:
-            epoch_seconds(models[name], opts[name], edge_index, num_items, history, batch_size, batches, seed=97)
-        events = prof.key_averages()
-        own[name] = {e.key: (e.self_cpu_time_total / 1e3 / batches, e.count / batches) for e in events}
-        batch = sum(ms for ms, _ in own[name].values())
-        step = next((e.cpu_time_total / 1e3 / batches for e in events if e.key == STEP), 0.0)
+    profiled = {name: profile_batches(models[name], opts[name], edge_index, num_items, history, batch_size,
+                                      batches) for name in ("hyperbolic", "euclidean")}
+    split = {}
+    for name, ops in profiled.items():
+        batch, step = batch_ms(ops), ops.get(STEP, {"total_ms": 0.0})["total_ms"]
         split[name] = {"batch_ms": round(batch, 2), "optimizer_step_ms": round(step, 2),
                        "rest_ms": round(batch - step, 2)}
-    hyp, euc = own["hyperbolic"], own["euclidean"]
-    growth = sorted(set(hyp) | set(euc), key=lambda k: -(hyp.get(k, (0, 0))[0] - euc.get(k, (0, 0))[0]))
     return {"batches": batches, "per_batch_under_profiler": split,
-            "operators_with_most_extra_own_ms": {
-                k: {"hyperbolic_ms": round(hyp.get(k, (0, 0))[0], 3), "hyperbolic_calls": hyp.get(k, (0, 0))[1],
-                    "euclidean_ms": round(euc.get(k, (0, 0))[0], 3), "euclidean_calls": euc.get(k, (0, 0))[1]}
-                for k in growth[:10]}}
+            "operators_with_most_extra_own_ms": operator_growth(profiled["hyperbolic"], profiled["euclidean"],
+                                                                labels=("hyperbolic", "euclidean"))}
 
 
 def main() -> None:

@@ -26,7 +26,8 @@ from hypgraph.train import Callback, Trainer
 from hypgraph.train.callbacks import TRAIN_SECONDS
 from hypgraph.train.metrics import full_ranking_metrics
 
-__all__ = ["epoch_seconds", "eval_seconds", "record_epoch_seconds", "PeakMemory", "git_commit",
+__all__ = ["epoch_seconds", "eval_seconds", "record_epoch_seconds", "profile_batches", "operator_growth",
+           "batch_ms", "PeakMemory", "git_commit",
            "machine_description", "REPO"]
 
 REPO = Path(__file__).resolve().parents[1]
@@ -65,6 +66,38 @@ def epoch_seconds(model, opt, edge_index: Tensor, num_items: int, history: Inter
         trainer.callbacks.remove(clock)
     per_batch = clock.seconds / clock.batches
     return per_batch * math.ceil(edge_index.size(1) / batch_size)  # extrapolated to a full epoch
+
+
+def profile_batches(model, opt, edge_index: Tensor, num_items: int, history: InteractionCSR, batch_size: int,
+                    batches: int, seed: int = 97, **kwargs) -> Dict[str, Dict[str, float]]:
+    r"""Per operator and per ``torch.profiler`` region (``record_function``:
+    torch.optim's ``Optimizer.step#...``, the bilevel trainer's phases) of
+    :obj:`batches` training batches timed as :func:`epoch_seconds` times
+    them: ``{name: {"own_ms", "total_ms", "calls"}}`` per batch. The
+    profiler's overhead inflates every figure; compare them with each other."""
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        epoch_seconds(model, opt, edge_index, num_items, history, batch_size, batches, seed=seed, **kwargs)
+    return {e.key: {"own_ms": e.self_cpu_time_total / 1e3 / batches, "total_ms": e.cpu_time_total / 1e3 / batches,
+                    "calls": e.count / batches} for e in prof.key_averages()}
+
+
+def operator_growth(slow: Dict[str, Dict[str, float]], fast: Dict[str, Dict[str, float]], top: int = 10,
+                    labels=("slow", "fast")) -> Dict[str, dict]:
+    r"""The :obj:`top` entries of two :func:`profile_batches` whose own time
+    grows most from :obj:`fast` to :obj:`slow`, with both figures."""
+    zero = {"own_ms": 0.0, "calls": 0.0}
+    names = sorted(set(slow) | set(fast), key=lambda k: -(slow.get(k, zero)["own_ms"] - fast.get(k, zero)["own_ms"]))
+    return {k: {f"{labels[0]}_ms": round(slow.get(k, zero)["own_ms"], 3),
+                f"{labels[0]}_calls": round(slow.get(k, zero)["calls"], 1),
+                f"{labels[1]}_ms": round(fast.get(k, zero)["own_ms"], 3),
+                f"{labels[1]}_calls": round(fast.get(k, zero)["calls"], 1)} for k in names[:top]}
+
+
+def batch_ms(profiled: Dict[str, Dict[str, float]]) -> float:
+    """Milliseconds of one batch under the profiler: the sum of own times."""
+    return sum(v["own_ms"] for v in profiled.values())
 
 
 class _BatchClock(Callback):
