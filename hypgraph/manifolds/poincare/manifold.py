@@ -1,7 +1,7 @@
 r"""The Poincaré ball as a module that owns its curvature."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, Tuple
 
 import torch
 from torch import Tensor
@@ -100,6 +100,9 @@ class PoincareBall(Manifold):
 
     def transp(self, x: Tensor, y: Tensor, v: Tensor) -> Tensor:
         return P.transp(x, y, v, k=self._like(x))
+
+    def geodesic_step(self, x: Tensor, v: Tensor, t) -> Tuple[Tensor, Tensor]:
+        return P.geodesic_step(x, v, t, k=self._like(x))
 
     def origin(self, *size: int, dtype=None, device=None) -> Tensor:
         return torch.zeros(*size, dtype=dtype, device=device)

@@ -1,11 +1,14 @@
-"""The Riemannian gradient with its squared norm in one call
-(Manifold.egrad2rgrad_sq_norm, what Riemannian Adam reads), and the row-wise
-dot product every model's formulas share (numerics.dot)."""
+"""The optimiser's fused pieces: the Riemannian gradient with its squared
+norm in one call (Manifold.egrad2rgrad_sq_norm, what Riemannian Adam reads),
+the Poincaré ball's geodesic step with its transport
+(PoincareBall.geodesic_step), and the row-wise dot product every model's
+formulas share (numerics.dot)."""
 import pytest
 import torch
 
-from hypgraph.manifolds import Lorentz, Manifold, numerics
+from hypgraph.manifolds import Lorentz, Manifold, PoincareBall, numerics
 from hypgraph.manifolds.lorentz import math as L
+from hypgraph.manifolds.poincare import math as P
 from hypgraph.optim import functional as F
 
 from .conftest import MANIFOLDS, points
@@ -88,3 +91,36 @@ def test_adam_step_with_the_shared_norm_equals_the_separate_computations(monkeyp
     separate = _adam_steps(m, x, grads, **kwargs)
     for a, b in zip(fused, separate):
         torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("k", [1.0, 2.0, 0.7])
+def test_poincare_geodesic_step_is_expmap_then_transp_and_the_geodesic_velocity(k):
+    # y = Exp_x(t v) and w = transp(x, y, v) from five dot products; and the
+    # transport of v along its own geodesic is that geodesic's velocity at y
+    m = PoincareBall(k=k)
+    g = torch.Generator().manual_seed(0)
+    x = m.random(200, 5, std=0.7, generator=g, dtype=torch.float64)
+    v = torch.randn(200, 5, generator=g, dtype=torch.float64)
+    v = v / m.norm(x, v, keepdim=True)
+    t = torch.randn(200, 1, generator=g, dtype=torch.float64)
+    y, w = m.geodesic_step(x, v, t)
+    y0, w0 = Manifold.geodesic_step(m, x, v, t)  # expmap_transp: expmap, then transp
+    torch.testing.assert_close(y, y0, rtol=1e-12, atol=1e-14)
+    torch.testing.assert_close(w, w0, rtol=1e-9, atol=1e-12)
+    h = 1e-6
+    velocity = (P.expmap(x, (t + h) * v, k=k) - P.expmap(x, (t - h) * v, k=k)) / (2 * h)
+    torch.testing.assert_close(w, velocity, rtol=1e-5, atol=1e-7)
+    # a scalar step too
+    y_s, w_s = m.geodesic_step(x, v, -0.3)
+    torch.testing.assert_close(w_s, Manifold.geodesic_step(m, x, v, -0.3)[1], rtol=1e-9, atol=1e-12)
+
+
+def test_poincare_geodesic_step_float32_near_the_boundary_stays_inside_and_finite():
+    m = PoincareBall(k=2.0)
+    g = torch.Generator().manual_seed(1)
+    x = torch.nn.functional.normalize(torch.randn(256, 8, generator=g), dim=-1) * (1 - 1e-6) / 2 ** 0.5
+    v = torch.randn(256, 8, generator=g) * 1e3
+    for t in (1e-3, 1.0, -50.0):
+        y, w = m.geodesic_step(x, v, t)
+        assert torch.isfinite(y).all() and torch.isfinite(w).all()
+        assert (2.0 * y.double().square().sum(-1) < 1).all()
