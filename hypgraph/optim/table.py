@@ -51,11 +51,31 @@ def rows_stand_in(table: Tensor, index: Tensor, rows: Tensor) -> Tensor:
     of the full size per read (for the 35k-entity table of ml-100k's KG, a
     9 MB fill and sum per read, and a differentiable one under
     ``create_graph=True``). Any other read of the returned tensor sees the
-    same values and still reaches :obj:`rows` through ``index_copy``'s
-    gradient."""
-    out = table.index_copy(0, index, rows)
+    same values and still reaches :obj:`rows`. When :obj:`rows` hold the
+    table's own values (the inner step of the bilevel trainer) and the table
+    needs no gradient, the stand-in is the table itself, not a copy, and
+    passes the gradient of such reads to :obj:`rows`."""
+    if (not table.requires_grad and numerics.host_checks(rows)
+            and torch.equal(table.index_select(0, index), rows.detach())):
+        out = _TableWithLiveRows.apply(table, index, rows)
+    else:
+        out = table.index_copy(0, index, rows)
     setattr(out, _ROWS, (index, rows))
     return out
+
+
+class _TableWithLiveRows(torch.autograd.Function):
+    # the table itself (no copy), whose rows `index` hold the values of
+    # `rows`: the gradient of any read is gathered back to those rows
+    @staticmethod
+    def forward(ctx, table: Tensor, index: Tensor, rows: Tensor) -> Tensor:
+        ctx.save_for_backward(index)
+        return table.view_as(table)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        (index,) = ctx.saved_tensors
+        return None, None, grad.index_select(0, index)
 
 
 def _live_rows(weight: Tensor, index: Tensor) -> Optional[Tuple[Tensor, Tensor]]:

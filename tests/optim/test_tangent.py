@@ -202,19 +202,24 @@ def test_dense_reads_of_stand_in_tensors_stay_dense():
 
 # --- rows_stand_in: a functional call's table with its live rows ------------------
 
+@pytest.mark.parametrize("moved", [False, True], ids=["same-rows", "moved-rows"])
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("name", ["lorentz", "poincare"])
-def test_rows_stand_in_reads_its_live_rows_with_the_same_values_and_gradients(name, kind):
+def test_rows_stand_in_reads_its_live_rows_with_the_same_values_and_gradients(name, kind, moved):
     # reads through take / rows / gather of the live rows give what the
     # index_copy stand-in gives, value and gradient, with the gradient formed
-    # on the live rows alone (no table-sized zero per read)
+    # on the live rows alone (no table-sized zero per read); rows equal to
+    # the table's (the bilevel inner step) make no copy, moved rows (the proxy) do
     manifold = MANIFOLDS[name]()
     table, weight = filled(kind, manifold)
     live = torch.tensor([1, 4, 5, 9])
     reads = torch.tensor([[4, 1, 4], [9, 9, 5]])
 
     def readout(make):
-        leaf = weight.detach()[live].clone().requires_grad_(True)
+        leaf = weight.detach()[live].clone()
+        if moved:
+            leaf = table.from_points(manifold.projx(table.to_points(leaf) * 0.9))
+        leaf.requires_grad_(True)
         stand_in = make(weight.detach(), live, leaf)
         points, local = table.gather(stand_in, reads.flatten())
         out = (table.rows(stand_in, reads).sin().sum() + table.take(stand_in, reads[0]).square().sum()
@@ -225,6 +230,8 @@ def test_rows_stand_in_reads_its_live_rows_with_the_same_values_and_gradients(na
     value, grad, gathered, through_table = readout(rows_stand_in)
     ref_value, ref_grad, ref_gathered, ref_through_table = readout(lambda t, i, r: t.index_copy(0, i, r))
     assert through_table is None  # no read went through the full table
+    same = rows_stand_in(weight.detach(), live, weight.detach()[live].clone().requires_grad_(True))
+    assert same.data_ptr() == weight.data_ptr()  # same rows: the table itself, no copy
     assert ref_through_table is not None and ref_through_table.shape == weight.shape
     torch.testing.assert_close(value, ref_value, rtol=1e-12, atol=1e-12)
     torch.testing.assert_close(grad, ref_grad, rtol=1e-12, atol=1e-12)
@@ -244,6 +251,11 @@ def test_rows_stand_in_falls_back_to_the_table_for_rows_outside_its_live_rows():
     (grad,) = torch.autograd.grad(rows.sum(), leaf)  # still reaches the live rows, through index_copy
     assert rows.grad_fn is not None
     torch.testing.assert_close(grad, torch.ones_like(leaf), rtol=0, atol=0)
+    # moved rows: a copy with them in place, read outside the live rows all the same
+    moved = rows_stand_in(weight.detach(), live, (leaf.detach() * 0.5).requires_grad_(True))
+    assert moved.data_ptr() != weight.data_ptr()
+    torch.testing.assert_close(table.take(moved, reads), torch.stack([leaf.detach()[1] * 0.5, weight.detach()[7],
+                                                                      leaf.detach()[0] * 0.5]), rtol=0, atol=0)
     # an empty set of live rows is a plain table
     empty = rows_stand_in(weight.detach(), live[:0], leaf[:0])
     torch.testing.assert_close(table.take(empty, reads), weight.detach()[reads], rtol=0, atol=0)
