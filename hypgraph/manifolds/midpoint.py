@@ -8,6 +8,7 @@ import torch
 from torch import Tensor
 from torch_geometric.utils import is_sparse, scatter, segment, spmm
 
+from . import numerics
 from .base import Manifold
 
 __all__ = ["einstein_midpoint", "sparse_matmul"]
@@ -134,6 +135,10 @@ def einstein_midpoint(
 def _from_totals(total: Tensor, dim: int, manifold: Manifold) -> Tensor:
     # total = [sum w h, sum w] per group -> the midpoint, or the origin if empty
     h_sum, w_sum = total[..., :-1], total[..., -1]
+    if numerics.host_checks(w_sum) and bool((w_sum > 0).all()):
+        # no empty group (the usual case on a graph): no table-sized where
+        # and origin (off the CPU: branch-free, below)
+        return manifold.from_klein_homogeneous(h_sum, w_sum)
     origin = manifold.origin(*h_sum.shape[:-1], dim, dtype=h_sum.dtype, device=h_sum.device)
     # Empty groups (or zero total weight) get the origin. Feed them the
     # origin's own homogeneous coordinates rather than h = 0, which some

@@ -104,6 +104,10 @@ def clip_norm(x: Tensor, max_norm: Union[float, Tensor], dim: int = -1) -> Tuple
     floor = MIN_NORM[x.dtype]
     length = norm(x, dim=dim, keepdim=True)
     over = ~(length <= max_norm)  # also rows whose squared norm overflowed
+    if host_checks(x) and not bool(over.any()):
+        # no row past the cap (the usual case): the rows and norms themselves,
+        # without a table-sized where and its backward (off the CPU: branch-free)
+        return x, length
     scale = x.detach().abs().amax(dim=dim, keepdim=True).clamp_min(floor)
     unit = x / scale  # largest coordinate +-1
     direction = unit / norm(unit, dim=dim, keepdim=True)

@@ -6,7 +6,7 @@ formulas share (numerics.dot)."""
 import pytest
 import torch
 
-from hypgraph.manifolds import Lorentz, Manifold, PoincareBall, numerics
+from hypgraph.manifolds import Lorentz, Manifold, PoincareBall, einstein_midpoint, numerics
 from hypgraph.manifolds.lorentz import math as L
 from hypgraph.manifolds.poincare import math as P
 from hypgraph.optim import functional as F
@@ -124,3 +124,33 @@ def test_poincare_geodesic_step_float32_near_the_boundary_stays_inside_and_finit
         y, w = m.geodesic_step(x, v, t)
         assert torch.isfinite(y).all() and torch.isfinite(w).all()
         assert (2.0 * y.double().square().sum(-1) < 1).all()
+
+
+def _value_and_grad(fn, x):
+    x = x.detach().clone().requires_grad_(True)
+    out = fn(x)
+    (grad,) = torch.autograd.grad(out.sin().sum(), x)
+    return out.detach(), grad
+
+
+@pytest.mark.parametrize("name", ["lorentz", "poincare", "klein"])
+def test_host_fast_paths_equal_the_branch_free_ones_bit_for_bit(name):
+    # clip_norm with no row past its cap, and an Einstein midpoint with no
+    # empty group, skip their table-sized where on the CPU: values and
+    # gradients are those of the branch-free path an accelerator runs (the
+    # values bit for bit; gradients up to the order autograd sums two terms in)
+    m = MANIFOLDS[name]()
+    g = torch.Generator().manual_seed(0)
+    u = torch.randn(40, 5, dtype=torch.float64, generator=g)
+    x = points(m, n=40, dim=4)
+    rows = torch.arange(12).repeat_interleave(4)
+    adj = torch.sparse_coo_tensor(torch.stack([rows, torch.randint(40, (48,), generator=g)]),
+                                  torch.rand(48, dtype=torch.float64, generator=g) + 0.1, (12, 40)).coalesce()
+    cases = [lambda t: numerics.clip_norm(t, 10.0)[0] + numerics.clip_norm(t, 10.0)[1],
+             lambda t: einstein_midpoint(t, manifold=m, adj=adj)]
+    for fn, inputs in zip(cases, (u, x)):
+        fast = _value_and_grad(fn, inputs)
+        with numerics.branch_free():
+            slow = _value_and_grad(fn, inputs)
+        assert torch.equal(fast[0], slow[0])
+        torch.testing.assert_close(fast[1], slow[1], rtol=1e-14, atol=1e-15)
