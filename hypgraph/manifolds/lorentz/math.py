@@ -302,7 +302,11 @@ def egrad2rgrad(x: Tensor, grad: Tensor, *, k: Curv = 1.0, dim: int = -1) -> Ten
     # Chamberlain 2019, Eq. 20-21
     # the inverse metric flips the time coordinate, and <x, g^{-1} grad>_L is
     # the plain dot product of x and grad: rgrad = g^{-1} grad + k (x . grad) x
-    coeff = k * numerics.dot(x, grad, dim=dim, keepdim=True)
+    return _rgrad(x, grad, k * numerics.dot(x, grad, dim=dim, keepdim=True), dim)
+
+
+def _rgrad(x: Tensor, grad: Tensor, coeff: Tensor, dim: int) -> Tensor:
+    # g^{-1} grad + coeff x, with coeff = k (x . grad) given
     out = torch.addcmul(grad, x, coeff)
     _time(out, dim).sub_(_time(grad, dim), alpha=2)  # time coordinate: -grad_0, not +grad_0
     return out

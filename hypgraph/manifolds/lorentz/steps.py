@@ -15,7 +15,7 @@ import torch
 from torch import Tensor
 
 from .. import numerics
-from .math import Curv, _geodesic, _max_sq_space, _space, _time, inner, projx, tangent_norm
+from .math import Curv, _geodesic, _max_sq_space, _rgrad, _space, _time, inner, projx, tangent_norm
 
 __all__ = ["egrad2rgrad_sq_norm", "expmap_transp", "geodesic_step", "geodesic_step_"]
 
@@ -48,9 +48,7 @@ def egrad2rgrad_sq_norm(x: Tensor, grad: Tensor, *, k: Curv = 1.0, dim: int = -1
     floor = numerics.min_norm(x.dtype)
     rho2 = numerics.sq_norm(xs, dim=dim, keepdim=True).clamp_min(floor ** 2)
     q = numerics.dot(xs, gs, dim=dim, keepdim=True)
-    # Chamberlain 2019, Eq. 20-21: flip the time coordinate, add k (x . grad) x
-    rgrad = torch.addcmul(grad, x, k * (x0 * g0 + q))
-    _time(rgrad, dim).sub_(g0, alpha=2)
+    rgrad = _rgrad(x, grad, k * (x0 * g0 + q), dim)  # Chamberlain 2019, Eq. 20-21, with x . grad = x0 g0 + q
     across = numerics.sq_norm(torch.addcmul(gs, xs, q / rho2, value=-1), dim=dim, keepdim=True)
     rho = rho2.sqrt()
     return rgrad, across + k * (x0 * (q / rho) + rho * g0).square()

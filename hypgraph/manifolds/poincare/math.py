@@ -28,13 +28,17 @@ def mobius_add(x: Tensor, y: Tensor, *, k: Curv = 1.0, dim: int = -1) -> Tensor:
         x \oplus_k y = \frac{(1 + 2k\langle x,y\rangle + k\lVert y\rVert^2)x
         + (1 - k\lVert x\rVert^2) y}{1 + 2k\langle x,y\rangle + k^2\lVert x\rVert^2\lVert y\rVert^2}
     """
-    # Hyper-Know, Eq. 2
     x2, y2 = numerics.sq_norm(x, dim=dim, keepdim=True), numerics.sq_norm(y, dim=dim, keepdim=True)
     xy = numerics.dot(x, y, dim=dim, keepdim=True)
-    num = (1 + 2 * k * xy + k * y2) * x + (1 - k * x2) * y
-    # den >= (1 - k|x||y|)^2 > 0 inside the ball
-    den = 1 + 2 * k * xy + k ** 2 * x2 * y2
-    return num / den.clamp_min(numerics.min_norm(x.dtype))
+    a, b, den = _mobius_coefficients(x2, y2, xy, k)
+    return (a * x + b * y) / den
+
+
+def _mobius_coefficients(x2: Tensor, y2: Tensor, xy: Tensor, k: Curv):
+    # x (+)_k y = (a x + b y) / den from |x|^2, |y|^2 and <x, y> (Hyper-Know, Eq. 2);
+    # den >= (1 - k|x||y|)^2 > 0 inside the ball, clamped for rounding
+    den = (1 + 2 * k * xy + k ** 2 * x2 * y2).clamp_min(numerics.min_norm(x2.dtype))
+    return 1 + 2 * k * xy + k * y2, 1 - k * x2, den
 
 
 @_accepts_c
@@ -247,11 +251,17 @@ def gyration(u: Tensor, v: Tensor, w: Tensor, *, k: Curv = 1.0, dim: int = -1) -
     u2, v2 = numerics.sq_norm(u, dim=dim, keepdim=True), numerics.sq_norm(v, dim=dim, keepdim=True)
     uv = numerics.dot(u, v, dim=dim, keepdim=True)
     uw, vw = numerics.dot(u, w, dim=dim, keepdim=True), numerics.dot(v, w, dim=dim, keepdim=True)
+    a, b, d = _gyration_coefficients(u2, v2, uv, uw, vw, k)
+    return w + 2 * (a * u + b * v) / d
+
+
+def _gyration_coefficients(u2: Tensor, v2: Tensor, uv: Tensor, uw: Tensor, vw: Tensor, k: Curv):
+    # gyr[u, v] w = w + 2 (a u + b v) / d from the five inner products
     k2 = k ** 2
     a = -k2 * uw * v2 + k * vw + 2 * k2 * uv * vw
     b = -k2 * vw * u2 - k * uw
-    d = 1 + 2 * k * uv + k2 * u2 * v2
-    return w + 2 * (a * u + b * v) / d.clamp_min(numerics.min_norm(u.dtype))
+    d = (1 + 2 * k * uv + k2 * u2 * v2).clamp_min(numerics.min_norm(u2.dtype))
+    return a, b, d
 
 
 def geodesic_step(x: Tensor, v: Tensor, t, *, k: Curv = 1.0, dim: int = -1) -> Tuple[Tensor, Tensor]:
@@ -281,20 +291,14 @@ def geodesic_step(x: Tensor, v: Tensor, t, *, k: Curv = 1.0, dim: int = -1) -> T
     # expmap: the tangent vector u = t v, its (floored) norm, and u's image c v
     n = (t * t * vv).clamp_min(floor ** 2).sqrt()
     c = numerics.tanh(sk * (2 / one_minus) * n / 2) * t / (sk * n)
-    # mobius_add(x, c v) = alpha x + beta v (Hyper-Know, Eq. 2)
-    xw, w2 = c * xv, c * c * vv
-    den = (1 + 2 * k * xw + k ** 2 * xx * w2).clamp_min(floor)
-    alpha = (1 + 2 * k * xw + k * w2) / den
-    beta = (1 - k * xx) * c / den
-    y = projx(torch.addcmul(x * alpha, v, beta), k=k, dim=dim)
-    # transp: (lambda_x / lambda_y) gyr[y, -x] v = ratio (v + 2 (a y - b x) / d)
+    # mobius_add(x, c v) = (a x + b c v) / den (Hyper-Know, Eq. 2)
+    a, b, den = _mobius_coefficients(xx, c * c * vv, c * xv, k)
+    y = projx(torch.addcmul(x * (a / den), v, b * c / den), k=k, dim=dim)
+    # transp: (lambda_x / lambda_y) gyr[y, -x] v = ratio (v + 2 (a y - b x) / d),
+    # the gyration's inner products with u = y, v = -x, w = v
     yy = numerics.sq_norm(y, dim=dim, keepdim=True)
     yx, yv = numerics.dot(y, x, dim=dim, keepdim=True), numerics.dot(y, v, dim=dim, keepdim=True)
-    k2 = k ** 2
-    # gyration(u=y, v=-x, w=v): uv = -yx, uw = yv, vw = -xv, v2 = xx
-    a = -k2 * yv * xx - k * xv + 2 * k2 * yx * xv
-    b = k2 * xv * yy - k * yv
-    d = (1 - 2 * k * yx + k2 * yy * xx).clamp_min(floor)
+    a, b, d = _gyration_coefficients(yy, xx, -yx, yv, -xv, k)
     ratio = (1 - k * yy).clamp_min(e) / one_minus
     w = torch.addcmul(v * ratio, y, ratio * 2 * a / d).addcmul_(x, ratio * 2 * b / d, value=-1)
     return y, w
