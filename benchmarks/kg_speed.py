@@ -40,7 +40,7 @@ if __package__ in (None, ""):  # run as a script
 
 from benchmarks.runner import default_data_root
 from benchmarks.suites.hyperknow import _ml100k_kg
-from benchmarks.timing import batch_ms, epoch_seconds, git_commit, operator_growth, profile_batches
+from benchmarks.timing import batch_ms, compare_profiles, epoch_seconds, git_commit, profile_batches
 from hypgraph.data.hetero import INTERACTS
 from hypgraph.data.history import InteractionCSR
 from hypgraph.nn.models import HyperKnow
@@ -92,10 +92,7 @@ def profile_versus_twin(built, row, twin, edge_index, num_items, history, batch_
     batch, its optimiser step, and the operators whose own time grows most."""
     profiled = {name: profile_batches(*built[name][:2], edge_index, num_items, history, batch_size, batches,
                                       **built[name][2]) for name in (row, twin)}
-    return {"batch_ms_under_profiler": {name: round(batch_ms(ops), 2) for name, ops in profiled.items()},
-            "optimizer_step_ms": {name: round(ops.get(STEP, {"total_ms": 0.0})["total_ms"], 2)
-                                  for name, ops in profiled.items()},
-            "operators_with_most_extra_own_ms": operator_growth(profiled[row], profiled[twin], labels=(row, twin))}
+    return compare_profiles(profiled, row, twin, step=STEP)
 
 
 def main() -> None:

@@ -35,7 +35,7 @@ import torch
 if __package__ in (None, ""):  # run as a script: python benchmarks/recommender_speed.py
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.timing import batch_ms, epoch_seconds, eval_seconds, git_commit, operator_growth, profile_batches
+from benchmarks.timing import compare_profiles, epoch_seconds, eval_seconds, git_commit, profile_batches
 from hypgraph.data import make_synthetic
 from hypgraph.data.hetero import INTERACTS
 from hypgraph.data.history import InteractionCSR
@@ -46,9 +46,6 @@ from hypgraph.optim import RiemannianAdam
 RESULTS = Path(__file__).resolve().parent / "results" / "recommender_speed.json"
 
 
-STEP = "Optimizer.step#RiemannianAdam.step"
-
-
 def profile_difference(models, opts, edge_index, num_items, history, batch_size, batches) -> dict:
     r"""Where the hyperbolic epoch's extra time goes: milliseconds per batch
     of each model under torch.profiler (whose overhead inflates both alike),
@@ -57,14 +54,7 @@ def profile_difference(models, opts, edge_index, num_items, history, batch_size,
     Euclidean model to the hyperbolic one."""
     profiled = {name: profile_batches(models[name], opts[name], edge_index, num_items, history, batch_size,
                                       batches) for name in ("hyperbolic", "euclidean")}
-    split = {}
-    for name, ops in profiled.items():
-        batch, step = batch_ms(ops), ops.get(STEP, {"total_ms": 0.0})["total_ms"]
-        split[name] = {"batch_ms": round(batch, 2), "optimizer_step_ms": round(step, 2),
-                       "rest_ms": round(batch - step, 2)}
-    return {"batches": batches, "per_batch_under_profiler": split,
-            "operators_with_most_extra_own_ms": operator_growth(profiled["hyperbolic"], profiled["euclidean"],
-                                                                labels=("hyperbolic", "euclidean"))}
+    return {"batches": batches, **compare_profiles(profiled, "hyperbolic", "euclidean")}
 
 
 def main() -> None:

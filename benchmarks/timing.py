@@ -27,7 +27,7 @@ from hypgraph.train.callbacks import TRAIN_SECONDS
 from hypgraph.train.metrics import full_ranking_metrics
 
 __all__ = ["epoch_seconds", "eval_seconds", "record_epoch_seconds", "profile_batches", "operator_growth",
-           "batch_ms", "PeakMemory", "git_commit",
+           "batch_ms", "compare_profiles", "PeakMemory", "git_commit",
            "machine_description", "REPO"]
 
 REPO = Path(__file__).resolve().parents[1]
@@ -98,6 +98,20 @@ def operator_growth(slow: Dict[str, Dict[str, float]], fast: Dict[str, Dict[str,
 def batch_ms(profiled: Dict[str, Dict[str, float]]) -> float:
     """Milliseconds of one batch under the profiler: the sum of own times."""
     return sum(v["own_ms"] for v in profiled.values())
+
+
+def compare_profiles(profiled: Dict[str, Dict[str, Dict[str, float]]], slow: str, fast: str,
+                     step: str = "Optimizer.step#RiemannianAdam.step") -> dict:
+    r"""Two models' :func:`profile_batches` side by side: each one's batch
+    split into the optimiser step (the region :obj:`step`) and the rest, and
+    the operators whose own time grows most from :obj:`fast` to :obj:`slow`."""
+    split = {}
+    for name in (slow, fast):
+        batch, step_ms = batch_ms(profiled[name]), profiled[name].get(step, {"total_ms": 0.0})["total_ms"]
+        split[name] = {"batch_ms": round(batch, 2), "optimizer_step_ms": round(step_ms, 2),
+                       "rest_ms": round(batch - step_ms, 2)}
+    return {"per_batch_under_profiler": split,
+            "operators_with_most_extra_own_ms": operator_growth(profiled[slow], profiled[fast], labels=(slow, fast))}
 
 
 class _BatchClock(Callback):
