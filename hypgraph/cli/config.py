@@ -109,6 +109,8 @@ SETTINGS: Tuple[Setting, ...] = (
     Setting("train", "epochs", "int", "most epochs", models=_TRAINED),
     Setting("train", "patience", "int", "epochs without validation improvement before stopping",
             models=_TRAINED),
+    Setting("train", "eval_every", "int", "epochs between validations (the last epoch is always validated)",
+            models=_TRAINED),
     Setting("train", "batch_size", "int", "positives per step", models=_TRAINED),
     Setting("train", "num_negatives", "int", "negatives per positive", models=_TRAINED),
     Setting("train", "metric", "str", "validation metric to maximise (recall|precision|ndcg@K)",
@@ -129,6 +131,7 @@ FLAGS = {("data", "format"): "--format", ("data", "user_col"): "--user-col", ("d
          ("model", "parameterization"): "--param", ("model", "dim"): "--dim", ("model", "users"): "--users",
          ("model", "score_kind"): "--score", ("train", "loss"): "--loss", ("train", "lr"): "--lr",
          ("train", "epochs"): "--epochs", ("train", "patience"): "--patience",
+         ("train", "eval_every"): "--eval-every",
          ("train", "batch_size"): "--batch-size", ("train", "seed"): "--seed", ("data", "path"): "DATA"}
 
 
@@ -166,7 +169,7 @@ def _defaults(config: Mapping[str, Mapping[str, Any]]) -> Dict[str, Dict[str, An
     if model in _TRAINED:
         margin = {"wmrb": 1.0, "hinge": 0.1}.get(loss, NONE)
         out["train"] = dict(loss="bpr", margin=margin, optimizer=NONE, lr=0.01, weight_decay=0.0, epochs=50,
-                            patience=5, batch_size=1024, num_negatives=10 if loss == "wmrb" else 1,
+                            patience=5, eval_every=1, batch_size=1024, num_negatives=10 if loss == "wmrb" else 1,
                             metric="ndcg@10", seed=0)
     return out
 
@@ -269,7 +272,7 @@ def _check_together(config: Dict[str, Dict[str, Any]], source: Dict[Tuple[str, s
         raise ConfigError(f"{_at(where)}{_name(section, key, where)} {message}")
 
     positive = [("model", "dim"), ("model", "num_layers"), ("train", "epochs"), ("train", "patience"),
-                ("train", "batch_size"), ("train", "num_negatives"), ("evaluation", "sampled_negatives")]
+                ("train", "eval_every"), ("train", "batch_size"), ("train", "num_negatives"), ("evaluation", "sampled_negatives")]
     for section, key in positive:
         if key in config[section] and config[section][key] < 1:
             fail(section, key, f"must be >= 1, got {config[section][key]}")

@@ -94,6 +94,9 @@ def add_parser(commands) -> None:
     train.add_argument("--loss", choices=LOSSES, help="ranking loss (default: bpr)")
     train.add_argument("--epochs", type=int, help="most epochs (default: 50)")
     train.add_argument("--patience", type=int, help="epochs without improvement before stopping (default: 5)")
+    train.add_argument("--eval-every", type=int, metavar="N",
+                       help="rank the validation part after every N-th epoch and the last (on a large "
+                            "catalogue the ranking can cost more than an epoch) (default: 1)")
     train.add_argument("--lr", type=float, help="learning rate (default: 0.01)")
     train.add_argument("--batch-size", type=int, help="positives per step (default: 1024)")
     train.add_argument("--seed", type=int, help="seed of the split and of training (default: 0)")
@@ -118,7 +121,7 @@ def add_parser(commands) -> None:
 _OPTIONS = {"model": ("model", "name"), "manifold": ("model", "manifold"), "param": ("model", "parameterization"),
             "users": ("model", "users"), "score": ("model", "score_kind"), "dim": ("model", "dim"),
             "loss": ("train", "loss"), "epochs": ("train", "epochs"), "patience": ("train", "patience"),
-            "lr": ("train", "lr"), "batch_size": ("train", "batch_size"), "split": ("split", "method"),
+            "eval_every": ("train", "eval_every"), "lr": ("train", "lr"), "batch_size": ("train", "batch_size"), "split": ("split", "method"),
             "valid": ("split", "valid"), "test": ("split", "test"), "format": ("data", "format"),
             "min_rating": ("data", "min_rating"), "min_user_interactions": ("data", "min_user_interactions"),
             "user_col": ("data", "user_col"), "item_col": ("data", "item_col"),
@@ -326,11 +329,13 @@ class _EpochLines:
                     continue
 
     def on_epoch_end(self, trainer, epoch: int, record: Dict[str, float]) -> None:
-        value = record[self.metric]
-        mark = " (best)" if value > self.best else ""
-        self.best = max(self.best, value)
-        print(f"hypgraph train: epoch {epoch}/{self.epochs}: loss {record['loss']:.4f}, validation "
-              f"{self.metric} {value:.4f}{mark} ({record['seconds']:.1f} s)", file=sys.stderr)
+        line = f"hypgraph train: epoch {epoch}/{self.epochs}: loss {record['loss']:.4f}"
+        if self.metric in record:  # a validated epoch (every eval_every-th)
+            value = record[self.metric]
+            mark = " (best)" if value > self.best else ""
+            self.best = max(self.best, value)
+            line += f", validation {self.metric} {value:.4f}{mark}"
+        print(f"{line} ({record['seconds']:.1f} s)", file=sys.stderr)
 
 
 def _fit(config: Dict[str, Dict[str, Any]], data: RunData, folder: Path, args: argparse.Namespace):
@@ -351,6 +356,7 @@ def _fit(config: Dict[str, Dict[str, Any]], data: RunData, folder: Path, args: a
     try:
         trainer = Trainer(model, build_optimizer(config, model), loss=t["loss"], num_negatives=t["num_negatives"],
                           batch_size=t["batch_size"], max_epochs=t["epochs"], patience=t["patience"],
+                          eval_every=t["eval_every"],
                           metric=t["metric"], seed=t["seed"], log_path=folder / LOG,
                           checkpoint_path=folder / CHECKPOINT,
                           progress=not args.no_progress and distributed.rank() == 0,

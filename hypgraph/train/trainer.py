@@ -94,7 +94,11 @@ class Trainer:
     items for the validation users (full ranking, chunked) and keeps the best
     state by ``metric``; training
     stops after ``patience`` epochs without improvement and the best state is
-    loaded back.
+    loaded back. With ``eval_every`` N > 1 the ranking runs after every N-th
+    epoch and after the last one only (on a large catalogue it can cost more
+    than the epoch): the epochs between keep their loss and timings, and
+    patience still counts epochs since the best validated one, checked at
+    each validation.
 
     Each part of the split is indexed once
     (:meth:`Interactions.of <hypgraph.data.history.Interactions.of>`: the
@@ -140,7 +144,10 @@ class Trainer:
         num_negatives (int, optional): Per positive (default: 10 for WMRB, else 1).
         batch_size (int): Positives per step (default: ``1024``).
         max_epochs (int): (default: ``50``)
-        patience (int): Epochs without improvement before stopping (default: ``5``).
+        patience (int): Epochs since the best validated one before stopping,
+            checked at each validation (default: ``5``).
+        eval_every (int): Validate after every this many epochs and after
+            ``max_epochs`` (default: ``1``, every epoch).
         metric (str): Validation metric to maximise (default: ``'ndcg@10'``).
         seed (int): (default: ``0``)
         log_path (str or Path, optional): JSON-lines log, one line per epoch.
@@ -181,7 +188,7 @@ class Trainer:
                  progress: bool = True, margin: Optional[float] = None, reduction: str = "mean",
                  callbacks: Sequence[Callback] = (), wmrb_margin: Optional[float] = None,
                  device: DeviceSpec = None, log_every: Optional[int] = None,
-                 negative_sampling: Optional[str] = None) -> None:
+                 negative_sampling: Optional[str] = None, eval_every: int = 1) -> None:
         if loss not in LOSSES:
             raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
         if wmrb_margin is not None:
@@ -195,6 +202,8 @@ class Trainer:
         if batch_size < 1 or max_epochs < 1 or patience < 1:
             raise ValueError(f"batch_size, max_epochs and patience must be >= 1, "
                              f"got {batch_size}, {max_epochs}, {patience}")
+        if not (isinstance(eval_every, int) and eval_every >= 1):
+            raise ValueError(f"eval_every must be a positive integer, got {eval_every!r}")
         if log_every is not None and not (isinstance(log_every, int) and log_every >= 1):
             raise ValueError(f"log_every must be a positive integer or None, got {log_every!r}")
         self.device = module_device(model) if device is None else resolve_device(device)
@@ -213,6 +222,7 @@ class Trainer:
         self.num_negatives = num_negatives or (1 if loss == "bpr" else 10)
         self.batch_size, self.max_epochs, self.patience = batch_size, max_epochs, patience
         self.metric, self.seed, self.progress = metric, seed, progress
+        self.eval_every = eval_every
         self.margin = DEFAULT_MARGINS.get(loss) if margin is None else float(margin)
         self.reduction = reduction
         self.k = parse_metric(metric)
@@ -266,24 +276,28 @@ class Trainer:
             except FloatingPointError as exc:
                 raise FloatingPointError(f"{exc}; {self._roll_back(state, start_state)}") from None
             trained = time.perf_counter()
-            metrics = self.validate(train, val_edges) if self.world_size == 1 else \
-                self._validate_in_shares(train, val_edges)
+            validated = epoch % self.eval_every == 0 or epoch == self.max_epochs
+            metrics = {}
+            if validated:
+                metrics = self.validate(train, val_edges) if self.world_size == 1 else \
+                    self._validate_in_shares(train, val_edges)
             end = time.perf_counter()
             record = {"epoch": epoch, "loss": loss, **metrics, "seconds": end - start,
                       TRAIN_SECONDS: trained - start, VALIDATION_SECONDS: end - trained}
             state["records"].append(record)
-            if metrics[self.metric] > state["best_value"]:
+            if validated and metrics[self.metric] > state["best_value"]:
                 state.update(best_value=metrics[self.metric], best_epoch=epoch, bad_epochs=0,
                              best_state=copy.deepcopy(self.model.state_dict()))
-            else:
-                state["bad_epochs"] += 1
+            elif validated:
+                # epochs since the best validated one (one a validation when eval_every is 1)
+                state["bad_epochs"] = epoch - state["best_epoch"]
             state["epoch"], state["generator"] = epoch, generator.get_state()
             state["generator_device"] = self.device.type
             if self.checkpoint_path is not None and self.rank == 0:
                 self._save(state, self.checkpoint_path)
             self._log(record)
             self._notify("on_epoch_end", epoch, record)
-            if state["bad_epochs"] >= self.patience:
+            if validated and state["bad_epochs"] >= self.patience:
                 break
         if state["best_state"] is not None:
             self.model.load_state_dict(state["best_state"])

@@ -61,6 +61,7 @@ def test_subprocess_exit_codes_and_one_line(bad_files, pairs_file):
     (["train", "{data}", "--config", "{d}/broken.toml"], "broken.toml:1: not valid TOML"),
     (["train", "{data}", "--config", "{d}/absent.toml"], "absent.toml: No such file or directory"),
     (["train", "{data}", "--dim", "0"], "--dim must be >= 1, got 0"),
+    (["train", "{data}", "--eval-every", "0"], "--eval-every must be >= 1, got 0"),
     (["train", "{data}", "--lr", "-1"], "--lr must be > 0, got -1.0"),
     (["train", "{data}", "--model", "popularity", "--loss", "wmrb"], "--loss does not apply to model 'popularity'"),
     (["train", "{data}", "--test", "{data}"], "--test needs --split given"),

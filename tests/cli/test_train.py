@@ -187,3 +187,15 @@ def test_nproc_errors(tmp_path, capsys, pairs_file):
     code, _, err = run_cli(capsys, "train", bad, "--out", tmp_path / "b", "--nproc", "2", *FAST)
     assert code == 2 and "bad.tsv" in err and "torch.distributed.run" not in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_eval_every_validates_every_nth_epoch_and_the_last(tmp_path, capsys, pairs_file):
+    folder = tmp_path / "sparse"
+    code, _, err = run_cli(capsys, "train", pairs_file, "--out", folder, "--epochs", "3", "--eval-every", "2", *FAST)
+    assert code == 0, err
+    log = [json.loads(line) for line in (folder / "log.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in log] == [1, 2, 3] and ["ndcg@10" in r for r in log] == [False, True, True]
+    lines = [line for line in err.splitlines() if line.startswith("hypgraph train: epoch")]
+    assert "validation" not in lines[0] and "validation ndcg@10" in lines[1] and "validation ndcg@10" in lines[2]
+    assert tomllib.loads((folder / "config.toml").read_text())["train"]["eval_every"] == 2
+    assert json.loads((folder / "metrics.json").read_text())["best_epoch"] in (2, 3)

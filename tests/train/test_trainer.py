@@ -396,3 +396,75 @@ def test_a_resumed_run_logs_each_epoch_once_even_if_killed_between_save_and_log(
     assert [json.loads(line)["epoch"] for line in log.read_text().splitlines()] == [1]
     trainer(3).fit(train, val, resume=True)
     assert [json.loads(line)["epoch"] for line in log.read_text().splitlines()] == [1, 2, 3]
+
+
+def _run_every(split, eval_every, *, epochs, patience, path=None, resume=False, seed=0, lr=0.05):
+    train, val, _ = split
+    model = make(train["user"].num_nodes, train["item"].num_nodes, seed=seed)
+    trainer = Trainer(model, RiemannianSGD(model.parameters(), lr=lr), max_epochs=epochs, patience=patience,
+                      batch_size=128, progress=False, eval_every=eval_every, checkpoint_path=path)
+    return trainer.fit(train, val, resume=resume), model
+
+
+def test_eval_every_validates_every_nth_epoch_and_the_last_without_changing_training(split):
+    every, _ = _run_every(split, 1, epochs=7, patience=100)
+    third, _ = _run_every(split, 3, epochs=7, patience=100)
+    assert [r["epoch"] for r in third.records] == list(range(1, 8))
+    assert [r["epoch"] for r in third.records if "ndcg@10" in r] == [3, 6, 7]
+    # validation draws no randomness: the same losses, and the same metrics where both validated
+    assert [r["loss"] for r in third.records] == [r["loss"] for r in every.records]
+    for r in third.records:
+        if "ndcg@10" in r:
+            assert r["ndcg@10"] == every.records[r["epoch"] - 1]["ndcg@10"]
+        else:
+            assert r["validation_seconds"] < 1e-3 and r["seconds"] == pytest.approx(r["train_seconds"], abs=1e-3)
+    assert third.best_epoch in (3, 6, 7)
+    assert third.best_metrics["ndcg@10"] == max(r["ndcg@10"] for r in third.records if "ndcg@10" in r)
+
+
+@pytest.mark.parametrize("eval_every,patience", [(2, 3), (3, 2), (2, 4)])
+def test_patience_counts_epochs_since_the_best_validated_one(split, eval_every, patience):
+    # a learning rate this large makes validation worse after the first epochs
+    reference, _ = _run_every(split, 1, epochs=16, patience=100, lr=50.0)
+    best_value, best_epoch, stop = -float("inf"), 0, 16
+    for epoch in range(eval_every, 17, eval_every):  # what the loop must do, from the every-epoch metrics
+        value = reference.records[epoch - 1]["ndcg@10"]
+        if value > best_value:
+            best_value, best_epoch = value, epoch
+        elif epoch - best_epoch >= patience:
+            stop = epoch
+            break
+    result, _ = _run_every(split, eval_every, epochs=16, patience=patience, lr=50.0)
+    assert stop < 16  # the case under test: it stops early
+    assert len(result.records) == stop and result.best_epoch == best_epoch
+    assert result.best_metrics["ndcg@10"] == best_value
+
+
+def test_eval_every_resumes_exactly_from_an_epoch_without_validation(split, tmp_path):
+    from hypgraph.train import Callback
+
+    class Kill(Callback):  # as Ctrl-C after epoch 3's checkpoint, an epoch that is not validated
+        def on_epoch_end(self, trainer, epoch, record):
+            if epoch == 3:
+                raise KeyboardInterrupt
+
+    full, model_full = _run_every(split, 2, epochs=5, patience=10, path=tmp_path / "full.pt")
+    train, val, _ = split
+    model = make(train["user"].num_nodes, train["item"].num_nodes)
+    killed = Trainer(model, RiemannianSGD(model.parameters(), lr=0.05), max_epochs=5, patience=10, batch_size=128,
+                     progress=False, eval_every=2, checkpoint_path=tmp_path / "part.pt", callbacks=[Kill()])
+    with pytest.raises(KeyboardInterrupt):
+        killed.fit(train, val)
+    resumed, model_resumed = _run_every(split, 2, epochs=5, patience=10, path=tmp_path / "part.pt", resume=True,
+                                        seed=99)
+    strip = [{k: v for k, v in r.items() if "seconds" not in k} for r in full.records]
+    assert [{k: v for k, v in r.items() if "seconds" not in k} for r in resumed.records] == strip
+    assert [r["epoch"] for r in resumed.records if "ndcg@10" in r] == [2, 4, 5]
+    assert resumed.best_epoch == full.best_epoch and torch.equal(model_full.item, model_resumed.item)
+
+
+@pytest.mark.parametrize("value", [0, -1, 2.0, None])
+def test_eval_every_must_be_a_positive_integer(value):
+    model = make(5, 10)
+    with pytest.raises(ValueError, match="eval_every must be a positive integer"):
+        Trainer(model, RiemannianAdam(model.parameters()), eval_every=value)
