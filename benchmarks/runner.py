@@ -30,6 +30,7 @@ changed is refused.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import gc
 import json
@@ -293,6 +294,24 @@ def _merge_prior(results: Dict[str, Any], out_dir: Path, datasets: Sequence[str]
     return sorted(replaced)
 
 
+@contextlib.contextmanager
+def _folder_lock(out_dir: Path):
+    r"""An exclusive ``flock`` on ``out_dir/.lock`` (POSIX; elsewhere no lock):
+    runs merging into one folder write one after the other."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    with open(out_dir / ".lock", "a", encoding="ascii") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def run_suite(suite: Suite, *, data_root: Path, seeds: Sequence[int], out_dir: Path,
               epochs: Optional[int] = None, progress: bool = True,
               datasets: Optional[Sequence[str]] = None, models: Optional[Sequence[str]] = None,
@@ -339,17 +358,19 @@ def run_suite(suite: Suite, *, data_root: Path, seeds: Sequence[int], out_dir: P
     dataset_order = {d.name: i for i, d in enumerate(suite.datasets)}
 
     def checkpoint() -> Dict[str, Any]:
-        # with merge, the other datasets are re-read now: another run merging
-        # other datasets into the same folder at the same time is kept
-        out = json.loads(json.dumps(results, default=list))
-        if merge:
-            _merge_prior(out, Path(out_dir), mine, [m.name for m in chosen_models])
-        out["datasets"].sort(key=lambda d: dataset_order.get(d["name"], len(dataset_order)))
-        out["models"].sort(key=lambda m: model_order.get(m["name"], len(model_order)))
-        out["runs"].sort(key=lambda r: (dataset_order.get(r["dataset"], len(dataset_order)),
-                                        model_order.get(r["model"], len(model_order)), r["seed"]))
-        out["seconds"] = round(time.perf_counter() - started, 1)
-        report.write(out, suite, Path(out_dir))
+        # with merge, the folder's results are re-read now: other runs merging
+        # other datasets or models into the same folder at the same time are
+        # kept (the lock makes each read-merge-write whole)
+        with _folder_lock(Path(out_dir)):
+            out = json.loads(json.dumps(results, default=list))
+            if merge:
+                _merge_prior(out, Path(out_dir), mine, [m.name for m in chosen_models])
+            out["datasets"].sort(key=lambda d: dataset_order.get(d["name"], len(dataset_order)))
+            out["models"].sort(key=lambda m: model_order.get(m["name"], len(model_order)))
+            out["runs"].sort(key=lambda r: (dataset_order.get(r["dataset"], len(dataset_order)),
+                                            model_order.get(r["model"], len(model_order)), r["seed"]))
+            out["seconds"] = round(time.perf_counter() - started, 1)
+            report.write(out, suite, Path(out_dir))
         return out
 
     # PeakMemory collects garbage before every measurement; with the long-lived

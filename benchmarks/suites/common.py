@@ -17,6 +17,7 @@ from hypgraph.manifolds import Euclidean, Lorentz
 from hypgraph.nn.models import HyperbolicRecommender, PopularityRecommender
 from hypgraph.optim import RiemannianAdam
 from hypgraph.train import Trainer, evaluate_full, evaluate_sampled
+from hypgraph.train.callbacks import VALIDATION_SECONDS
 
 from ..timing import record_epoch_seconds
 from . import RunContext, Trial
@@ -134,11 +135,12 @@ def train_trial(model: torch.nn.Module, split: Split, *, lr: float, seed: int, c
     seconds = record_epoch_seconds(trainer)
     result = trainer.fit(train, val)
     validation = {k: v for k, v in result.best_metrics.items() if k not in ("epoch", "seconds", "loss")}
+    # seconds of one validation ranking (with eval_every > 1 not every epoch has one)
+    ranked = [r[VALIDATION_SECONDS] for r in result.records if trainer.metric in r]
     return Trial(validation=validation, evaluate=lambda: evaluate(model), epochs=len(result.records),
                  seconds_per_epoch=sum(seconds) / len(seconds), parameters=count_parameters(model),
-                 extra={"best_epoch": result.best_epoch,
-                        "validation_seconds_per_epoch": sum(r["seconds"] for r in result.records)
-                        / len(result.records) - sum(seconds) / len(seconds)})
+                 extra={"best_epoch": result.best_epoch, "eval_every": trainer.eval_every,
+                        "validation_seconds": sum(ranked) / max(len(ranked), 1)})
 
 
 def popularity_trial(split: Split, seed: int, *, validation_ks: Sequence[int],

@@ -296,6 +296,32 @@ def test_merge_completes_the_model_set_of_a_dataset(registered, tmp_path):
     assert "— models euc" in md and "— models hyp, pop" in md
 
 
+def test_a_merging_run_writes_only_while_it_holds_the_folders_lock(registered, tmp_path):
+    # runs merging into one folder at once (one model each, in parallel
+    # processes): each read-merge-write is whole, so none loses another's rows
+    import threading
+
+    from benchmarks.runner import _folder_lock
+
+    suite = Tiny(datasets=_two_toys())
+    rc, out = run(suite, registered, tmp_path, "--models", "hyp,pop", "--seeds", "2")
+    assert rc == 0
+    before = (out / "results.json").read_text()
+    codes = []
+    worker = threading.Thread(target=lambda: codes.append(main(
+        ["run", suite.name, "--out", str(out), "--no-progress", "--data-root", str(tmp_path), "--datasets",
+         "toy-a", "--models", "euc", "--seeds", "2", "--merge"])))
+    with _folder_lock(out):
+        worker.start()
+        worker.join(timeout=1.0)
+        assert worker.is_alive() and (out / "results.json").read_text() == before  # waiting for the lock
+    worker.join(timeout=30)
+    assert codes == [0]
+    results = json.loads((out / "results.json").read_text())
+    assert {(r["dataset"], r["model"]) for r in results["runs"]} == {
+        ("toy-a", "hyp"), ("toy-a", "pop"), ("toy-a", "euc"), ("toy-b", "hyp"), ("toy-b", "pop")}
+
+
 def test_merge_refuses_results_of_other_metrics(registered, tmp_path, capsys):
     suite = Tiny(datasets=_two_toys())
     rc, out = run(suite, registered, tmp_path, "--datasets", "toy-a")
