@@ -67,18 +67,13 @@ def embeddings(model: nn.Module, data: RunData) -> Dict[str, Tensor]:
 
 def coordinates(model: nn.Module, points: Tensor) -> Dict[str, Tensor]:
     r"""``{'poincare': ..., 'hyperboloid': ...}`` of points on a hyperbolic
-    manifold (:mod:`hypgraph.manifolds.conversions`), ``{'euclidean': ...}``
+    manifold (its :meth:`~hypgraph.manifolds.Manifold.to_poincare` and
+    :meth:`~hypgraph.manifolds.Manifold.to_lorentz`), ``{'euclidean': ...}``
     of flat ones."""
-    from ..manifolds import Lorentz, PoincareBall, lorentz_to_poincare, poincare_to_lorentz
-
     manifold = getattr(model, "manifold", None)
-    if isinstance(manifold, Lorentz):
-        k = float(manifold.k)
-        return {"poincare": lorentz_to_poincare(points, k=k), "hyperboloid": points}
-    if isinstance(manifold, PoincareBall):
-        k = float(manifold.k)
-        return {"poincare": points, "hyperboloid": poincare_to_lorentz(points, k=k)}
-    return {"euclidean": points}
+    if manifold is None or manifold.is_flat:
+        return {"euclidean": points}
+    return {"poincare": manifold.to_poincare(points), "hyperboloid": manifold.to_lorentz(points)}
 
 
 def _ids(data: RunData, kind: str) -> np.ndarray:

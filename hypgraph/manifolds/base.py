@@ -205,6 +205,24 @@ class Manifold(nn.Module, ABC):
     def origin(self, *size: int, dtype=None, device=None) -> Tensor:
         ...
 
+    def to_poincare(self, x: Tensor) -> Tensor:
+        r"""The same points in the Poincaré ball of the same curvature
+        (:mod:`~hypgraph.manifolds.conversions`), e.g. to plot or export them.
+
+        Raises:
+            ValueError: On a flat manifold (no hyperbolic model of its points).
+        """
+        raise ValueError(f"{type(self).__name__} has no Poincare-ball chart")
+
+    def to_lorentz(self, x: Tensor) -> Tensor:
+        r"""The same points on the hyperboloid :math:`-x_0^2 + |x|^2 = -1/k`
+        of the same curvature (:mod:`~hypgraph.manifolds.conversions`).
+
+        Raises:
+            ValueError: On a flat manifold.
+        """
+        raise ValueError(f"{type(self).__name__} has no hyperboloid chart")
+
     @abstractmethod
     def to_klein_homogeneous(self, x: Tensor) -> Tensor:
         r"""Homogeneous Klein coordinates :math:`\gamma(\kappa)\,(1, \kappa)` of

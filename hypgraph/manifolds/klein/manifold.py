@@ -88,6 +88,12 @@ class Klein(Manifold):
     def origin(self, *size: int, dtype=None, device=None) -> Tensor:
         return torch.zeros(*size, dtype=dtype, device=device)
 
+    def to_poincare(self, x: Tensor) -> Tensor:
+        return C.klein_to_poincare(x, k=self._like(x))
+
+    def to_lorentz(self, x: Tensor) -> Tensor:
+        return C.klein_to_lorentz(x, k=self._like(x))
+
     def to_klein_homogeneous(self, x: Tensor) -> Tensor:
         gamma = K.lorentz_factor(x, k=self._like(x), keepdim=True)  # Hyper-Know, Eq. 5
         return torch.cat([gamma, gamma * x], dim=-1)

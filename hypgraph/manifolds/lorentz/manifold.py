@@ -127,6 +127,12 @@ class Lorentz(Manifold):
     def origin(self, *size: int, dtype=None, device=None) -> Tensor:
         return L.origin(*size, k=self.k, dtype=dtype, device=device)
 
+    def to_poincare(self, x: Tensor) -> Tensor:
+        return C.lorentz_to_poincare(x, k=self._like(x))
+
+    def to_lorentz(self, x: Tensor) -> Tensor:
+        return x
+
     def to_klein_homogeneous(self, x: Tensor) -> Tensor:
         return C.lorentz_to_klein_homogeneous(x, k=self._like(x))
 

@@ -107,6 +107,12 @@ class PoincareBall(Manifold):
     def origin(self, *size: int, dtype=None, device=None) -> Tensor:
         return torch.zeros(*size, dtype=dtype, device=device)
 
+    def to_poincare(self, x: Tensor) -> Tensor:
+        return x
+
+    def to_lorentz(self, x: Tensor) -> Tensor:
+        return C.poincare_to_lorentz(x, k=self._like(x))
+
     def to_klein_homogeneous(self, x: Tensor) -> Tensor:
         return C.lorentz_to_klein_homogeneous(C.poincare_to_lorentz(x, k=self._like(x)), k=self._like(x))
 
