@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from .errors import CommandError
-from .parsing import subcommand
+from .parsing import add_device, device_of, subcommand
 from .run import Run, RunData
 
 __all__ = ["add_parser", "run", "final_metrics", "part_metrics", "PROTOCOLS"]
@@ -48,6 +48,7 @@ def add_parser(commands) -> None:
                    help="sampled protocol: negatives per positive (default: the run's, 100)")
     p.add_argument("--seed", type=int, default=0, help="sampled protocol: seed of the negatives (default: 0)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    add_device(p, "rank", "; sampled negatives are drawn on the CPU, so every device ranks the same ones")
     p.set_defaults(run=run)
 
 
@@ -95,6 +96,7 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(f"--k must be >= 1, got {' '.join(map(str, args.k))}")
     if args.negatives is not None and args.negatives < 1:
         raise CommandError(f"--negatives must be >= 1, got {args.negatives}")
+    device = device_of(args)
     folder = Run(args.run_dir)
     data = folder.data
     held = data.valid if args.part == "validation" else data.test
@@ -103,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
     ks = args.k or folder.config["evaluation"]["ks"]
     negatives = args.negatives or folder.config["evaluation"]["sampled_negatives"]
     try:
-        metrics = part_metrics(folder.model(), data, args.part, args.protocol, ks, negatives=negatives,
+        metrics = part_metrics(folder.model().to(device), data, args.part, args.protocol, ks, negatives=negatives,
                                seed=args.seed)
     except ValueError as err:
         raise CommandError(" ".join(str(err).split())) from None

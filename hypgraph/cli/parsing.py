@@ -1,12 +1,12 @@
 r"""What every ``hypgraph`` subcommand's parser shares: its help, its
-description, examples after the options, and (for the commands that read a
-trained run) the ``RUN_DIR`` argument."""
+description, examples after the options, (for the commands that read a
+trained run) the ``RUN_DIR`` argument, and ``--device``."""
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-__all__ = ["subcommand"]
+__all__ = ["subcommand", "add_device", "device_of"]
 
 
 def subcommand(commands, name: str, *, help: str, description: str, examples: str,
@@ -19,3 +19,22 @@ def subcommand(commands, name: str, *, help: str, description: str, examples: st
     if run_dir:
         parser.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a folder written by hypgraph train")
     return parser
+
+
+def add_device(parser: argparse.ArgumentParser, what: str, note: str = "") -> None:
+    r"""``--device`` (default ``auto``): where :obj:`what` runs."""
+    parser.add_argument("--device", default="auto", metavar="DEVICE",
+                        help=f"where to {what}: cpu, cuda, cuda:N or auto (a CUDA device when there is one)"
+                             f"{note} (default: auto)")
+
+
+def device_of(args: argparse.Namespace):
+    r"""``args.device`` as a :class:`torch.device`; a bad or absent device is
+    one line (:class:`~hypgraph.cli.errors.CommandError`, exit 2)."""
+    from ..train import resolve_device
+    from .errors import CommandError
+
+    try:
+        return resolve_device(args.device)
+    except ValueError as err:
+        raise CommandError(f"--device: {err}") from None

@@ -20,7 +20,7 @@ from ..data.history import InteractionCSR
 from ..nn.models.index import import_faiss
 from ..nn.models.retrieval import ITEM_CHUNK, USER_CHUNK, recommend_chunked
 from .errors import CommandError
-from .parsing import subcommand
+from .parsing import add_device, device_of, subcommand
 from .run import Run, RunData
 
 __all__ = ["add_parser", "run", "read_users", "write_recommendations"]
@@ -63,6 +63,7 @@ def add_parser(commands) -> None:
     p.add_argument("--item-chunk", type=int, default=ITEM_CHUNK, metavar="N",
                    help=f"items scored at once: memory is about user-chunk x item-chunk scores "
                         f"(default: {ITEM_CHUNK})")
+    add_device(p, "rank", "; faiss indexes search on the CPU")
     p.add_argument("--index", choices=("exact", "flat", "hnsw"), default="exact",
                    help="how items are searched: every item scored, or a faiss index (see INDEX below; "
                         "default: exact)")
@@ -149,6 +150,7 @@ def run(args: argparse.Namespace) -> int:
             import_faiss()
         except ImportError as err:
             raise CommandError(f"--index {args.index}: {err}") from None
+    device = device_of(args)  # before any reading
     folder = Run(args.run_dir)
     data = folder.data
     if args.all:
@@ -158,7 +160,7 @@ def run(args: argparse.Namespace) -> int:
         if unknown:
             print(f"hypgraph recommend: warning: {args.users}: {len(unknown):,} ids are not users of the run "
                   f"and were left out (first: {unknown[0]!r})", file=sys.stderr)
-    model = folder.model()
+    model = folder.model().to(device)
     history = data.history("train")
     exclude = history
     if args.exclude == "all":

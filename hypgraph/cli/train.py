@@ -17,7 +17,7 @@ from .config import (FORMATS, LOSSES, MANIFOLD_NAMES, MODELS, NONE, PARAMETERIZA
                      SCORE_KINDS, ConfigError, read_toml, resolve, to_toml)
 from ..data import DataFormatError
 from .errors import CommandError
-from .parsing import subcommand
+from .parsing import add_device, subcommand
 from .run import (CHECKPOINT, CONFIG, DATA, LOG, METRICS, RUN_FILES, Run, RunData, atomic_write_bytes,
                   build_model, build_optimizer)
 
@@ -72,9 +72,7 @@ def add_parser(commands) -> None:
                         "may change)")
     p.add_argument("--overwrite", action="store_true", help="replace a finished or partial run in RUN_DIR")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.add_argument("--device", default="auto", metavar="DEVICE",
-                   help="where to train: cpu, cuda, cuda:N or auto (a CUDA device when there is one); not "
-                        "part of the run's config, so a run may resume elsewhere (default: auto)")
+    add_device(p, "train", "; not part of the run's config, so a run may resume elsewhere")
     p.add_argument("--nproc", type=int, metavar="N",
                    help="train data-parallel in N processes on this machine (torchrun; gloo on the CPU, one "
                         "CUDA device each with nccl); the run folder is prepared first, here (default: 1)")

@@ -166,3 +166,29 @@ def test_an_index_without_faiss_is_a_usage_error(capsys, monkeypatch, trained_ru
     assert code == 2 and out == ""
     assert err.strip() == ('hypgraph recommend: error: --index hnsw: retrieval through an index needs faiss: '
                            'pip install "hypgraph-pyg[serve]"')
+
+
+@pytest.mark.parametrize("command", [["recommend", "--all", "--k", "5"], ["evaluate", "--json"],
+                                     ["evaluate", "--json", "--protocol", "sampled", "--k", "5", "--negatives", "1"]])
+def test_device_option_of_the_ranking_commands(capsys, trained_run, graph_run, command):
+    import json
+
+    name, *options = command
+    for run in (trained_run, graph_run):
+        code, default, err = run_cli(capsys, name, run, *options)
+        assert code == 0, err
+        code, out, err = run_cli(capsys, name, run, *options, "--device", "cpu")
+        assert code == 0 and out == default, err
+        if torch.cuda.is_available() and name == "evaluate":  # sampled negatives are drawn on the CPU: the same ones
+            code, out, err = run_cli(capsys, name, run, *options, "--device", "cuda")
+            assert code == 0, err
+            on_cpu, on_cuda = json.loads(default), json.loads(out)
+            for part in ("full", "sampled"):
+                for key, value in on_cpu.get(part, {}).items():
+                    assert on_cuda[part][key] == pytest.approx(value, abs=1e-5)
+        code, out, err = run_cli(capsys, name, run, *options, "--device", "tpu")
+        assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
+        assert "--device" in err and "'cpu', 'cuda', 'cuda:N' or 'auto'" in err
+        if not torch.cuda.is_available():
+            code, _, err = run_cli(capsys, name, run, *options, "--device", "cuda")
+            assert code == 2 and "--device" in err and "no CUDA device" in err
