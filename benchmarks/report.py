@@ -252,12 +252,25 @@ def headline(results: Dict[str, Any], suite, dataset: str) -> Optional[dict]:
            "std": {n: summarise(v)[1] for n, v in values.items()}}
     hyperbolic = [n for n in values if geometry[n] == "hyperbolic"]
     euclidean = [n for n in values if geometry[n] == "euclidean"]
+    reference = [n for n in getattr(suite, "reference_models", ()) if n in values]
+
+    def versus(h: str, e: str) -> dict:
+        t, p = welch(values[h], values[e])
+        return dict(t=t, p=p, better=sign * out["mean"][h] > sign * out["mean"][e], significant=bool(p < ALPHA))
+
     if hyperbolic and euclidean:
         h, e = best(hyperbolic), best(euclidean)
-        t, p = welch(values[h], values[e])
-        out.update(hyperbolic=h, euclidean=e, t=t, p=p,
-                   better=sign * out["mean"][h] > sign * out["mean"][e], significant=bool(p < ALPHA))
+        out.update(hyperbolic=h, euclidean=e, **versus(h, e))
+        if reference:
+            r = best(reference)
+            out["reference"] = {"models": reference, "best": r, **versus(h, r)}
     return out
+
+
+def _verdict(better: bool, significant: bool) -> str:
+    if significant:
+        return "significantly better than" if better else "significantly worse than"
+    return "better on average than, but not significantly," if better else "worse on average than, but not significantly,"
 
 
 def _headline_line(h: dict) -> str:
@@ -265,15 +278,16 @@ def _headline_line(h: dict) -> str:
     text = f"**{h['dataset']}** ({h['label']}): best model **{h['best']}** ({f(h['best'])})"
     if "hyperbolic" not in h:
         return text + "."
-    if h["significant"]:
-        verdict = "significantly better than" if h["better"] else "significantly worse than"
-    else:
-        verdict = ("better on average than, but not significantly," if h["better"]
-                   else "worse on average than, but not significantly,")
-    change = h["mean"][h["hyperbolic"]] / h["mean"][h["euclidean"]] - 1 if h["mean"][h["euclidean"]] else math.nan
-    return (text + f"; the best hyperbolic model, {h['hyperbolic']} ({f(h['hyperbolic'])}), is {verdict} "
-            f"the best Euclidean model, {h['euclidean']} ({f(h['euclidean'])}): {change:+.1%}, "
-            f"Welch p = {_fmt(h['p'], '.3g')}.")
+    change = lambda e: h["mean"][h["hyperbolic"]] / h["mean"][e] - 1 if h["mean"][e] else math.nan  # noqa: E731
+    text += (f"; the best hyperbolic model, {h['hyperbolic']} ({f(h['hyperbolic'])}), is "
+             f"{_verdict(h['better'], h['significant'])} the best Euclidean model, {h['euclidean']} "
+             f"({f(h['euclidean'])}): {change(h['euclidean']):+.1%}, Welch p = {_fmt(h['p'], '.3g')}.")
+    ref = h.get("reference")
+    if ref:
+        text += (f" Against the reference baselines ({', '.join(ref['models'])}) it is "
+                 f"{_verdict(ref['better'], ref['significant'])} the best of them, {ref['best']} "
+                 f"({f(ref['best'])}): {change(ref['best']):+.1%}, Welch p = {_fmt(ref['p'], '.3g')}.")
+    return text
 
 
 def _settings(source: Dict[str, Any]) -> Tuple[str, str, str]:

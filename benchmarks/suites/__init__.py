@@ -156,6 +156,11 @@ class Suite:
     bar_plots: bool = True
     #: Note metrics on which a baseline beats every hyperbolic model.
     baseline_notes: bool = True
+    #: Euclidean models of :attr:`models` that the best hyperbolic model is
+    #: also held against in the summary, the best of them by mean (issue 13:
+    #: BPR with plain per-coordinate Adam and LightGCN), besides the best
+    #: Euclidean model of all; empty: no such line.
+    reference_models: Sequence[str] = ()
 
     def configs(self, model: ModelSpec) -> List[Dict[str, Any]]:
         """The grid's configurations for :obj:`model` (one empty one if untuned)."""

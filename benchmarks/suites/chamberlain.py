@@ -151,6 +151,8 @@ def _graph_rows():
 
 class Chamberlain(Suite):
     name = "chamberlain"
+    # issue 13's bar: BPR with plain Adam (both forms) and LightGCN
+    reference_models = ("euclidean-asym-bpr-adam", "euclidean-sym-bpr-adam", "lightgcn")
     description = ("Chamberlain 2019 on real data: MovieLens 100K (ratings >= 4, leave-last-out, HR/NDCG@10 "
                    "with 100 sampled negatives) and full ranking (Recall/NDCG@20) on KGAT amazon-book and HGCF "
                    "Amazon-CD (given splits); hyperbolic vs Euclidean, symmetric and asymmetric, BPR and "

@@ -158,6 +158,8 @@ class _L2LightGCN(LightGCNRecommender):
 
 class HyperKnowSuite(Suite):
     name = "hyperknow"
+    # issue 13's bar: BPR with plain Adam and LightGCN
+    reference_models = ("BPR+E-adam", "lightgcn")
     description = ("Hyper-Know Table 3 on Last.FM, Book-Crossing (KGCN format) and MovieLens 100K with its "
                    "Freebase KG: BPR+E/H, BPR+Att+E/H, BPR+Avg+H and the adaptive bilevel model, one code "
                    "path; per-user 80/20 split, 10% validation; full-ranking Recall/NDCG@20 (standard and "

@@ -481,12 +481,15 @@ def test_design_tries_every_pair_of_levels_with_equal_budgets():
 
 def test_summary_names_the_best_model_and_tests_best_hyperbolic_against_best_euclidean(registered, tmp_path):
     suite = Tiny()
-    suite.models = (*suite.models, ModelSpec("euc2", "euclidean"))
+    suite.models = (*suite.models, ModelSpec("euc2", "euclidean"), ModelSpec("ref", "euclidean"))
+    # the reference baselines: the best of them ("ref", not "euc"), whatever the best Euclidean model of all
+    suite.reference_models = ("euc", "ref", "not-run")
     TEST_VALUES["euc2"] = {"a": [0.95, 0.96, 0.97], "b": [0.1, 0.1, 0.1]}
+    TEST_VALUES["ref"] = {"a": [0.88, 0.90, 0.89], "b": [0.1, 0.1, 0.1]}
     try:
         rc, out = run(suite, registered, tmp_path)
     finally:
-        del TEST_VALUES["euc2"]
+        del TEST_VALUES["euc2"], TEST_VALUES["ref"]
     assert rc == 0
     results = json.loads((out / "results.json").read_text())
     (h,) = results["headlines"]
@@ -498,6 +501,13 @@ def test_summary_names_the_best_model_and_tests_best_hyperbolic_against_best_euc
     assert ("best model **euc2** (0.9600 ± 0.0100); the best hyperbolic model, hyp (0.9100 ± 0.0100), is "
             "significantly worse than the best Euclidean model, euc2 (0.9600 ± 0.0100): -5.2%, Welch p = "
             f"{p:.3g}.") in md
+    p_ref = stats.ttest_ind([0.90, 0.91, 0.92], [0.88, 0.90, 0.89], equal_var=False).pvalue
+    assert p_ref > 0.05
+    assert h["reference"] == {"models": ["euc", "ref"], "best": "ref", "t": pytest.approx(h["reference"]["t"]),
+                              "p": pytest.approx(p_ref), "better": True, "significant": False}
+    assert h["reference"]["t"] > 0
+    assert (" Against the reference baselines (euc, ref) it is better on average than, but not significantly, "
+            f"the best of them, ref (0.8900 ± 0.0100): +2.2%, Welch p = {p_ref:.3g}.") in md
 
 
 def test_suite_fit_trains_tangent_and_euclidean_adam_models_with_torch_adam(tmp_path):
