@@ -8,7 +8,7 @@ calls :func:`benchmarks.runner.run_suite`, which does the work.
     python -m benchmarks report SUITE [--out DIR]    # re-render results.md and plots
     python -m benchmarks run SUITE [--data-root DIR] [--seeds N] [--epochs E] [--out DIR]
                                    [--datasets A,B] [--models A,B] [--threads T] [--no-progress]
-                                   [--merge]
+                                   [--merge] [--resume]
 """
 from __future__ import annotations
 
@@ -56,6 +56,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--merge", action="store_true",
                      help="keep the other datasets, and the other models of the datasets this run redoes, "
                           "of an existing results.json in --out (same suite settings)")
+    run.add_argument("--resume", action="store_true",
+                     help="reuse the runs an interrupted run of the same suite, settings, data and code "
+                          "left in --out's journal.jsonl (every finished run is written there at once)")
     return parser
 
 
@@ -112,7 +115,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                             seeds=range(args.seeds or suite.default_seeds), out_dir=out,
                             epochs=args.epochs, progress=not args.no_progress,
                             datasets=split(args.datasets), models=split(args.models),
-                            command=shlex.join(["python", "-m", "benchmarks", *argv]), merge=args.merge)
+                            command=shlex.join(["python", "-m", "benchmarks", *argv]), merge=args.merge,
+                            resume=args.resume)
     except UsageError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

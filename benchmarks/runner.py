@@ -30,7 +30,6 @@ changed is refused.
 """
 from __future__ import annotations
 
-import contextlib
 import datetime as _dt
 import gc
 import json
@@ -47,6 +46,7 @@ from tqdm.auto import tqdm
 from hypgraph.data import ENV_VAR, RawFilesMissingError, data_root as resolve_data_root
 
 from . import report
+from .journal import Journal, code_fingerprint, folder_lock
 from .suites import ModelSpec, RunContext, Suite, Trial
 from .timing import REPO, PeakMemory, git_commit, machine_description
 
@@ -143,21 +143,30 @@ def _selection_value(suite: Suite, trial: Trial, model: ModelSpec, config) -> fl
                        f"{suite.selection_metric!r} (got {sorted(trial.validation)})") from None
 
 
-def _select(suite, data, dataset, model, configs, seed, ctx, log, bar) -> Tuple[dict, _Fitted, dict]:
+def _select(suite, data, dataset, model, configs, seed, ctx, log, bar,
+            journal: Journal) -> Tuple[dict, Optional[_Fitted], dict]:
     r"""Train every configuration with :obj:`seed`; the best on validation wins
-    (the first among equals; a diverged one never). Test data is not touched."""
+    (the first among equals; a diverged one never). Test data is not touched.
+    A configuration the :obj:`journal` holds is not trained again; when it
+    wins, the returned fit is ``None`` (its run is in the journal, or is
+    trained again by the caller)."""
     best, candidates = None, []
     for config in configs:
         bar.set_postfix_str(f"{dataset.name} {model.name} {config} (selection)")
-        fitted = _fit(suite, data, dataset, model, config, seed, ctx)
-        if fitted.error is None:
-            value = _selection_value(suite, fitted.trial, model, config)
-            candidates.append({"config": dict(config), "validation": fitted.trial.validation,
-                               "seconds_per_epoch": fitted.trial.seconds_per_epoch, "epochs": fitted.trial.epochs})
-        else:
-            value = -math.inf
-            candidates.append({"config": dict(config), "failed": fitted.error})
-            tqdm.write(f"{dataset.name} {model.name} {config} seed {seed}: {fitted.error}", file=log)
+        candidate = journal.get("candidate", dataset.name, model.name, config, seed)
+        fitted = None
+        if candidate is None:
+            fitted = _fit(suite, data, dataset, model, config, seed, ctx)
+            if fitted.error is None:
+                _selection_value(suite, fitted.trial, model, config)  # the metric is there, or a clear error
+                candidate = {"config": dict(config), "validation": fitted.trial.validation,
+                             "seconds_per_epoch": fitted.trial.seconds_per_epoch, "epochs": fitted.trial.epochs}
+            else:
+                candidate = {"config": dict(config), "failed": fitted.error}
+                tqdm.write(f"{dataset.name} {model.name} {config} seed {seed}: {fitted.error}", file=log)
+            journal.add("candidate", dataset.name, model.name, config, seed, candidate)
+        candidates.append(candidate)
+        value = -math.inf if "failed" in candidate else float(candidate["validation"][suite.selection_metric])
         if best is None or value > best[0]:
             best = (value, config, fitted)
         bar.update(1)
@@ -167,36 +176,47 @@ def _select(suite, data, dataset, model, configs, seed, ctx, log, bar) -> Tuple[
     return config, fitted, record
 
 
-def _run_dataset(suite, data, dataset, models, seeds, ctx, results, provenance, log, bar) -> List[dict]:
+def _run_dataset(suite, data, dataset, models, seeds, ctx, results, provenance, log, bar,
+                 journal: Journal) -> List[dict]:
     runs: List[dict] = []
     chosen: Dict[str, dict] = {}
+
+    def run(model: ModelSpec, config: dict, seed: int, fitted: Optional[_Fitted] = None) -> dict:
+        # a finished run: from the journal, else trained (unless given) and evaluated, then journalled
+        record = journal.get("run", dataset.name, model.name, config, seed)
+        if record is None:
+            if fitted is None:
+                bar.set_postfix_str(f"{dataset.name} {model.name} seed {seed}")
+                fitted = _fit(suite, data, dataset, model, config, seed, ctx)
+            if fitted.error is not None:
+                tqdm.write(f"{dataset.name} {model.name} {config} seed {seed}: {fitted.error}", file=log)
+            record = _finish(fitted, dataset=dataset, model=model, config=config, seed=seed,
+                             provenance=provenance)
+            journal.add("run", dataset.name, model.name, config, seed, record)
+        return record
+
     for model in models:
         configs = suite.configs(model)
         if len(configs) == 1:
             chosen[model.name] = configs[0]
             continue
-        config, fitted, record = _select(suite, data, dataset, model, configs, seeds[0], ctx, log, bar)
+        config, fitted, record = _select(suite, data, dataset, model, configs, seeds[0], ctx, log, bar, journal)
         results["selection"].append(record)
         chosen[model.name] = config
-        # the selection run of the chosen configuration is its first seed's run
-        runs.append(_finish(fitted, dataset=dataset, model=model, config=config, seed=seeds[0],
-                            provenance=provenance))
+        # the selection run of the chosen configuration is its first seed's run (trained
+        # again if it came from the journal without its test evaluation)
+        runs.append(run(model, config, seeds[0], fitted))
     for seed in seeds:  # model after model within a seed: load drifts hit all alike
         for model in models:
             if seed == seeds[0] and len(suite.configs(model)) > 1:
                 continue
-            config = chosen[model.name]
-            bar.set_postfix_str(f"{dataset.name} {model.name} seed {seed}")
-            fitted = _fit(suite, data, dataset, model, config, seed, ctx)
-            if fitted.error is not None:
-                tqdm.write(f"{dataset.name} {model.name} {config} seed {seed}: {fitted.error}", file=log)
-            runs.append(_finish(fitted, dataset=dataset, model=model, config=config, seed=seed,
-                                provenance=provenance))
+            runs.append(run(model, chosen[model.name], seed))
             bar.update(1)
     return runs
 
 
-def _run_datasets(suite, datasets, models, seeds, ctx, results, provenance, log, checkpoint) -> None:
+def _run_datasets(suite, datasets, models, seeds, ctx, results, provenance, log, checkpoint,
+                  journal: Journal) -> None:
     r"""Run every dataset, appending to :obj:`results`; ``checkpoint()`` after each."""
     per_dataset = _jobs_per_dataset(suite, models, len(seeds))
     bar = tqdm(total=per_dataset * len(datasets), desc=suite.name, unit="job", disable=not ctx.progress,
@@ -216,11 +236,13 @@ def _run_datasets(suite, datasets, models, seeds, ctx, results, provenance, log,
                   **{k: results[k] for k in _SETTINGS},
                   "started": results["started"], "seeds": list(seeds), "epochs": ctx.epochs,
                   "models": [m.name for m in models]}
-        results["runs"] += _run_dataset(suite, data, dataset, models, seeds, ctx, results, provenance, log, bar)
+        results["runs"] += _run_dataset(suite, data, dataset, models, seeds, ctx, results, provenance, log, bar,
+                                        journal)
         record["wall_seconds"] = round(time.perf_counter() - start, 1)
         results["datasets"].append(record)
         del data
         checkpoint()
+        journal.drop(dataset.name, [m.name for m in models])  # in results.json now
     bar.close()
 
 
@@ -294,32 +316,17 @@ def _merge_prior(results: Dict[str, Any], out_dir: Path, datasets: Sequence[str]
     return sorted(replaced)
 
 
-@contextlib.contextmanager
-def _folder_lock(out_dir: Path):
-    r"""An exclusive ``flock`` on ``out_dir/.lock`` (POSIX; elsewhere no lock):
-    runs merging into one folder write one after the other."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - not POSIX
-        yield
-        return
-    with open(out_dir / ".lock", "a", encoding="ascii") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def run_suite(suite: Suite, *, data_root: Path, seeds: Sequence[int], out_dir: Path,
               epochs: Optional[int] = None, progress: bool = True,
               datasets: Optional[Sequence[str]] = None, models: Optional[Sequence[str]] = None,
-              command: str = "", log=None, merge: bool = False) -> Dict[str, Any]:
+              command: str = "", log=None, merge: bool = False, resume: bool = False) -> Dict[str, Any]:
     r"""Run :obj:`suite` and write its results into :obj:`out_dir`; returns
     what ``results.json`` holds. :obj:`datasets` / :obj:`models` restrict the
     run to those names; :obj:`merge` keeps the other (dataset, model) pairs
-    of an existing ``results.json`` there. Messages (skips) go to :obj:`log` (default: stderr)."""
+    of an existing ``results.json`` there. Every finished run is also written
+    to the folder's journal (:mod:`benchmarks.journal`) at once; :obj:`resume`
+    reuses the journalled runs of the same suite, settings, data root and
+    code instead of training them again. Messages (skips) go to :obj:`log` (default: stderr)."""
     log = log or sys.stderr
     seeds = list(seeds)
     if not seeds:
@@ -348,6 +355,9 @@ def run_suite(suite: Suite, *, data_root: Path, seeds: Sequence[int], out_dir: P
                     "tuned": m.tuned, "options": dict(m.options)} for m in chosen_models],
         "datasets": [], "skipped": [], "selection": [], "runs": [],
     }
+    journal = Journal(Path(out_dir), {k: results[k] for k in ("suite", "data_root", "epochs", *_SETTINGS,
+                                                              *_MERGE_KEYS)} | {"code": code_fingerprint()},
+                      resume=resume)
     mine = [d.name for d in chosen_datasets]
     if merge:  # refuse an incompatible results file before any work
         for name in _merge_prior(json.loads(json.dumps(results)), Path(out_dir), mine,
@@ -361,7 +371,7 @@ def run_suite(suite: Suite, *, data_root: Path, seeds: Sequence[int], out_dir: P
         # with merge, the folder's results are re-read now: other runs merging
         # other datasets or models into the same folder at the same time are
         # kept (the lock makes each read-merge-write whole)
-        with _folder_lock(Path(out_dir)):
+        with folder_lock(Path(out_dir)):
             out = json.loads(json.dumps(results, default=list))
             if merge:
                 _merge_prior(out, Path(out_dir), mine, [m.name for m in chosen_models])
@@ -378,9 +388,12 @@ def run_suite(suite: Suite, *, data_root: Path, seeds: Sequence[int], out_dir: P
     gc.collect()
     gc.freeze()
     try:
-        _run_datasets(suite, chosen_datasets, chosen_models, seeds, ctx, results, provenance, log, checkpoint)
+        _run_datasets(suite, chosen_datasets, chosen_models, seeds, ctx, results, provenance, log, checkpoint,
+                      journal)
     finally:
         gc.unfreeze()
+    if journal.reused:
+        print(f"resumed: {journal.reused} runs or candidates taken from {journal.path}", file=log)
     return checkpoint()
 
 

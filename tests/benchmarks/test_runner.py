@@ -301,7 +301,7 @@ def test_a_merging_run_writes_only_while_it_holds_the_folders_lock(registered, t
     # processes): each read-merge-write is whole, so none loses another's rows
     import threading
 
-    from benchmarks.runner import _folder_lock
+    from benchmarks.journal import folder_lock
 
     suite = Tiny(datasets=_two_toys())
     rc, out = run(suite, registered, tmp_path, "--models", "hyp,pop", "--seeds", "2")
@@ -311,7 +311,7 @@ def test_a_merging_run_writes_only_while_it_holds_the_folders_lock(registered, t
     worker = threading.Thread(target=lambda: codes.append(main(
         ["run", suite.name, "--out", str(out), "--no-progress", "--data-root", str(tmp_path), "--datasets",
          "toy-a", "--models", "euc", "--seeds", "2", "--merge"])))
-    with _folder_lock(out):
+    with folder_lock(out):
         worker.start()
         worker.join(timeout=1.0)
         assert worker.is_alive() and (out / "results.json").read_text() == before  # waiting for the lock
