@@ -126,6 +126,64 @@ def test_poincare_geodesic_step_float32_near_the_boundary_stays_inside_and_finit
         assert (2.0 * y.double().square().sum(-1) < 1).all()
 
 
+def _near_the_boundary(n, dim, k, gap, seed):
+    # float32 points with sqrt(k)|x| = 1 - gap (1e-6: as far out as projx lets them be)
+    g = torch.Generator().manual_seed(seed)
+    m = PoincareBall(k=k)
+    x = torch.nn.functional.normalize(torch.randn(n, dim, generator=g), dim=-1) * (1 - gap) / k ** 0.5
+    return m, m.projx(x), g
+
+
+@pytest.mark.parametrize("k", [1.0, 2.0])
+@pytest.mark.parametrize("gap", [1e-6, 1e-4])
+def test_poincare_transport_in_float32_at_the_boundary_is_the_float64_one(k, gap):
+    # An Adam-sized step (Riemannian length 0.03) of points near the boundary:
+    # the transported vector is the gyration formula evaluated in float64 on
+    # the same (float32) x, y and v, as closely as float32 knows the conformal
+    # factors 2 / (1 - k|x|^2) of such points (twice their relative errors; up
+    # to 6 % each at the cap, 0.06 % at 1e-4), and keeps the Riemannian norm. The expanded
+    # denominator 1 - 2k<x, y> + k^2|x|^2|y|^2 (~1e-12 here) cancelled to
+    # float32 rounding and gave vectors off by factors up to 1e8.
+    m, x, g = _near_the_boundary(256, 32, k, gap, seed=2)
+    v = torch.randn(256, 32, generator=g)
+    v = v / m.norm(x, v, keepdim=True)
+    y, w = m.geodesic_step(x, v, -0.03)
+    assert y.dtype == w.dtype == torch.float32
+    x64, y64, v64 = x.double(), y.double(), v.double()
+    one_minus = lambda z: 1 - k * z.square().sum(-1)  # noqa: E731
+    reference = P.gyration(y64, -x64, v64, k=k) * (one_minus(y64) / one_minus(x64)).unsqueeze(-1)
+    error = m.norm(y64, w.double() - reference) / m.norm(y64, reference)
+    # float32's own errors in 1 - k|x|^2 and 1 - k|y|^2, which the transport scales by
+    conformal = sum((one_minus(z).double() / one_minus(z.double()) - 1).abs() for z in (x, y))
+    assert (error <= 2 * conformal + 1e-5).all(), float((error - 2 * conformal).max())
+    assert error.max() < (0.1 if gap == 1e-6 else 2e-3)
+    ratio = m.norm(y64, w.double()) / m.norm(x64, v64)
+    assert ((ratio - 1).abs() <= 2 * conformal + 1e-5).all()
+    torch.testing.assert_close(m.transp(x, y, v), w, rtol=1e-5, atol=0)
+
+
+def test_riemannian_adam_keeps_points_at_the_boundary_finite_over_many_steps():
+    # Book-Crossing's BPR+H (RiemannianAdam, lr 0.03) turned an item into NaN
+    # after 217 epochs: points pinned at projx's cap carried a first moment
+    # that the transport inflated by rounding noise at every step. Here, from
+    # unit Riemannian moments and occasional small gradients, the moments stay
+    # bounded (zero gradients only shrink them) and every point stays finite
+    # and inside the ball.
+    m, x, g = _near_the_boundary(512, 32, 1.0, 1e-6, seed=3)
+    exp_avg = torch.randn(512, 32, generator=g)
+    exp_avg = exp_avg / m.norm(x, exp_avg, keepdim=True)
+    exp_avg_sq = torch.full((512, 1), 1e-11)
+    largest = 0.0
+    for step in range(1, 301):
+        grad = torch.randn(512, 32, generator=g) * (1e-3 if step % 7 == 0 else 0.0)
+        x, exp_avg, exp_avg_sq, _ = F.adam_step(x, grad, exp_avg, exp_avg_sq, step=float(step + 3000), lr=0.03,
+                                                manifold=m)
+        assert torch.isfinite(x).all(), step
+        largest = max(largest, float(m.norm(x, exp_avg).max()))
+    assert largest < 1.5
+    assert (x.double().square().sum(-1) < 1).all()
+
+
 def _value_and_grad(fn, x):
     x = x.detach().clone().requires_grad_(True)
     out = fn(x)

@@ -276,8 +276,9 @@ def geodesic_step(x: Tensor, v: Tensor, t, *, k: Curv = 1.0, dim: int = -1) -> T
     t/(\sqrt k|t|\lVert v\rVert)` the exponential map is
     :math:`x \oplus_k c\,v`, whose Möbius sum ([Hyper-Know] Eq. 2) needs only
     :math:`\lVert x\rVert^2`, :math:`\langle x, v\rangle`, :math:`\lVert v\rVert^2`,
-    and the gyration's inner products are those of :math:`y` with :math:`x` and
-    :math:`v`. Five row-wise dot products and four passes, where
+    and the transport needs the inner products of the step :math:`y - x` with
+    :math:`x`, :math:`v` and itself (the form :func:`transp` uses, accurate in
+    float32 at the boundary). Seven row-wise dot products and five passes, where
     :func:`expmap` then :func:`transp` (Möbius sum, projection, two conformal
     factors, gyration) take about twenty; the same clamps, so the result is
     theirs up to rounding."""
@@ -294,18 +295,40 @@ def geodesic_step(x: Tensor, v: Tensor, t, *, k: Curv = 1.0, dim: int = -1) -> T
     # mobius_add(x, c v) = (a x + b c v) / den (Hyper-Know, Eq. 2)
     a, b, den = _mobius_coefficients(xx, c * c * vv, c * xv, k)
     y = projx(torch.addcmul(x * (a / den), v, b * c / den), k=k, dim=dim)
-    # transp: (lambda_x / lambda_y) gyr[y, -x] v = ratio (v + 2 (a y - b x) / d),
-    # the gyration's inner products with u = y, v = -x, w = v
+    return y, _transport(x, y, v, xx, xv, one_minus, k, dim)
+
+
+def _transport(x: Tensor, y: Tensor, v: Tensor, xx: Tensor, xv: Tensor, one_minus: Tensor, k: Curv,
+               dim: int) -> Tensor:
+    # (lambda_x / lambda_y) gyr[y, -x] v = ratio (v + 2 (a y - b x) / d) with the
+    # gyration's coefficients (u = y, v = -x, w = v) rewritten in the step
+    # delta = y - x: a y - b x = (a - b) x + a delta and
+    # d = 1 - 2k<x, y> + k^2|x|^2|y|^2 = k|delta|^2 + (1 - k|x|^2)(1 - k|y|^2),
+    # a sum of two non-negative terms. Near the boundary d is ~1e-12 while the
+    # expanded form cancels to float32 rounding (~1e-7): transporting by it
+    # multiplied the optimisers' first moment of such points by rounding
+    # noise at every step, until its square overflowed and the next step made
+    # the point NaN. xx = |x|^2, xv = <x, v>, one_minus = 1 - k|x|^2 (clamped).
+    e = numerics.eps(x.dtype)
+    delta = y - x
     yy = numerics.sq_norm(y, dim=dim, keepdim=True)
-    yx, yv = numerics.dot(y, x, dim=dim, keepdim=True), numerics.dot(y, v, dim=dim, keepdim=True)
-    a, b, d = _gyration_coefficients(yy, xx, -yx, yv, -xv, k)
-    ratio = (1 - k * yy).clamp_min(e) / one_minus
-    w = torch.addcmul(v * ratio, y, ratio * 2 * a / d).addcmul_(x, ratio * 2 * b / d, value=-1)
-    return y, w
+    q = numerics.dot(delta, v, dim=dim, keepdim=True)
+    r = numerics.dot(x, delta, dim=dim, keepdim=True)
+    s = numerics.sq_norm(delta, dim=dim, keepdim=True)
+    one_minus_y = (1 - k * yy).clamp_min(e)
+    d = k * s + one_minus * one_minus_y
+    kk = k * k
+    a = 2 * kk * r * xv - k * xv * one_minus - kk * xx * q
+    a_minus_b = k * q * one_minus - kk * s * xv
+    ratio = one_minus_y / one_minus
+    return torch.addcmul(v * ratio, x, ratio * 2 * a_minus_b / d).addcmul_(delta, ratio * 2 * a / d)
 
 
 @_accepts_c
 def transp(x: Tensor, y: Tensor, v: Tensor, *, k: Curv = 1.0, dim: int = -1) -> Tensor:
-    r"""Parallel transport :math:`\frac{\lambda_x}{\lambda_y}\operatorname{gyr}[y, -x]v`."""
-    ratio = lambda_x(x, k=k, dim=dim, keepdim=True) / lambda_x(y, k=k, dim=dim, keepdim=True)
-    return gyration(y, -x, v, k=k, dim=dim) * ratio
+    r"""Parallel transport :math:`\frac{\lambda_x}{\lambda_y}\operatorname{gyr}[y, -x]v`
+    (Hyper-Know Eq. 3's gyration), in a form that stays accurate in float32
+    for points a rounding away from the boundary (see :func:`_transport`)."""
+    xx = numerics.sq_norm(x, dim=dim, keepdim=True)
+    one_minus = (1 - k * xx).clamp_min(numerics.eps(x.dtype))
+    return _transport(x, y, v, xx, numerics.dot(x, v, dim=dim, keepdim=True), one_minus, k, dim)
