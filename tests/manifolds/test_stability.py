@@ -66,6 +66,33 @@ def test_poincare_boundary_distances_match_float64():
     assert d64.max() > 20 and bound.max() > 1e-2 and bound.min() < 2e-6
 
 
+@pytest.mark.parametrize("k", [1.0, 2.0])
+def test_poincare_float32_mobius_difference_of_nearby_boundary_points_matches_float64(k):
+    # w = -x (+) y for points near the boundary at hyperbolic distance ~0.5:
+    # its denominator 1 - 2k<x,y> + k^2|x|^2|y|^2 ~ 1e-10 is computed as
+    # k|y - x|^2 + (1 - k|x|^2)(1 - k|y|^2), so w (and logmap, and the
+    # distance it implies) is the float64 one on the same float32 points up to
+    # float32's error in 1 - k|x|^2 and 1 - k|y|^2 (n u / (1 - k|x|^2) each,
+    # as in the test above); the expanded form returned noise there.
+    m = PoincareBall(k=k)
+    x64 = boundary_points(n=128, dim=8, max_norm=1 - 1e-5, seed=3).double() / k ** 0.5
+    g = torch.Generator().manual_seed(4)
+    step = torch.randn(128, 8, generator=g, dtype=torch.float64)
+    y64 = m.expmap(x64, 0.5 * step / m.norm(x64, step, keepdim=True))
+    x, y = x64.float(), y64.float()
+    x64, y64 = x.double(), y.double()  # the same float32 points in float64
+    u, n = 2.0 ** -24, x.size(-1)
+    conditioning = sum(n * u / (1 - k * z.square().sum(-1)) for z in (x64, y64)) + 8 * n * u
+    w32, w64 = m.mobius_add(-x, y), m.mobius_add(-x64, y64)
+    error = (w32.double() - w64).norm(dim=-1) / w64.norm(dim=-1)
+    assert (error <= 2 * conditioning).all(), float((error / conditioning).max())
+    assert conditioning.max() > 1e-3  # the points do reach the boundary
+    # |logmap_x y|_x is the distance (float64, same float32 points; ~0.5)
+    log_norm, d64 = m.norm(x64, m.logmap(x, y).double()), m.dist(x64, y64)
+    assert ((log_norm - d64).abs() <= 2 * conditioning * d64).all()
+    assert (d64 - 0.5).abs().max() < 0.01
+
+
 @pytest.mark.parametrize("k", [1.0, 0.5])
 def test_poincare_float32_closed_form_dist_gradient_at_boundary_and_coincident_points(k):
     # P.dist's hand-written backward: finite at |x| = 1 - 1e-6 and 0 at x = y,

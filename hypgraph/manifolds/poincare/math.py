@@ -27,11 +27,21 @@ def mobius_add(x: Tensor, y: Tensor, *, k: Curv = 1.0, dim: int = -1) -> Tensor:
     .. math::
         x \oplus_k y = \frac{(1 + 2k\langle x,y\rangle + k\lVert y\rVert^2)x
         + (1 - k\lVert x\rVert^2) y}{1 + 2k\langle x,y\rangle + k^2\lVert x\rVert^2\lVert y\rVert^2}
+        = \frac{(1 - k\lVert x\rVert^2)\,s + k\lVert s\rVert^2 x}
+        {k\lVert s\rVert^2 + (1 - k\lVert x\rVert^2)(1 - k\lVert y\rVert^2)},\qquad s = x + y
+
+    ([Hyper-Know] Eq. 2), evaluated in the second form: its denominator is a
+    sum of two non-negative terms, where the first cancels to float32
+    rounding for :math:`y \approx -x` near the boundary (the
+    :math:`-x \oplus y` of :func:`logmap` and of distances between nearby
+    points), a denominator of ~1e-12 computed as ~1e-7 noise.
     """
     x2, y2 = numerics.sq_norm(x, dim=dim, keepdim=True), numerics.sq_norm(y, dim=dim, keepdim=True)
-    xy = numerics.dot(x, y, dim=dim, keepdim=True)
-    a, b, den = _mobius_coefficients(x2, y2, xy, k)
-    return (a * x + b * y) / den
+    s = x + y
+    s2 = numerics.sq_norm(s, dim=dim, keepdim=True)
+    one_minus = 1 - k * x2
+    den = (k * s2 + one_minus * (1 - k * y2)).clamp_min(numerics.min_norm(x2.dtype))
+    return torch.addcmul(one_minus * s, x, k * s2) / den
 
 
 def _mobius_coefficients(x2: Tensor, y2: Tensor, xy: Tensor, k: Curv):
