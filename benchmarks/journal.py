@@ -28,6 +28,7 @@ import subprocess
 from pathlib import Path
 from typing import Any, Dict, Iterable, Optional, Tuple
 
+from .report import json_default
 from .timing import REPO
 
 __all__ = ["Journal", "code_fingerprint", "folder_lock", "JOURNAL"]
@@ -68,19 +69,9 @@ def code_fingerprint(root: Path = REPO) -> str:
     return digest.hexdigest()
 
 
-def _plain(obj: Any) -> Any:
-    if hasattr(obj, "item"):  # numpy and torch scalars
-        return obj.item()
-    if isinstance(obj, (set, tuple)):
-        return list(obj)
-    if isinstance(obj, Path):
-        return str(obj)
-    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
-
-
 def _canonical(value: Any) -> str:
     # NaN round-trips (json writes and reads it), so a record comes back as it went in
-    return json.dumps(value, sort_keys=True, default=_plain, separators=(",", ":"))
+    return json.dumps(value, sort_keys=True, default=json_default, separators=(",", ":"))
 
 
 class Journal:

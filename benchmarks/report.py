@@ -19,7 +19,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-__all__ = ["welch", "summarise", "compare", "headline", "markdown", "plot_dataset", "write", "value", "ALPHA"]
+__all__ = ["welch", "summarise", "compare", "headline", "markdown", "plot_dataset", "write", "value",
+           "json_default", "ALPHA"]
 
 ALPHA = 0.05
 
@@ -431,7 +432,7 @@ def write(results: Dict[str, Any], suite, out_dir: Path) -> Dict[str, Path]:
     plots["_extra"] = [p.name for p in extra]
     results["plots"] = sorted([v for k, v in plots.items() if k != "_extra"] + plots["_extra"])
     paths = {"json": out_dir / "results.json", "md": out_dir / "results.md"}
-    _atomic_write(paths["json"], json.dumps(_finite(results), indent=1, default=_json_default, allow_nan=False)
+    _atomic_write(paths["json"], json.dumps(_finite(results), indent=1, default=json_default, allow_nan=False)
                   + "\n")
     _atomic_write(paths["md"], markdown(results, suite, plots))
     return paths
@@ -456,8 +457,10 @@ def _finite(obj):
     return obj
 
 
-def _json_default(obj):
-    if isinstance(obj, (np.floating, np.integer)):
+def json_default(obj):
+    r"""``default=`` of :func:`json.dumps` for what results hold besides JSON
+    types: numpy and torch scalars, sets and tuples, paths."""
+    if isinstance(obj, (np.generic,)) or (hasattr(obj, "item") and getattr(obj, "ndim", 1) == 0):
         return obj.item()
     if isinstance(obj, (set, tuple)):
         return list(obj)
