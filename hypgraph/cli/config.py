@@ -38,6 +38,10 @@ SCORE_KINDS = ("distance", "sqdist", "inner")
 
 #: Which models a model setting applies to.
 _HYPERBOLIC, _GRAPH, _LIGHTGCN, _POPULARITY = MODELS
+#: The model of a run that names none: the graph model with HRCF's and HICF's
+#: options, the best hyperbolic model of every benchmark here (README, "Which
+#: model should I use").
+DEFAULT_MODEL = _GRAPH
 _POINT_MODELS = (_HYPERBOLIC, _GRAPH)
 _TRAINED = (_HYPERBOLIC, _GRAPH, _LIGHTGCN)
 
@@ -100,6 +104,12 @@ SETTINGS: Tuple[Setting, ...] = (
     Setting("model", "self_loops", "bool", "normalise A + I", models=(_GRAPH,)),
     Setting("model", "combine", "str", "how hops are combined", ("sum", "mean"), models=(_GRAPH,)),
     Setting("model", "include_input", "bool", "combine hop 0 too", models=(_GRAPH,)),
+    Setting("model", "root_alignment", "bool", "HRCF: subtract the mean propagated tangent vector",
+            models=(_GRAPH,)),
+    Setting("model", "origin_weight", "float", "HRCF: weight of the penalty pushing items from the origin "
+                                               "(0: off)", models=(_GRAPH,)),
+    Setting("model", "hard_negatives", "bool", "HICF: of the train.num_negatives drawn, train on the one "
+                                               "nearest the positive", models=(_GRAPH,)),
     Setting("train", "loss", "str", "ranking loss", LOSSES, models=_TRAINED),
     Setting("train", "margin", "float", "margin of wmrb/hinge", optional=True, models=_TRAINED),
     Setting("train", "optimizer", "str", "adam (tangent tables, Euclidean) or riemannian-adam (points on "
@@ -146,18 +156,28 @@ def _model_defaults(name: str) -> Dict[str, Any]:
         return dict(manifold="lorentz", curvature=1.0, parameterization="tangent", dim=50, users="midpoint",
                     score_kind="sqdist", init_scale=0.1)
     if name == _GRAPH:
-        # HGCF's propagation (benchmarks' tuned graph rows), tangent tables + Adam
+        # HGCF's propagation with HRCF's and HICF's options (the benchmarks' best
+        # hyperbolic rows, README "Which model should I use"), tangent tables + Adam
         return dict(manifold="lorentz", curvature=1.0, parameterization="tangent", dim=50, score_kind="sqdist",
                     init_scale=0.1, num_layers=3, aggregation="tangent", normalization="row", self_loops=True,
-                    combine="sum", include_input=False)
+                    combine="sum", include_input=False, **GRAPH_OPTIONS)
     if name == _LIGHTGCN:
         return dict(dim=64, num_layers=3)
     return {}
 
 
+#: The graph model's HRCF/HICF options in new runs; a run folder written
+#: before they were settings has them off (:func:`read_run_config`).
+GRAPH_OPTIONS = dict(root_alignment=True, origin_weight=0.1, hard_negatives=True)
+#: Negatives drawn per positive when the graph model keeps the hardest (HICF's
+#: candidates; the benchmarks' HRCF rows).
+HARD_NEGATIVE_CANDIDATES = 5
+
+
 def _defaults(config: Mapping[str, Mapping[str, Any]]) -> Dict[str, Dict[str, Any]]:
-    model = config.get("model", {}).get("name", _HYPERBOLIC)
+    model = config.get("model", {}).get("name", DEFAULT_MODEL)
     loss = config.get("train", {}).get("loss", "bpr")
+    hard = model == _GRAPH and config.get("model", {}).get("hard_negatives", GRAPH_OPTIONS["hard_negatives"])
     out = {
         "data": dict(path=NONE, format="auto", user_col=NONE, item_col=NONE, rating_col=NONE, time_col=NONE,
                      min_rating=NONE, min_user_interactions=NONE),
@@ -169,7 +189,8 @@ def _defaults(config: Mapping[str, Mapping[str, Any]]) -> Dict[str, Dict[str, An
     if model in _TRAINED:
         margin = {"wmrb": 1.0, "hinge": 0.1}.get(loss, NONE)
         out["train"] = dict(loss="bpr", margin=margin, optimizer=NONE, lr=0.01, weight_decay=0.0, epochs=50,
-                            patience=5, eval_every=1, batch_size=1024, num_negatives=10 if loss == "wmrb" else 1,
+                            patience=5, eval_every=1, batch_size=1024,
+                            num_negatives=10 if loss == "wmrb" else HARD_NEGATIVE_CANDIDATES if hard else 1,
                             metric="ndcg@10", seed=0)
     return out
 
@@ -208,7 +229,7 @@ def resolve(layers: List[Tuple[str, Mapping[str, Mapping[str, Any]]]]) -> Dict[s
                 source[section, key] = where
     for (section, key), value in list((k, v) for k, v in _flatten(merged)):
         merged[section][key] = _check(_BY_NAME[section, key], value, source[section, key])
-    name = merged.get("model", {}).get("name", _HYPERBOLIC)
+    name = merged.get("model", {}).get("name", DEFAULT_MODEL)
     for (section, key), value in _flatten(merged):
         setting = _BY_NAME[section, key]
         if setting.models is not None and name not in setting.models:
@@ -305,7 +326,7 @@ def _check_together(config: Dict[str, Dict[str, Any]], source: Dict[Tuple[str, s
             flat = model.get("manifold", "euclidean") == "euclidean"
             tangent = model.get("parameterization", "tangent") == "tangent"
             train["optimizer"] = "adam" if flat or tangent else "riemannian-adam"
-    if model["name"] == _HYPERBOLIC and model["score_kind"] == "inner" and model["manifold"] == "poincare":
+    if model["name"] in _POINT_MODELS and model["score_kind"] == "inner" and model["manifold"] == "poincare":
         fail("model", "score_kind", "'inner' is not defined on the Poincare ball (use distance or sqdist)")
     split = config["split"]
     if split["method"] != "given":
@@ -317,6 +338,23 @@ def _check_together(config: Dict[str, Dict[str, Any]], source: Dict[Tuple[str, s
 
 
 # --- TOML ---------------------------------------------------------------------
+
+def read_run_config(path: Path, *later: Tuple[Optional[str], Mapping[str, Any]]) -> Dict[str, Dict[str, Any]]:
+    r"""The resolved configuration of a run folder's ``config.toml`` (with
+    :obj:`later` layers over it, as :func:`resolve` takes them). A graph run
+    written before the HRCF/HICF options were settings trained without them:
+    they are read as off there, not given today's defaults.
+
+    Raises:
+        ConfigError: As :func:`resolve` and :func:`read_toml`.
+    """
+    table = read_toml(path)
+    model = table.get("model")
+    if isinstance(model, dict) and model.get("name") == _GRAPH:
+        for key, off in (("root_alignment", False), ("origin_weight", 0.0), ("hard_negatives", False)):
+            model.setdefault(key, off)
+    return resolve([(str(path), table), *later])
+
 
 def read_toml(path: Path) -> Dict[str, Any]:
     r"""Read a TOML configuration file.

@@ -32,7 +32,7 @@ from torch_geometric.data import HeteroData
 from ..data import DataFormatError
 from ..data.hetero import INTERACTS, set_interactions
 from ..data.history import InteractionCSR
-from .config import ConfigError, NONE, read_toml, resolve
+from .config import ConfigError, NONE, read_run_config
 
 __all__ = ["RunData", "Run", "build_model", "build_optimizer", "RUN_FILES", "atomic_write_bytes"]
 
@@ -196,7 +196,9 @@ def build_model(config: Dict[str, Dict[str, Any]], num_users: int, num_items: in
                 num_users, num_items, dim=m["dim"], num_layers=m["num_layers"], manifold=_manifold(m),
                 aggregation=m["aggregation"], combine=m["combine"], include_input=m["include_input"],
                 normalization=m["normalization"], self_loops=m["self_loops"], score_kind=m["score_kind"],
-                init_scale=m["init_scale"], parameterization=m["parameterization"])
+                init_scale=m["init_scale"], parameterization=m["parameterization"],
+                root_alignment=m["root_alignment"], origin_weight=m["origin_weight"],
+                hard_negatives=m["hard_negatives"])
         return HyperbolicRecommender(num_users, num_items, dim=m["dim"], manifold=_manifold(m),
                                      asymmetric=m["users"] == "midpoint", score_kind=m["score_kind"],
                                      init_width=m["init_scale"], parameterization=m["parameterization"])
@@ -232,7 +234,7 @@ class Run:
         if not config_path.is_file():
             raise DataFormatError(f"no {CONFIG}; expected a run folder written by hypgraph train", self.folder)
         try:
-            self.config = resolve([(str(config_path), read_toml(config_path))])
+            self.config = read_run_config(config_path)
         except ConfigError as err:
             raise DataFormatError(str(err).replace(f"{config_path}: ", ""), config_path) from None
         self.data = RunData.load(self.folder / DATA)

@@ -14,7 +14,7 @@ from typing import Any, Dict, List, Optional, Tuple
 import torch
 
 from .config import (FORMATS, LOSSES, MANIFOLD_NAMES, MODELS, NONE, PARAMETERIZATIONS, SPLITS, USERS,
-                     SCORE_KINDS, ConfigError, read_toml, resolve, to_toml)
+                     SCORE_KINDS, ConfigError, read_run_config, read_toml, resolve, to_toml)
 from ..data import DataFormatError
 from .errors import CommandError
 from .parsing import add_device, subcommand
@@ -31,7 +31,7 @@ HEADER = ("hypgraph train: the resolved configuration of this run (every setting
 EXAMPLES = """\
 examples:
   hypgraph train ratings.csv --out run                  # defaults below, table columns guessed
-  hypgraph train u.data --model graph --epochs 100 --out run-graph
+  hypgraph train u.data --model hyperbolic --epochs 100 --out run-mf   # midpoint users, no graph
   hypgraph train ua.base --split given --test ua.test --out run-ua
   hypgraph train pairs.tsv --config my.toml --out run   # settings from TOML, options win
   hypgraph train --out run --resume                     # continue an interrupted run
@@ -200,7 +200,7 @@ def _prepare(args: argparse.Namespace, folder: Path, world: int):
         if failed:
             return None
     if rank != 0:
-        prepared = resolve([(str(folder / CONFIG), read_toml(folder / CONFIG))]), RunData.load(folder / DATA)
+        prepared = read_run_config(folder / CONFIG), RunData.load(folder / DATA)
     return prepared
 
 
@@ -301,9 +301,8 @@ def _resume(args: argparse.Namespace, folder: Path) -> Tuple[Dict[str, Dict[str,
                            f"and --patience may change (got {', '.join(extra)})")
     if not (folder / CONFIG).is_file() or not (folder / DATA).is_file():
         raise CommandError(f"{folder} holds no run to resume (no {CONFIG} and {DATA}); start one without --resume")
-    saved = read_toml(folder / CONFIG)
     overrides = {"train": {key: getattr(args, key) for key in ("epochs", "patience") if getattr(args, key) is not None}}
-    config = resolve([(str(folder / CONFIG), saved), (None, overrides if overrides["train"] else {})])
+    config = read_run_config(folder / CONFIG, (None, overrides if overrides["train"] else {}))
     if overrides["train"]:
         atomic_write_bytes(folder / CONFIG, to_toml(config, HEADER))
     elif (folder / METRICS).is_file():

@@ -3,11 +3,17 @@ import tomllib
 
 import pytest
 
-from hypgraph.cli.config import NONE, SETTINGS, ConfigError, read_toml, resolve, to_toml
+from hypgraph.cli.config import NONE, SETTINGS, ConfigError, read_run_config, read_toml, resolve, to_toml
+
+
+def test_the_default_model_is_the_graph_model_with_its_options():
+    config = resolve([(None, {"data": {"path": "x.csv"}})])
+    assert config == resolve([(None, {"data": {"path": "x.csv"}, "model": {"name": "graph"}})])
+    assert config["model"]["hard_negatives"] and config["train"]["num_negatives"] == 5
 
 
 def test_defaults_of_the_hyperbolic_model_are_the_recommended_ones():
-    config = resolve([(None, {"data": {"path": "x.csv"}})])
+    config = resolve([(None, {"data": {"path": "x.csv"}, "model": {"name": "hyperbolic"}})])
     assert config["model"] == dict(name="hyperbolic", manifold="lorentz", curvature=1.0, parameterization="tangent",
                                    dim=50, users="midpoint", score_kind="sqdist", init_scale=0.1)
     train = config["train"]
@@ -40,6 +46,31 @@ def test_every_model_gets_only_its_settings():
     assert resolve([(None, {"train": {"loss": "hinge"}})])["train"]["margin"] == 0.1
 
 
+def test_the_graph_model_defaults_to_hrcf_and_hicf_and_old_run_folders_keep_them_off(tmp_path):
+    # the benchmarks' best hyperbolic rows: HRCF root alignment and origin penalty
+    # 0.1, HICF's nearest of 5 negatives
+    config = resolve([(None, {"model": {"name": "graph"}})])
+    assert (config["model"]["root_alignment"], config["model"]["origin_weight"],
+            config["model"]["hard_negatives"], config["train"]["num_negatives"]) == (True, 0.1, True, 5)
+    plain = resolve([(None, {"model": {"name": "graph", "hard_negatives": False}})])
+    assert plain["train"]["num_negatives"] == 1 and plain["model"]["root_alignment"] is True
+    assert "root_alignment" not in resolve([(None, {"model": {"name": "hyperbolic"}})])["model"]
+    with pytest.raises(ConfigError, match="model.hard_negatives does not apply to model 'hyperbolic'"):
+        resolve([("f.toml", {"model": {"name": "hyperbolic", "hard_negatives": True}})])
+    # a graph run folder written before these were settings trained without them
+    old = dict(config)
+    old["model"] = {k: v for k, v in config["model"].items()
+                    if k not in ("root_alignment", "origin_weight", "hard_negatives")}
+    old["train"] = {**config["train"], "num_negatives": 1}
+    path = tmp_path / "config.toml"
+    path.write_text(to_toml(old), encoding="utf-8")
+    read = read_run_config(path, (None, {"train": {"epochs": 9}}))
+    assert (read["model"]["root_alignment"], read["model"]["origin_weight"], read["model"]["hard_negatives"],
+            read["train"]["num_negatives"], read["train"]["epochs"]) == (False, 0.0, False, 1, 9)
+    path.write_text(to_toml(config), encoding="utf-8")
+    assert read_run_config(path) == config
+
+
 def test_later_layers_win():
     config = resolve([("a.toml", {"model": {"dim": 8}, "train": {"lr": 0.5}}), (None, {"model": {"dim": 4}})])
     assert config["model"]["dim"] == 4 and config["train"]["lr"] == 0.5
@@ -59,6 +90,8 @@ def test_later_layers_win():
     ([(None, {"split": {"test": "t.txt"}})], "--test needs --split given (the split is 'random')"),
     ([(None, {"split": {"method": "given", "valid": "v.txt"}})], "--valid needs a test file too"),
     ([(None, {"split": {"val_ratio": 1.0}})], "split.val_ratio must be in [0, 1), got 1.0"),
+    ([(None, {"model": {"name": "hyperbolic", "manifold": "poincare", "score_kind": "inner"}})],
+     "'inner' is not defined on the Poincare"),
     ([(None, {"model": {"manifold": "poincare", "score_kind": "inner"}})], "'inner' is not defined on the Poincare"),
     ([(None, {"data": {"min_rating": "high"}})], "--min-rating must be a finite number or 'none', got 'high'"),
 ])
@@ -94,3 +127,16 @@ def test_read_toml_errors(tmp_path):
         read_toml(bad)
     with pytest.raises(ConfigError, match="expected a TOML configuration file"):
         read_toml(tmp_path / "absent.toml")
+
+
+def test_the_graph_model_is_built_with_the_options_the_config_names():
+    from hypgraph.cli.run import build_model
+
+    for options in ({}, {"root_alignment": False, "origin_weight": 0.0, "hard_negatives": False},
+                    {"origin_weight": 0.3, "hard_negatives": False}):
+        config = resolve([(None, {"model": {"name": "graph", **options}})])
+        model = build_model(config, 7, 5)
+        m = config["model"]
+        assert (model.root_alignment, model.origin_weight, model.hard_negatives) == \
+            (m["root_alignment"], m["origin_weight"], m["hard_negatives"])
+    assert (model.root_alignment, model.origin_weight, model.hard_negatives) == (True, 0.3, False)

@@ -5,7 +5,7 @@ import io
 
 import pytest
 
-from hypgraph.cli.run import Run
+from hypgraph.cli.run import Run, RunData
 
 from .conftest import run_cli
 
@@ -36,9 +36,19 @@ def test_given_files_train_and_recommend(tmp_path, capsys, ml100k):
     assert code == 0, err
     rows = list(csv.DictReader(io.StringIO(out)))
     assert [r["user"] for r in rows[::10]] == ["1", "13", "405"] and len(rows) == 30
-    train = pairs_of(ml100k / "ua.base")
-    assert not {(r["user"], r["item"]) for r in rows} & train
-    assert {r["item"] for r in rows} <= {i for _, i in train}
+    # never an item of the run's training part (ua.base less the 10 % held out for validation)
+    data = RunData.load(run / "data.pt")
+    users_, items_ = data.id_strings("user"), data.id_strings("item")
+    trained = {(users_[u], items_[i]) for u, i in data.train.t().tolist()}
+    recommended = {(r["user"], r["item"]) for r in rows}
+    assert trained and not recommended & trained
+    base = pairs_of(ml100k / "ua.base")
+    assert trained < base and {r["item"] for r in rows} <= {i for _, i in base}
+    # --exclude all: nor anything of ua.base or ua.test
+    code, out, err = run_cli(capsys, "recommend", run, "--users", users, "--k", "10", "--exclude", "all")
+    assert code == 0, err
+    known = base | pairs_of(ml100k / "ua.test")
+    assert len(out.splitlines()) == 31 and not {(r["user"], r["item"]) for r in csv.DictReader(io.StringIO(out))} & known
 
 
 def test_u_data_is_detected(tmp_path, capsys, ml100k):

@@ -46,7 +46,7 @@ def test_the_written_config_repeats_the_run(tmp_path, capsys, trained_run):
 
 def test_resume_continues_exactly(tmp_path, capsys, pairs_file, trained_run):
     folder = tmp_path / "resumed"
-    assert run_cli(capsys, "train", pairs_file, "--out", folder, "--epochs", "1", *FAST)[0] == 0
+    assert run_cli(capsys, "train", pairs_file, "--out", folder, "--epochs", "1", "--model", "hyperbolic", *FAST)[0] == 0
     code, _, err = run_cli(capsys, "train", "--out", folder, "--resume", "--epochs", "2", "--no-progress")
     assert code == 0, err
     assert "epoch 2/2" in err and "epoch 1/" not in err
@@ -111,7 +111,7 @@ def test_every_model_trains_and_reloads(tmp_path, capsys, pairs_file, model):
     extra = {"graph": ["--model", "graph", "--loss", "hinge"],
              "lightgcn": ["--model", "lightgcn", "--dim", "6", "--batch-size", "512"],
              "popularity": ["--model", "popularity"],
-             "hyperbolic-manifold-poincare": ["--manifold", "poincare", "--param", "manifold", "--users",
+             "hyperbolic-manifold-poincare": ["--model", "hyperbolic", "--manifold", "poincare", "--param", "manifold", "--users",
                                               "embedding", "--score", "distance"]}[model]
     fast = FAST if model not in ("lightgcn", "popularity") else ["--no-progress"]
     epochs = [] if model == "popularity" else ["--epochs", "1"]
