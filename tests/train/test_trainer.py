@@ -1,5 +1,6 @@
 """Trainer: learning, early stopping, logs, atomic checkpoints and exact resume."""
 import json
+import math
 
 import pytest
 import torch
@@ -176,9 +177,7 @@ def test_killed_save_leaves_no_temporary_file(split, tmp_path, monkeypatch):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run.ckpt"]
 
 
-def test_diverged_hyperknow_bilevel_fit_leaves_no_nan():
-    # issue: RiemannianAdam at lr >= 10 made Hyper-Know's loss non-finite and
-    # left NaN in the model
+def _hyperknow_bilevel(lr, **kwargs):
     from hypgraph.nn.models import HyperKnow
     from hypgraph.train import BilevelTrainer
 
@@ -187,15 +186,45 @@ def test_diverged_hyperknow_bilevel_fit_leaves_no_nan():
     torch.manual_seed(0)
     model = HyperKnow.ablation("Hyper-Know", data=train, dim=8)
     theta = [p for n, p in model.named_parameters() if n != "beta_logit"]
+    trainer = BilevelTrainer(model, RiemannianAdam(theta, lr=lr), torch.optim.Adam([model.beta_logit], lr=lr),
+                             progress=False, batch_size=32, **kwargs)
+    return model, trainer, train, val
+
+
+def test_hyperknow_with_riemannian_adam_at_a_huge_learning_rate_stays_finite():
+    # RiemannianAdam at lr >= 10 used to make Hyper-Know's loss NaN: the Poincaré
+    # transport of the first moment of points at the boundary was float32 noise
+    model, trainer, train, val = _hyperknow_bilevel(1e4, max_epochs=5, patience=100)
+    result = trainer.fit(train, val)
+    assert len(result.records) == 5 and all(math.isfinite(r["loss"]) for r in result.records)
+    assert all(torch.isfinite(v).all() for v in model.state_dict().values() if v.is_floating_point())
+
+
+@pytest.mark.parametrize("after_calls", [3, 60])
+def test_diverged_hyperknow_bilevel_fit_leaves_no_nan(after_calls):
+    # a non-finite loss (here the KG and L2 term turning NaN after some calls:
+    # in the first epoch, or later) rolls the model back to where the fit started or
+    # to its best epoch, with no NaN left in it
+    model, trainer, train, val = _hyperknow_bilevel(0.01, max_epochs=20)
     before = {k: v.clone() for k, v in model.state_dict().items()}
-    trainer = BilevelTrainer(model, RiemannianAdam(theta, lr=1e4), torch.optim.Adam([model.beta_logit], lr=1e4),
-                             progress=False, max_epochs=20, batch_size=32)
+    auxiliary, calls = model.auxiliary_loss, []
+
+    def poisoned(*args, **kwargs):
+        calls.append(1)
+        out = auxiliary(*args, **kwargs)
+        return out * float("nan") if len(calls) > after_calls else out
+
+    model.auxiliary_loss = poisoned
     with pytest.raises(FloatingPointError, match="again") as info:
         trainer.fit(train, val)
     state = model.state_dict()
     assert all(torch.isfinite(v).all() for v in state.values() if v.is_floating_point())
-    if "started this fit with" in str(info.value):
+    first_epoch = "started this fit with" in str(info.value)
+    assert first_epoch == (after_calls == 3)
+    if first_epoch:
         assert all(torch.equal(before[k], state[k]) for k in before)
+    else:
+        assert "best epoch" in str(info.value)
 
 
 # --- callbacks and the epoch log ------------------------------------------------
