@@ -157,6 +157,18 @@ def test_device_option(tmp_path, capsys, pairs_file, trained_run):
     here = torch.load(folder / "model.pt", weights_only=True)["state_dict"]
     assert all(torch.equal(same[k], here[k]) for k in same)
     assert "device" not in (folder / "config.toml").read_text()
+    if torch.cuda.is_available():  # where a GPU is lent: the same run on it, read back on the CPU
+        gpu = tmp_path / "on-cuda"
+        code, _, err = run_cli(capsys, "train", "--config", trained_run / "config.toml", "--out", gpu,
+                               "--device", "cuda", "--no-progress")
+        assert code == 0 and "training on cuda" in err, err
+        state = torch.load(gpu / "model.pt", weights_only=True, map_location="cpu")["state_dict"]
+        assert {k: v.shape for k, v in state.items()} == {k: v.shape for k, v in same.items()}
+        assert all(torch.isfinite(v).all() for v in state.values() if v.is_floating_point())
+        code, out, err = run_cli(capsys, "recommend", gpu, "--all", "--k", "5", "--device", "cpu")
+        assert code == 0, err
+        _, expected, _ = run_cli(capsys, "recommend", folder, "--all", "--k", "5", "--device", "cpu")
+        assert len(out.splitlines()) == len(expected.splitlines()) > 1
 
 
 def test_two_processes(tmp_path, capsys, pairs_file, trained_run):

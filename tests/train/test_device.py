@@ -8,6 +8,7 @@ the first operation that touches one (naming it), while the real tensors
 stay on the CPU. The same audit counts the operations that make a CUDA host
 wait for the device (reading a scalar, data-dependent output shapes)."""
 import contextlib
+import copy
 
 import pytest
 import torch
@@ -319,3 +320,100 @@ def test_index_search_stays_on_the_models_device(split):
     chunks, _ = audited(lambda: list(recommend_chunked(model, users, 5, history, index=index)))
     found = torch.cat([items for _, items, _ in chunks])
     assert (found == exact).all(dim=1).float().mean() > 0.9  # float32 near-ties may swap neighbours
+
+
+# --- on a CUDA device (skipped without one; run where a GPU is lent) -----------------------------------------------
+
+needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device (run where one is lent)")
+
+
+@needs_cuda
+@pytest.mark.parametrize("manifold", [Lorentz(), PoincareBall(), Euclidean()], ids=["lorentz", "poincare", "euclidean"])
+def test_geometry_on_cuda_equals_the_cpus(manifold):
+    # an accelerator takes the branch-free kernels, the CPU the guarded ones
+    # (numerics.host_checks): in float64 both give the same numbers, from
+    # the origin out to the Poincaré cap and far out on the hyperboloid
+    g = torch.Generator().manual_seed(0)
+    scale = torch.logspace(-4, 1.3, 400, dtype=torch.float64).unsqueeze(-1)
+    u = torch.randn(400, 6, generator=g, dtype=torch.float64) * scale / 6 ** 0.5
+    v = torch.randn(400, 6, generator=g, dtype=torch.float64) * scale.flip(0) / 6 ** 0.5
+    w = torch.randn(400, 6, generator=g, dtype=torch.float64)
+
+    def ops(u, v, w):
+        x, y = manifold.expmap0(manifold.tangent0(u)), manifold.expmap0(manifold.tangent0(v))
+        t = manifold.proju(x, manifold.tangent0(w))
+        step, moved = manifold.geodesic_step(x, t, 0.1)
+        inplace, carried = x.clone(), t.clone()
+        manifold.geodesic_step_(inplace, carried, 0.1)  # both arguments updated
+        return {"dist": manifold.dist(x, y), "logmap": manifold.logmap(x, y), "expmap": manifold.expmap(x, t),
+                "transp": manifold.transp(x, y, t), "rgrad": manifold.egrad2rgrad(x, manifold.tangent0(w)),
+                "step": step, "moved": moved, "step_": inplace, "moved_": carried, "projx": manifold.projx(1.5 * x),
+                "pairwise": manifold.pairwise_dist(x[:50], y[:50]), "logmap0": manifold.logmap0(y)}
+
+    expected = ops(u, v, w)
+    got = ops(u.cuda(), v.cuda(), w.cuda())
+    for name, value in expected.items():
+        assert got[name].device.type == "cuda"
+        torch.testing.assert_close(got[name].cpu(), value, rtol=1e-9, atol=1e-11, msg=name)
+
+
+@needs_cuda
+@pytest.mark.parametrize("name", ["asym-manifold", "sym-tangent", "euclidean", "graph", "lightgcn"])
+def test_training_steps_on_cuda_equal_the_cpus(split, name):
+    from hypgraph.nn.losses import bpr_loss
+
+    train, _, _ = split
+    torch.manual_seed(0)
+    _, model, optimizer = next(m for m in models(train) if m[0] == name)
+    model.double()
+    twin = copy.deepcopy(model).cuda()
+    history = Interactions.of(train).csr
+    g = torch.Generator().manual_seed(1)
+    users = torch.randint(train["user"].num_nodes, (64,), generator=g)
+    pos, neg = torch.randint(train["item"].num_nodes, (64,), generator=g), \
+        torch.randint(train["item"].num_nodes, (64, 2), generator=g)
+    for m, device in ((model, "cpu"), (twin, "cuda")):
+        opt = optimizer(m.parameters(), lr=0.05)
+        for _ in range(3):
+            p, n = m(users.to(device), pos.to(device), neg.to(device), history.to(device))
+            loss = bpr_loss(p, n)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    assert all(p.device.type == "cuda" for p in twin.parameters())
+    for (key, value), other in zip(model.state_dict().items(), twin.state_dict().values()):
+        torch.testing.assert_close(other.cpu(), value, rtol=1e-9, atol=1e-11, msg=key)
+
+
+@needs_cuda
+@pytest.mark.parametrize("name", ["asym-manifold", "sym-tangent", "graph", "lightgcn"])
+def test_ranking_on_cuda_equals_the_cpus(split, name):
+    train, _, test = split
+    torch.manual_seed(0)
+    _, model, _ = next(m for m in models(train) if m[0] == name)
+    model.double().eval()  # float64: no near-ties that blocks summed in another order could swap
+    history = Interactions.of(train).csr
+    users = torch.arange(train["user"].num_nodes)
+    metrics, top = evaluate_full(model, test, ks=(5, 10)), model.recommend(users, 5, history)[0]
+    model.cuda()
+    on_cuda = evaluate_full(model, test, ks=(5, 10))
+    assert on_cuda == pytest.approx(metrics, abs=1e-12)
+    assert torch.equal(model.recommend(users.cuda(), 5, history.to("cuda"))[0].cpu(), top)
+
+
+@needs_cuda
+def test_kg_models_train_on_cuda(split):
+    from hypgraph.nn.models import HyperbolicKGNN
+
+    train, val, _ = split
+    hyperknow = HyperKnow.ablation("Hyper-Know", data=train, dim=4)
+    theta = [p for n, p in hyperknow.named_parameters() if n != "beta_logit"]
+    kgnn = HyperbolicKGNN.from_data(train, dim=4, parameterization="tangent")
+    trainers = [BilevelTrainer(hyperknow, RiemannianAdam(theta, lr=0.01), torch.optim.Adam([hyperknow.beta_logit], lr=0.01),
+                               device="cuda", batch_size=64, max_epochs=2, progress=False),
+                Trainer(kgnn, torch.optim.Adam(kgnn.parameters(), lr=0.01), device="cuda", batch_size=64,
+                        max_epochs=2, progress=False)]
+    for trainer in trainers:
+        result = trainer.fit(train, val)
+        assert all(p.device.type == "cuda" for p in trainer.model.parameters())
+        assert len(result.records) == 2 and all(torch.isfinite(torch.tensor(r["loss"])) for r in result.records)
