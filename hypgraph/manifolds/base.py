@@ -302,6 +302,12 @@ class Manifold(nn.Module, ABC):
         over leading dimensions); only where ``'inner'`` is in :attr:`score_kinds`."""
         raise ValueError(f"score 'inner' is not defined on {self}; expected one of {self.score_kinds}")
 
+    def pairwise_inner(self, x: Tensor, y: Tensor) -> Tensor:
+        r""":meth:`point_inner` of every row of :obj:`x` ``[B, D]`` with every
+        row of :obj:`y` ``[N, D]``, ``[B, N]``; only where ``'inner'`` is in
+        :attr:`score_kinds`."""
+        raise ValueError(f"score 'inner' is not defined on {self}; expected one of {self.score_kinds}")
+
     def score(self, x: Tensor, y: Tensor, kind: str = "distance") -> Tensor:
         r"""Scores (higher = better) of points :obj:`x` against :obj:`y`,
         broadcast over leading dimensions: :math:`-d(x, y)`,
@@ -318,7 +324,7 @@ class Manifold(nn.Module, ABC):
         row of :obj:`y` ``[N, D]``, ``[B, N]``."""
         self.check_score_kind(kind)
         if kind == "inner":
-            return self.rank_scores(x, y, kind)
+            return self.pairwise_inner(x, y)
         d = self.pairwise_dist(x, y)
         return -d if kind == "distance" else -d.pow(2)
 

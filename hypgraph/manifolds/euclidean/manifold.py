@@ -45,6 +45,9 @@ class Euclidean(Manifold):
     def point_inner(self, x: Tensor, y: Tensor) -> Tensor:
         return (x * y).sum(-1)
 
+    def pairwise_inner(self, x: Tensor, y: Tensor) -> Tensor:
+        return x @ y.transpose(-1, -2)
+
     def rank_queries(self, x: Tensor, kind: str = "distance") -> Tensor:
         # -|x - y|^2 = 2<x, y> - |y|^2 - |x|^2, the last term the same for a
         # row: (2x, 1) . (y, -|y|^2) ranks as the distance does

@@ -77,6 +77,9 @@ class Lorentz(Manifold):
         # Chamberlain 2019, Eq. 7 (the score of §5.2)
         return L.inner(x, y)
 
+    def pairwise_inner(self, x: Tensor, y: Tensor) -> Tensor:
+        return L.pairwise_inner(x, y)  # Chamberlain 2019, Eq. 7, one matrix product
+
     def rank_queries(self, x: Tensor, kind: str = "distance") -> Tensor:
         # d = arcosh(-k<x,y>_L + margin) / sqrt(k) decreases in <x,y>_L
         # (Chamberlain 2019, Eq. 9, 19), so every score kind ranks by it, and
@@ -85,8 +88,10 @@ class Lorentz(Manifold):
         return L.flip_time(x)
 
     def rank_keys(self, y: Tensor, kind: str = "distance") -> Tensor:
+        # y0 - 1/sqrt(k) in place of y0: the product shifted by x0/sqrt(k) per
+        # query, the same order, without float32 cancellation near the origin
         self.check_score_kind(kind)
-        return y
+        return L.time_offset(y, k=self._like(y))
 
     def expmap(self, x: Tensor, u: Tensor) -> Tensor:
         return L.expmap(x, u, k=self._like(x))

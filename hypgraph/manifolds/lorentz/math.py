@@ -17,7 +17,7 @@ from .. import numerics
 Curv = Union[float, Tensor]
 
 __all__ = [
-    "inner", "flip_time", "pairwise_inner", "sq_dist", "dist", "dist0", "norm", "tangent_norm", "projx", "proju",
+    "inner", "flip_time", "time_offset", "pairwise_inner", "sq_dist", "dist", "dist0", "norm", "tangent_norm", "projx", "proju",
     "egrad2rgrad", "expmap", "expmap0", "logmap", "logmap0", "transp", "origin",
 ]
 
@@ -44,6 +44,26 @@ def flip_time(x: Tensor, *, dim: int = -1) -> Tensor:
     ``flip_time(x)`` and :math:`y`."""
     # Chamberlain 2019, Eq. 7
     return torch.cat([-_time(x, dim), _space(x, dim)], dim=dim)
+
+
+def time_offset(x: Tensor, *, k: Curv = 1.0) -> Tensor:
+    r""":obj:`x` (points, time coordinate last-but-one axis ``-1``) with its
+    time coordinate replaced by its height above the origin,
+    :math:`x_0 - 1/\sqrt k`, evaluated as
+    :math:`\lVert x_{1:}\rVert^2 / (x_0 + 1/\sqrt k)` (equal on the
+    hyperboloid, Eq. 8): no cancellation near the origin, where
+    :math:`x_0 \approx 1/\sqrt k` and the subtraction leaves float32 noise.
+
+    ``flip_time(x) @ time_offset(y).T`` is
+    :math:`\langle x, y\rangle_{\mathcal L} + x_0/\sqrt k`: the Minkowski
+    product shifted by a constant per row of :obj:`x`, so it orders the rows
+    of :obj:`y` as the product (and the distance) does, and keeps the
+    small differences between nearby points that the product itself loses
+    to the :math:`-x_0 y_0 \approx -1/k` term in float32."""
+    # Chamberlain 2019, Eq. 7-8: -x0 y0 + <xs, ys> = -x0 (y0 - 1/sqrt k) + <xs, ys> - x0/sqrt k
+    space = _space(x, -1)
+    height = numerics.sq_norm(space, keepdim=True) / (_time(x, -1) + 1 / k ** 0.5)
+    return torch.cat([height, space], dim=-1)
 
 
 def pairwise_inner(x: Tensor, y: Tensor) -> Tensor:

@@ -71,11 +71,13 @@ class PoincareBall(Manifold):
         # the ball's distance is the hyperboloid distance of the mapped points
         # (Chamberlain 2019, Eq. 4-5), a decreasing function of their
         # Minkowski product (Eq. 9, 19): the hyperboloid's query and key
-        return L.flip_time(self.rank_keys(x, kind))
+        self.check_score_kind(kind)
+        return L.flip_time(C.poincare_to_lorentz(x, k=self._like(x)))
 
     def rank_keys(self, y: Tensor, kind: str = "distance") -> Tensor:
+        # as on the hyperboloid: the height above the origin for the time coordinate
         self.check_score_kind(kind)
-        return C.poincare_to_lorentz(y, k=self._like(y))
+        return L.time_offset(C.poincare_to_lorentz(y, k=self._like(y)), k=self._like(y))
 
     def expmap(self, x: Tensor, u: Tensor) -> Tensor:
         return P.expmap(x, u, k=self._like(x))

@@ -5,8 +5,11 @@ Each manifold writes its ranking as one matrix product,
 ``rank_queries(x) @ rank_keys(y).T``
 (:meth:`~hypgraph.manifolds.Manifold.rank_queries`): on the hyperboloid the
 nearest item is the one of largest inner product with the query whose time
-coordinate is negated ([Chamberlain 2019] Eq. 7, 9, 19), the Poincaré ball
-goes through the hyperboloid, flat space appends one coordinate. So the item
+coordinate is negated ([Chamberlain 2019] Eq. 7, 9, 19; the keys hold
+their height :math:`y_0 - 1/\sqrt k` as time coordinate, which shifts each
+query's products by a constant and keeps float32 exact near the origin),
+the Poincaré ball goes through the hyperboloid, flat space appends one
+coordinate. So the item
 keys go into a maximum-inner-product index: ``'flat'`` (exact, faiss
 ``IndexFlatIP``) or ``'hnsw'`` (approximate, ``IndexHNSWFlat``).
 
