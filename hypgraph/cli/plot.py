@@ -60,7 +60,7 @@ def disk_view(model: nn.Module, points: Tensor) -> Tuple[np.ndarray, np.ndarray,
     hyperbolic = manifold is not None and not manifold.is_flat
     with torch.no_grad():
         if hyperbolic:
-            tangent = manifold.tangent0_coords(manifold.logmap0(points)).double()
+            tangent = manifold.logmap0_coords(points).double()
             distance = manifold.dist0(points).double()
             k = float(manifold.k)
             radius = torch.tanh(math.sqrt(k) * distance / 2)   # the Poincaré radius, times sqrt(k)

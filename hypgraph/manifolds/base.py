@@ -276,6 +276,12 @@ class Manifold(nn.Module, ABC):
         (``[..., D]``, e.g. from :meth:`logmap0`): the inverse of :meth:`tangent0`."""
         return u[..., self.extra_dims:] if self.extra_dims else u
 
+    def logmap0_coords(self, y: Tensor) -> Tensor:
+        r"""The intrinsic coordinates ``[..., n]`` of :meth:`logmap0` of
+        :obj:`y`: ``tangent0_coords(logmap0(y))``, which models with
+        :attr:`extra_dims` compute without making the zero coordinates."""
+        return self.tangent0_coords(self.logmap0(y))
+
     def pairwise_dist(self, x: Tensor, y: Tensor) -> Tensor:
         r"""All distances between rows of :obj:`x` ``[B, D]`` and :obj:`y` ``[N, D]``,
         shape ``[B, N]``. The hyperbolic models and :class:`Euclidean` override

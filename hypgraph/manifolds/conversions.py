@@ -88,9 +88,12 @@ def klein_homogeneous_to_lorentz(h: Tensor, weight_sum: Tensor, *, k: Curv = 1.0
     mathematics and absorbs rounding near the boundary.
     """
     # Chamberlain 2019, Eq. 5 and Eq. 24
-    sk = k ** 0.5
+    unit = not isinstance(k, Tensor) and k == 1.0
     h0, hs = h[..., :1], h[..., 1:]
-    s2 = h0 * h0 - k * numerics.sq_norm(hs, keepdim=True)
+    s2 = h0 * h0 - (numerics.sq_norm(hs, keepdim=True) if unit else k * numerics.sq_norm(hs, keepdim=True))
     floor = (weight_sum.unsqueeze(-1) ** 2).to(h.dtype)
     s = torch.maximum(s2, floor).clamp_min(numerics.min_norm(h.dtype) ** 2).sqrt()
+    if unit:  # h / s: the point itself, with no rescaled copy of the space part to join
+        return h / s
+    sk = k ** 0.5
     return torch.cat([h0, sk * hs], dim=-1) / (sk * s)

@@ -107,7 +107,7 @@ def einstein_midpoint(
             h_sum = sparse_matmul(adj, h, adj_t.to(h.dtype))
             with torch.no_grad():
                 w_sum = adj @ torch.ones_like(h[..., :1])
-            return _from_totals(torch.cat([h_sum, w_sum], dim=-1), x.size(-1), manifold)
+            return _from_sums(h_sum, w_sum.squeeze(-1), x.size(-1), manifold)
         with warnings.catch_warnings():  # torch's one-time notice that CSR is "beta"
             warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
             # numerator and total weight per group; the weights' product reads a
@@ -115,7 +115,7 @@ def einstein_midpoint(
             # memory traffic in every forward and backward)
             h_sum = spmm(adj, h, reduce="sum")
             w_sum = spmm(adj, torch.ones_like(h[..., :1]), reduce="sum")
-        return _from_totals(torch.cat([h_sum, w_sum], dim=-1), x.size(-1), manifold)
+        return _from_sums(h_sum, w_sum.squeeze(-1), x.size(-1), manifold)
     if weights is None:
         weights = torch.ones_like(h[..., 0])
     weights = weights.to(h.dtype).unsqueeze(-1)
@@ -129,12 +129,12 @@ def einstein_midpoint(
         total = scatter(stacked, index, dim=0, dim_size=dim_size, reduce="sum")
     else:
         total = stacked.sum(dim=-2)
-    return _from_totals(total, x.size(-1), manifold)
+    return _from_sums(total[..., :-1], total[..., -1], x.size(-1), manifold)
 
 
-def _from_totals(total: Tensor, dim: int, manifold: Manifold) -> Tensor:
-    # total = [sum w h, sum w] per group -> the midpoint, or the origin if empty
-    h_sum, w_sum = total[..., :-1], total[..., -1]
+def _from_sums(h_sum: Tensor, w_sum: Tensor, dim: int, manifold: Manifold) -> Tensor:
+    # (sum w h [..., D], sum w [...]) per group -> the midpoint, or the origin if
+    # empty (apart: joining them would copy a table-sized tensor every hop)
     if numerics.host_checks(w_sum) and bool((w_sum > 0).all()):
         # no empty group (the usual case on a graph): no table-sized where
         # and origin (off the CPU: branch-free, below)

@@ -177,7 +177,7 @@ class PointTable(ABC):
         r"""The intrinsic coordinates ``[num_points, dim]`` of
         :math:`\log_o x` for every point :math:`x` of the table: what
         propagation in the tangent space at the origin reads (HGCF)."""
-        return self.manifold.tangent0_coords(self.manifold.logmap0(self.points(weight)))
+        return self.manifold.logmap0_coords(self.points(weight))
 
     def gather(self, weight: Tensor, index: Tensor) -> Tuple[Tensor, Tensor]:
         r"""``(points, local)`` with ``points[local]`` the points of
@@ -307,7 +307,7 @@ class TangentTable(PointTable):
         return self.manifold.expmap0(self.manifold.tangent0(stored))
 
     def from_points(self, points: Tensor) -> Tensor:
-        return self.manifold.tangent0_coords(self.manifold.logmap0(points))
+        return self.manifold.logmap0_coords(points)
 
     def tangents(self, weight: Tensor) -> Tensor:
         # the stored rows are the tangent vectors (exactly; beyond expmap0's cap

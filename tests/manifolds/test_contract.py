@@ -53,6 +53,14 @@ def test_exp0_log0_match_general_maps(manifold, dtype):
     close(manifold.dist0(x), manifold.dist(o, x), dtype, scale=10)
 
 
+def test_logmap0_coords_are_the_intrinsic_coordinates_of_logmap0(manifold, dtype):
+    x = points(manifold, dtype=dtype)
+    coords = manifold.logmap0_coords(x)
+    assert coords.shape[-1] == x.shape[-1] - manifold.extra_dims
+    torch.testing.assert_close(coords, manifold.tangent0_coords(manifold.logmap0(x)), rtol=0, atol=0)
+    close(manifold.expmap0(manifold.tangent0(coords)), x, dtype, scale=10)
+
+
 def test_dist_symmetric_and_zero_on_diagonal(manifold, dtype):
     x = points(manifold, dtype=dtype)
     y = points(manifold, seed=7, dtype=dtype)

@@ -209,3 +209,16 @@ def test_stored_transpose_gives_the_same_midpoints_and_gradients(manifold):
     assert torch.autograd.gradcheck(lambda v: sparse_matmul(adj, v, adj_t), (y,))
     with pytest.raises(ValueError, match="adj_t must be the torch.sparse transpose"):
         einstein_midpoint(x, manifold=manifold, adj=adj, adj_t=adj)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_unit_curvature_shortcut_of_the_normalisation_equals_the_general_form(dtype):
+    # k = 1.0 (a Python float) divides h by s directly; a tensor k = 1 takes
+    # the general form (rescaled space part joined to the time coordinate)
+    x = points(Lorentz(), n=40, std=2.0, dtype=dtype)
+    h = x[:20] * 0.3 + x[20:] * 0.7
+    w = torch.ones(20, dtype=dtype)
+    fast = C.klein_homogeneous_to_lorentz(h, w, k=1.0)
+    general = C.klein_homogeneous_to_lorentz(h, w, k=torch.tensor(1.0, dtype=dtype))
+    torch.testing.assert_close(fast, general, rtol=0, atol=0)
+    assert Lorentz().check_point(fast.double(), atol=1e-5 if dtype == torch.float32 else 1e-10)

@@ -105,6 +105,9 @@ class Lorentz(Manifold):
     def logmap0(self, y: Tensor) -> Tensor:
         return L.logmap0(y, k=self._like(y))
 
+    def logmap0_coords(self, y: Tensor) -> Tensor:
+        return L.logmap0_space(y, k=self._like(y))
+
     def projx(self, x: Tensor) -> Tensor:
         return L.projx(x, k=self._like(x))
 

@@ -18,7 +18,7 @@ Curv = Union[float, Tensor]
 
 __all__ = [
     "inner", "flip_time", "time_offset", "pairwise_inner", "sq_dist", "dist", "dist0", "norm", "tangent_norm", "projx", "proju",
-    "egrad2rgrad", "expmap", "expmap0", "logmap", "logmap0", "transp", "origin",
+    "egrad2rgrad", "expmap", "expmap0", "logmap", "logmap0", "logmap0_space", "transp", "origin",
 ]
 
 
@@ -386,11 +386,19 @@ def logmap(x: Tensor, y: Tensor, *, k: Curv = 1.0, dim: int = -1) -> Tensor:
 
 def logmap0(y: Tensor, *, k: Curv = 1.0, dim: int = -1) -> Tensor:
     r"""Logarithmic map at the origin; the returned time coordinate is 0."""
+    return torch.cat([torch.zeros_like(_time(y, dim)), logmap0_space(y, k=k, dim=dim)], dim=dim)
+
+
+def logmap0_space(y: Tensor, *, k: Curv = 1.0, dim: int = -1) -> Tensor:
+    r"""The space coordinates of :func:`logmap0` (its time coordinate is 0):
+    :math:`\operatorname{arsinh}(\sqrt k\lVert y_{1:}\rVert) / (\sqrt k\lVert y_{1:}\rVert)\; y_{1:}`,
+    without the copy that joining a zero column would make."""
     space = _space(y, dim)
     n = numerics.norm(space, dim=dim, keepdim=True)
+    if not isinstance(k, Tensor) and k == 1.0:
+        return torch.asinh(n) / n * space
     sk = k ** 0.5
-    scale = torch.asinh(sk * n) / (sk * n)
-    return torch.cat([torch.zeros_like(_time(y, dim)), scale * space], dim=dim)
+    return torch.asinh(sk * n) / (sk * n) * space
 
 
 def transp(x: Tensor, y: Tensor, v: Tensor, *, k: Curv = 1.0, dim: int = -1) -> Tensor:

@@ -232,10 +232,10 @@ class HyperbolicGraphRecommender(PointRecommender):
             x = torch.cat([self.points("user"), self.points("item")], dim=0)
             adj, adj_t = self.adjacency.matrices(history, x.dtype, x.device)
             if self.include_input:
-                hops.append(m.tangent0_coords(m.logmap0(x)))
+                hops.append(m.logmap0_coords(x))
             for _ in range(self.num_layers):
                 x = einstein_midpoint(x, manifold=m, adj=adj, adj_t=adj if adj_t is None else adj_t)
-                hops.append(m.tangent0_coords(m.logmap0(x)))
+                hops.append(m.logmap0_coords(x))
         return self._combine(hops)
 
     def _combine(self, hops: List[Tensor]) -> Tensor:

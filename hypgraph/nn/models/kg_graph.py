@@ -179,7 +179,7 @@ class HyperbolicKGNN(HyperbolicGraphRecommender):
         hops: List[Tensor] = []
 
         def tangent(points: Dict[str, Tensor]) -> Tensor:
-            return m.tangent0_coords(m.logmap0(torch.cat([points["user"], points["item"]], dim=0)))
+            return m.logmap0_coords(torch.cat([points["user"], points["item"]], dim=0))
 
         if self.include_input:
             hops.append(tangent(x))
