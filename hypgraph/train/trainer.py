@@ -88,7 +88,9 @@ class Trainer:
     (:func:`~hypgraph.data.sample_negatives`), takes one optimiser step per
     mini-batch (:meth:`_step`) on BPR ([Chamberlain 2019]
     Eq. 13), WMRB (Eq. 15-16) or the margin hinge of HGCF
-    (:func:`~hypgraph.nn.hinge_loss`), plus the model's ``auxiliary_loss(users, pos,
+    (:func:`~hypgraph.nn.hinge_loss`; each pair's margin scaled by the model's
+    ``margin_weights(users, pos)`` where that returns one, HICF's adaptive
+    margin), plus the model's ``auxiliary_loss(users, pos,
     neg, generator=...)`` where it has one (e.g. the KG regulariser of
     :class:`~hypgraph.nn.models.HyperKnow`, Hyper-Know Eq. 8), then ranks all
     items for the validation users (full ranking, chunked) and keeps the best
@@ -224,6 +226,9 @@ class Trainer:
         self.metric, self.seed, self.progress = metric, seed, progress
         self.eval_every = eval_every
         self.margin = DEFAULT_MARGINS.get(loss) if margin is None else float(margin)
+        if getattr(model, "adaptive_margin", False) and loss != "hinge":
+            raise ValueError(f"the model's adaptive margin (HICF) scales the hinge's margin; use loss='hinge', "
+                             f"not {loss!r}")
         self.reduction = reduction
         self.k = parse_metric(metric)
         self.log_path = None if log_path is None else Path(log_path)
@@ -410,7 +415,11 @@ class Trainer:
         elif self.loss == "wmrb":
             loss = wmrb_loss(pos_score, neg_score, margin=self.margin, reduction=self.reduction)
         else:
-            loss = hinge_loss(pos_score, neg_score, margin=self.margin, reduction=self.reduction)
+            # a model may scale each pair's margin (HICF's adaptive margin)
+            weights = getattr(self.model, "margin_weights", None)
+            scale = weights(users, pos) if callable(weights) else None
+            margin = self.margin if scale is None else self.margin * scale
+            loss = hinge_loss(pos_score, neg_score, margin=margin, reduction=self.reduction)
         extra = getattr(self.model, "auxiliary_loss", None)
         if auxiliary and callable(extra):
             loss = loss + extra(users, pos, neg, generator=generator)

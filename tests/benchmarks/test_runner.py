@@ -640,3 +640,39 @@ def test_recommender_speed_still_runs_as_a_script(monkeypatch, capsys):
         runpy.run_path(str(REPO / "benchmarks" / "recommender_speed.py"), run_name="__main__")
     assert exited.value.code == 0
     assert "--max-batches" in capsys.readouterr().out
+
+
+def test_the_hicf_recipe_rows_train_as_published(tmp_path, monkeypatch):
+    # marlin-codes/HICF examples/Amazon-CD/run_cd.bash: 5 layers, lr 5e-4, weight decay 0.05, momentum 0.95,
+    # margin 1 (adaptive), 70 candidates, batches of 10,000, the hinge summed
+    import benchmarks.suites.chamberlain as module
+    from benchmarks.suites import RunContext
+    from hypgraph.data import leave_last_out, make_synthetic
+    from hypgraph.optim import RiemannianSGD
+
+    suite = module.Chamberlain()
+    seen = {}
+    real = module.recommender_trial
+
+    def spy(*args, **kwargs):
+        seen[args[2].name] = (kwargs["net"], kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, "recommender_trial", spy)
+    ctx = RunContext(data_root=tmp_path, epochs=2, progress=False)
+    split = leave_last_out(make_synthetic(num_users=60, num_items=150, avg_user_degree=8, gamma=3.0, seed=0))
+    for name, flat in (("hicf-recipe", False), ("euclidean-hicf-recipe", True)):
+        model = suite.model(name)
+        assert not model.tuned and suite.configs(model) == [{}]
+        trial = suite.fit(split, suite.datasets[0], model, {}, 0, ctx)
+        assert trial.epochs == 2 and 0 <= trial.evaluate()["sampled_hr@10"] <= 1
+        net, kwargs = seen[name]
+        assert net.manifold.is_flat == flat
+        assert (net.num_layers, net.hard_negatives, net.adaptive_margin, net.score_kind) == (5, True, True, "sqdist")
+        assert (net.aggregation, net.combine, net.include_input, net.adjacency.normalization) == \
+            ("tangent", "sum", False, "row")
+        assert kwargs["optimizer"].func is RiemannianSGD
+        assert kwargs["optimizer"].keywords == {"momentum": 0.95, "weight_decay": 0.05}
+        assert {k: kwargs[k] for k in ("loss", "lr", "margin", "reduction", "batch_size", "num_negatives")} == \
+            {"loss": "hinge", "lr": 5e-4, "margin": 1.0, "reduction": "sum", "batch_size": 10_000,
+             "num_negatives": 70}

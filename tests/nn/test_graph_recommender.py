@@ -8,7 +8,7 @@ import torch
 from hypgraph.data import make_synthetic, random_split
 from hypgraph.data.history import InteractionCSR
 from hypgraph.manifolds import Euclidean, Lorentz, PoincareBall, einstein_midpoint
-from hypgraph.nn import hinge_loss
+from hypgraph.nn import adaptive_margin_weight, hinge_loss
 from hypgraph.nn.models import HyperbolicGraphRecommender, LightGCNRecommender
 from hypgraph.nn.models.graph import nearest_negatives
 from hypgraph.nn.models.propagation import normalized_adjacency
@@ -186,6 +186,77 @@ def test_hinge_loss_value_and_gradient_by_hand():
         hinge_loss(pos, neg, -0.1)
     with pytest.raises(ValueError, match="reduction"):
         hinge_loss(pos, neg, reduction="max")
+
+
+def test_hinge_with_a_margin_per_positive_by_hand():
+    pos = torch.tensor([0.2, -0.5, 1.0], dtype=torch.float64)
+    neg = torch.tensor([[0.1, 0.3], [-0.9, -0.2], [0.0, 0.95]], dtype=torch.float64)
+    margin = torch.tensor([0.5, 0.05, 0.1], dtype=torch.float64)
+    by_hand = torch.tensor([[max(0.0, float(margin[b] - pos[b] + neg[b, j])) for j in range(2)] for b in range(3)],
+                           dtype=torch.float64).mean(1)
+    torch.testing.assert_close(hinge_loss(pos, neg, margin, reduction="none"), by_hand)
+    # a constant tensor margin is the float margin
+    torch.testing.assert_close(hinge_loss(pos, neg, torch.full((3,), 0.1, dtype=torch.float64)), hinge_loss(pos, neg, 0.1))
+    with pytest.raises(ValueError, match="positives' shape"):
+        hinge_loss(pos, neg, torch.ones(2, dtype=torch.float64))
+
+
+def _hicf_hratio(u, i):
+    # marlin-codes/HICF models/hicf_model.py, hratio, on the unit hyperboloid, literally
+    u0, i0 = u[:, 0], i[:, 0]
+    minkowski = (u * i).sum(-1) - 2 * u0 * i0
+    return torch.sigmoid(-((1 - minkowski - u0 - i0) / (u0 * i0)))
+
+
+def test_adaptive_margin_weight_is_hicfs_hratio():
+    m = Lorentz()
+    g = torch.Generator().manual_seed(3)
+    u = m.expmap0(m.tangent0(torch.randn(50, 4, generator=g, dtype=torch.float64) * 1.5))
+    i = m.expmap0(m.tangent0(torch.randn(50, 4, generator=g, dtype=torch.float64) * 1.5))
+    expected = _hicf_hratio(u, i)
+    torch.testing.assert_close(adaptive_margin_weight(m, u, i), expected, rtol=1e-10, atol=1e-12)
+    # on the ball: the same for the same points (it is written with distances)
+    ball = PoincareBall()
+    torch.testing.assert_close(adaptive_margin_weight(ball, m.to_poincare(u), m.to_poincare(i)), expected,
+                               rtol=1e-8, atol=1e-10)
+    # curvature k: the unit formula on the points rescaled to curvature 1
+    k = Lorentz(k=0.5)
+    torch.testing.assert_close(adaptive_margin_weight(k, u * 2 ** 0.5, i * 2 ** 0.5), expected, rtol=1e-10,
+                               atol=1e-12)
+    # flat space: the k -> 0 limit
+    flat = adaptive_margin_weight(Euclidean(), u[:, 1:], i[:, 1:])
+    assert torch.equal(flat, torch.full((50,), 0.5, dtype=torch.float64))
+    assert torch.autograd.gradcheck(lambda a, b: adaptive_margin_weight(m, m.expmap0(m.tangent0(a)),
+                                                                        m.expmap0(m.tangent0(b))),
+                                    (torch.randn(5, 3, dtype=torch.float64, requires_grad=True),
+                                     torch.randn(5, 3, dtype=torch.float64, requires_grad=True)))
+
+
+def test_adaptive_margin_weight_is_finite_in_float32_far_out():
+    # cosh of 60 overflows float32 squared; the log-domain form does not
+    m = Lorentz()
+    g = torch.Generator().manual_seed(4)
+    directions = torch.nn.functional.normalize(torch.randn(20, 4, generator=g, dtype=torch.float64), dim=-1)
+    u64, i64 = m.expmap0(m.tangent0(directions * 30)), m.expmap0(m.tangent0(directions.flip(0) * 25))
+    u32, i32 = u64.float().requires_grad_(), i64.float().requires_grad_()
+    w = adaptive_margin_weight(m, u32, i32)
+    w.sum().backward()
+    assert torch.isfinite(w).all() and torch.isfinite(u32.grad).all() and torch.isfinite(i32.grad).all()
+    torch.testing.assert_close(w.double(), adaptive_margin_weight(m, u64, i64), rtol=1e-4, atol=1e-5)
+
+
+def test_the_trainer_scales_the_hinge_margin_by_the_models_weights():
+    model = model_with_graph(dim=3, adaptive_margin=True, parameterization="tangent")
+    users, pos, neg = torch.tensor([0, 1, 3]), torch.tensor([0, 1, 2]), torch.tensor([[3], [4], [0]])
+    trainer = Trainer(model, torch.optim.Adam(model.parameters()), loss="hinge", margin=0.7, progress=False)
+    loss = trainer._loss(users, pos, neg, None, None)
+    pos_score, neg_score = model(users, pos, neg)
+    w = _hicf_hratio(model.user_points(users), model.item_points(pos))
+    torch.testing.assert_close(loss, (0.7 * w - pos_score + neg_score[:, 0]).clamp_min(0).mean())
+    assert not torch.allclose(loss, hinge_loss(pos_score, neg_score, 0.7))
+    assert model_with_graph(dim=3).margin_weights(users, pos) is None
+    with pytest.raises(ValueError, match="adaptive margin"):
+        Trainer(model, torch.optim.Adam(model.parameters()), loss="bpr", progress=False)
 
 
 def test_nearest_negatives_picks_the_candidate_closest_to_the_positive():

@@ -9,7 +9,7 @@ from torch import Tensor
 
 from ...data.history import InteractionCSR
 from ...manifolds import Lorentz, Manifold, einstein_midpoint, sparse_matmul
-from ..losses import l2_penalty
+from ..losses import adaptive_margin_weight, l2_penalty
 from .base import SCORES, PointRecommender
 from .propagation import NORMALIZATIONS, GraphAdjacency
 
@@ -89,6 +89,11 @@ class HyperbolicGraphRecommender(PointRecommender):
                                   :math:`k` sampled negatives of a positive,
                                   only the one nearest the positive item is
                                   scored (:func:`nearest_negatives`)
+    ``adaptive_margin=True``      HICF's adaptive margin: with the hinge loss,
+                                  the margin of a pair is :math:`m\,w(u, i)`
+                                  (:func:`~hypgraph.nn.adaptive_margin_weight`,
+                                  read by the trainer through
+                                  :meth:`margin_weights`)
     ============================  ===============================================
 
     With ``manifold=Euclidean()`` both maps at the origin are the identity:
@@ -125,6 +130,7 @@ class HyperbolicGraphRecommender(PointRecommender):
         root_alignment (bool): HRCF's root alignment (default: ``False``).
         origin_weight (float): Weight of HRCF's origin-aware penalty (default: ``0``, off).
         hard_negatives (bool): HICF's nearest-of-:math:`k` negatives (default: ``False``).
+        adaptive_margin (bool): HICF's adaptive margin for the hinge loss (default: ``False``).
         l2 (float): :math:`\lambda` of LightGCN's Eq. 15,
             :math:`\lambda\lVert\Theta_B\rVert^2` on the stored rows of a batch's
             users, positives and negatives, per interaction
@@ -140,8 +146,8 @@ class HyperbolicGraphRecommender(PointRecommender):
                  include_input: bool = False, normalization: str = "row", self_loops: bool = False,
                  score_kind: str = "sqdist",
                  root_alignment: bool = False, origin_weight: float = 0.0, hard_negatives: bool = False,
-                 l2: float = 0.0, init_scale: float = 0.1, parameterization: str = "manifold",
-                 sparse: bool = False) -> None:
+                 adaptive_margin: bool = False, l2: float = 0.0, init_scale: float = 0.1,
+                 parameterization: str = "manifold", sparse: bool = False) -> None:
         super().__init__()
         manifold = Lorentz() if manifold is None else manifold
         if num_users < 1 or num_items < 1 or dim < 1 or num_layers < 1:
@@ -160,7 +166,7 @@ class HyperbolicGraphRecommender(PointRecommender):
         self.dim, self.num_layers, self.aggregation, self.combine = dim, num_layers, aggregation, combine
         self.include_input, self.score_kind, self.root_alignment = include_input, score_kind, root_alignment
         self.origin_weight, self.hard_negatives, self.init_scale = float(origin_weight), hard_negatives, init_scale
-        self.l2 = float(l2)
+        self.l2, self.adaptive_margin = float(l2), bool(adaptive_margin)
         self.register_point_table("user", num_users, dim, parameterization, sparse=sparse)
         self.register_point_table("item", num_items, dim, parameterization, sparse=sparse)
         self.adjacency = GraphAdjacency(num_users, num_items, normalization, self_loops)
@@ -302,6 +308,18 @@ class HyperbolicGraphRecommender(PointRecommender):
             neg_items = neg_items.gather(1, pick.unsqueeze(1))
         both = self.score(u, torch.cat([pos_items.unsqueeze(-1), neg_items.view(neg_items.size(0), -1)], -1))
         return both[:, 0], both[:, 1:].view_as(neg_items)
+
+    def margin_weights(self, users: Tensor, pos_items: Tensor) -> Optional[Tensor]:
+        r"""With ``adaptive_margin=True``, HICF's factor :math:`w(u, i)` ``[B]``
+        of each pair's hinge margin, from the points of the last forward pass
+        (:func:`~hypgraph.nn.adaptive_margin_weight`; gradients flow through
+        it); ``None`` otherwise. The :class:`~hypgraph.train.Trainer` calls it
+        after :meth:`forward` when its loss is the hinge."""
+        if not self.adaptive_margin:
+            return None
+        if self._last is None:
+            raise RuntimeError("margin_weights reads the last propagation: call forward first")
+        return adaptive_margin_weight(self.manifold, self._map_rows(users), self._map_rows(self.num_users + pos_items))
 
     def auxiliary_loss(self, users: Tensor, pos_items: Tensor, neg_items: Tensor, *,
                        generator: Optional[torch.Generator] = None) -> Tensor:
