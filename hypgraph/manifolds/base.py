@@ -276,6 +276,13 @@ class Manifold(nn.Module, ABC):
         (``[..., D]``, e.g. from :meth:`logmap0`): the inverse of :meth:`tangent0`."""
         return u[..., self.extra_dims:] if self.extra_dims else u
 
+    def expmap0_coords(self, v: Tensor) -> Tensor:
+        r""":meth:`expmap0` of the tangent vector at the origin with intrinsic
+        coordinates :obj:`v` ``[..., n]``: ``expmap0(tangent0(v))``, which
+        models with :attr:`extra_dims` compute without the padded copy (the
+        hyperboloid's in one fused step)."""
+        return self.expmap0(self.tangent0(v))
+
     def logmap0_coords(self, y: Tensor) -> Tensor:
         r"""The intrinsic coordinates ``[..., n]`` of :meth:`logmap0` of
         :obj:`y`: ``tangent0_coords(logmap0(y))``, which models with

@@ -304,7 +304,7 @@ class TangentTable(PointTable):
         return nn.Parameter(torch.empty(self.num_points, self.dim, dtype=dtype, device=device))
 
     def to_points(self, stored: Tensor) -> Tensor:
-        return self.manifold.expmap0(self.manifold.tangent0(stored))
+        return self.manifold.expmap0_coords(stored)
 
     def from_points(self, points: Tensor) -> Tensor:
         return self.manifold.logmap0_coords(points)

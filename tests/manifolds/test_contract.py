@@ -59,6 +59,8 @@ def test_logmap0_coords_are_the_intrinsic_coordinates_of_logmap0(manifold, dtype
     assert coords.shape[-1] == x.shape[-1] - manifold.extra_dims
     torch.testing.assert_close(coords, manifold.tangent0_coords(manifold.logmap0(x)), rtol=0, atol=0)
     close(manifold.expmap0(manifold.tangent0(coords)), x, dtype, scale=10)
+    close(manifold.expmap0_coords(coords), x, dtype, scale=10)
+    close(manifold.expmap0_coords(coords), manifold.expmap0(manifold.tangent0(coords)), dtype)
 
 
 def test_dist_symmetric_and_zero_on_diagonal(manifold, dtype):

@@ -148,3 +148,79 @@ def test_clip_norm_with_a_learnable_curvature_keeps_the_graph():
     x = m.expmap0(v)
     m.dist(x, others(m)).sum().backward()
     assert torch.isfinite(v.grad).all() and torch.isfinite(m.curvature.raw.grad)
+
+
+@pytest.mark.parametrize("k", [1.0, 0.5])
+def test_fused_expmap0_coords_equals_the_composed_map_with_its_gradient(k):
+    # a fixed curvature below the cap takes the fused step with the gradient
+    # by hand; a curvature tensor the padded expmap0 through autograd. Norms
+    # from 1e-9 (theta's series) through 0.1 (where the series hands over)
+    # to just under the float64 cap
+    m = Lorentz(k=k)
+    g = torch.Generator().manual_seed(0)
+    directions = torch.nn.functional.normalize(torch.randn(60, 5, generator=g, dtype=torch.float64), dim=-1)
+    lengths = torch.cat([torch.logspace(-9, 0, 30, dtype=torch.float64),
+                         torch.tensor([0.099, 0.1, 0.101], dtype=torch.float64) / k ** 0.5,
+                         torch.linspace(1.0, 0.99 * cap(m, torch.float64), 27, dtype=torch.float64)])
+    v = directions * lengths.unsqueeze(-1)
+    upstream = torch.randn(60, 6, generator=g, dtype=torch.float64) / torch.cosh(k ** 0.5 * lengths).unsqueeze(-1)
+    outs, grads = [], []
+    for curv in (k, torch.tensor(k, dtype=torch.float64)):
+        leaf = v.clone().requires_grad_()
+        out = Lorentz(k=curv).expmap0_coords(leaf) if isinstance(curv, float) else \
+            m.expmap0(torch.nn.functional.pad(leaf, (1, 0)))
+        out.backward(upstream)
+        outs.append(out.detach())
+        grads.append(leaf.grad)
+    torch.testing.assert_close(outs[0], outs[1], rtol=1e-12, atol=1e-300)
+    torch.testing.assert_close(grads[0], grads[1], rtol=1e-9, atol=1e-12)
+    assert torch.autograd.gradcheck(m.expmap0_coords, (v[[0, 20, 31, 40]].clone().requires_grad_(),))
+
+
+def test_fused_expmap0_coords_in_float32_and_past_the_cap():
+    m = Lorentz()
+    g = torch.Generator().manual_seed(1)
+    directions = torch.nn.functional.normalize(torch.randn(8, 5, generator=g, dtype=torch.float64), dim=-1)
+    v64 = directions * torch.tensor([1e-6, 1e-3, 0.05, 0.5, 3.0, 10.0, 30.0, 39.9], dtype=torch.float64).unsqueeze(-1)
+    v32 = v64.float().requires_grad_()
+    out = m.expmap0_coords(v32)
+    out.sum().backward()
+    assert torch.isfinite(out).all() and torch.isfinite(v32.grad).all()
+    torch.testing.assert_close(out.double(), m.expmap0_coords(v64), rtol=2e-6, atol=1e-7)
+    # a row past the cap: the whole table takes expmap0 with its cap (the same points as the padded map)
+    far = torch.cat([v32.detach(), directions[:1].float() * 1e4])
+    torch.testing.assert_close(m.expmap0_coords(far), m.expmap0(m.tangent0(far)), rtol=0, atol=0)
+    assert torch.isfinite(m.expmap0_coords(far)).all()
+
+
+@pytest.mark.parametrize("k", [1.0, 0.5])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_fused_logmap0_coords_equals_the_composed_map_with_its_gradient(k, dtype):
+    # the series of the gradient's coefficient near 0, the exact form beyond, far out to the cap
+    m = Lorentz(k=k)
+    g = torch.Generator().manual_seed(2)
+    directions = torch.nn.functional.normalize(torch.randn(50, 5, generator=g, dtype=torch.float64), dim=-1)
+    lengths = torch.cat([torch.logspace(-6, 0, 25, dtype=torch.float64),
+                         torch.tensor([0.0099, 0.01, 0.0101, 0.099, 0.1, 0.101], dtype=torch.float64) / k ** 0.5,
+                         torch.linspace(1.0, 0.99 * cap(m, dtype), 19, dtype=torch.float64)])
+    y = m.expmap0_coords(directions * lengths.unsqueeze(-1)).to(dtype)
+    upstream = torch.randn(50, 5, generator=g, dtype=torch.float64).to(dtype)
+    outs, grads = [], []
+    for curv in (k, torch.tensor(k, dtype=dtype)):
+        leaf = y.clone().requires_grad_()
+        out = Lorentz(k=curv).logmap0_coords(leaf) if isinstance(curv, float) else \
+            m.tangent0_coords(m.logmap0(leaf))
+        out.backward(upstream)
+        outs.append(out.detach())
+        grads.append(leaf.grad)
+    tol = dict(rtol=1e-12, atol=1e-12) if dtype == torch.float64 else dict(rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(outs[0], outs[1], **tol)
+    # the composed gradient loses digits to cancellation near 0 in float32: compare with float64's
+    reference = y.double().requires_grad_()
+    m.logmap0_coords(reference).backward(upstream.double())
+    torch.testing.assert_close(grads[0].double(), reference.grad, rtol=1e-4 if dtype == torch.float32 else 1e-10,
+                               atol=1e-5 if dtype == torch.float32 else 1e-12)
+    assert torch.equal(grads[0][:, 0], torch.zeros_like(grads[0][:, 0]))
+    if dtype == torch.float64:
+        torch.testing.assert_close(grads[0], grads[1], rtol=1e-9, atol=1e-12)
+        assert torch.autograd.gradcheck(m.logmap0_coords, (y[[0, 26, 30, 40]].clone().requires_grad_(),))

@@ -211,14 +211,24 @@ def test_stored_transpose_gives_the_same_midpoints_and_gradients(manifold):
         einstein_midpoint(x, manifold=manifold, adj=adj, adj_t=adj)
 
 
-@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-def test_unit_curvature_shortcut_of_the_normalisation_equals_the_general_form(dtype):
-    # k = 1.0 (a Python float) divides h by s directly; a tensor k = 1 takes
-    # the general form (rescaled space part joined to the time coordinate)
-    x = points(Lorentz(), n=40, std=2.0, dtype=dtype)
+@pytest.mark.parametrize("k", [1.0, 0.5, 2.0])
+def test_the_fused_normalisation_equals_the_composed_form_with_its_gradient(k):
+    # a fixed curvature (a Python float) takes the fused step with the
+    # gradient by hand; a curvature tensor the composed form through autograd
+    m = Lorentz(k=k)
+    x = m.to_klein_homogeneous(points(m, n=40, std=2.0))
     h = x[:20] * 0.3 + x[20:] * 0.7
-    w = torch.ones(20, dtype=dtype)
-    fast = C.klein_homogeneous_to_lorentz(h, w, k=1.0)
-    general = C.klein_homogeneous_to_lorentz(h, w, k=torch.tensor(1.0, dtype=dtype))
-    torch.testing.assert_close(fast, general, rtol=0, atol=0)
-    assert Lorentz().check_point(fast.double(), atol=1e-5 if dtype == torch.float32 else 1e-10)
+    w = torch.ones(20, dtype=torch.float64)
+    w[:3] = 1e3  # the floor holds on these rows: no gradient through s there
+    grad = torch.randn(20, x.size(-1), dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    outs, grads = [], []
+    for curvature in (k, torch.tensor(k, dtype=torch.float64)):
+        leaf = h.clone().requires_grad_()
+        y = C.klein_homogeneous_to_lorentz(leaf, w, k=curvature)
+        y.backward(grad)
+        outs.append(y.detach())
+        grads.append(leaf.grad)
+    torch.testing.assert_close(outs[0], outs[1], rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(grads[0], grads[1], rtol=1e-10, atol=1e-12)
+    assert m.check_point(outs[0][3:])
+    assert torch.autograd.gradcheck(lambda t: C.klein_homogeneous_to_lorentz(t, w, k=k), (h.clone().requires_grad_(),))

@@ -108,6 +108,9 @@ class Lorentz(Manifold):
     def logmap0_coords(self, y: Tensor) -> Tensor:
         return L.logmap0_space(y, k=self._like(y))
 
+    def expmap0_coords(self, v: Tensor) -> Tensor:
+        return L.expmap0_coords(v, k=self._like(v))
+
     def projx(self, x: Tensor) -> Tensor:
         return L.projx(x, k=self._like(x))
 

@@ -18,7 +18,7 @@ Curv = Union[float, Tensor]
 
 __all__ = [
     "inner", "flip_time", "time_offset", "pairwise_inner", "sq_dist", "dist", "dist0", "norm", "tangent_norm", "projx", "proju",
-    "egrad2rgrad", "expmap", "expmap0", "logmap", "logmap0", "logmap0_space", "transp", "origin",
+    "egrad2rgrad", "expmap", "expmap0", "expmap0_coords", "logmap", "logmap0", "logmap0_space", "transp", "origin",
 ]
 
 
@@ -372,6 +372,72 @@ def expmap0(u: Tensor, *, k: Curv = 1.0, dim: int = -1) -> Tensor:
                  k=k, dim=dim)
 
 
+def expmap0_coords(v: Tensor, *, k: Curv = 1.0) -> Tensor:
+    r""":func:`expmap0` of the tangent vector at the origin whose space
+    coordinates are :obj:`v` ``[..., n]`` (time coordinate 0), ``[..., n + 1]``:
+    :math:`\big(\sqrt{1/k + \lVert x_{1:}\rVert^2},\ x_{1:}\big)` with
+    :math:`x_{1:} = \sinh\theta / \theta\; v`, :math:`\theta = \sqrt k\lVert v\rVert`
+    (Chamberlain 2019, Eq. 12 at :math:`o`), the time coordinate as
+    :func:`projx` sets it.
+
+    For a fixed curvature with every row below the cap, one fused step with
+    its gradient by hand,
+
+    .. math::
+        \bar v = f\,\bar x_{1:} + \big(\sqrt k f\,\bar x_0
+        + k\,g(\theta)\,\bar x_{1:}\cdot v\big)\,v,\qquad
+        f = \frac{\sinh\theta}{\theta},\quad
+        g = \frac{\theta\cosh\theta - \sinh\theta}{\theta^3}
+
+    (:math:`g` by its series below :math:`\theta = 0.1`, where the
+    difference cancels): a table-sized map costs three passes forward and
+    backward instead of autograd's dozen, which a tangent table pays at every
+    batch. Otherwise (a learnable curvature, a row past the cap, an
+    accelerator) it is ``expmap0`` of the padded vector, with its cap."""
+    if isinstance(k, Tensor) or not numerics.host_checks(v):
+        return expmap0(torch.nn.functional.pad(v, (1, 0)), k=k)
+    with torch.no_grad():
+        length = numerics.norm(v, keepdim=True)
+        if not bool((length <= numerics.max_cosh_arg(v.dtype) / k ** 0.5).all()):
+            length = None
+    if length is None:
+        return expmap0(torch.nn.functional.pad(v, (1, 0)), k=k)
+    return _Expmap0Coords.apply(v, length, float(k))
+
+
+def _sinh_excess(theta: Tensor) -> Tensor:
+    # (theta cosh theta - sinh theta) / theta^3, its series near 0
+    small = theta < 0.1
+    t = torch.where(small, torch.ones_like(theta), theta)
+    exact = (t * torch.cosh(t) - torch.sinh(t)) / t.pow(3)
+    t2 = theta * theta
+    series = 1 / 3 + t2 * (1 / 30 + t2 * (1 / 840 + t2 / 45360))
+    return torch.where(small, series, exact)
+
+
+class _Expmap0Coords(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, v: Tensor, length: Tensor, k: float) -> Tensor:
+        sk = k ** 0.5
+        theta = sk * length
+        f = torch.sinh(theta) / theta
+        out = v.new_empty(*v.shape[:-1], v.shape[-1] + 1)
+        space = torch.mul(v, f, out=out[..., 1:])
+        out[..., :1] = (1.0 / k + (f * length).square()).sqrt()
+        del space
+        ctx.save_for_backward(v, theta, f)
+        ctx.k = k
+        return out
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        v, theta, f = ctx.saved_tensors
+        k = ctx.k
+        g_space = grad[..., 1:]
+        coef = k ** 0.5 * f * grad[..., :1] + k * _sinh_excess(theta) * torch.linalg.vecdot(g_space, v).unsqueeze(-1)
+        return torch.addcmul(g_space * f, v, coef), None, None
+
+
 def logmap(x: Tensor, y: Tensor, *, k: Curv = 1.0, dim: int = -1) -> Tensor:
     r"""Logarithmic map: :math:`d(x,y)\,\frac{y + k\langle x,y\rangle x}{\lVert y + k\langle x,y\rangle x\rVert_{\mathcal L}}`,
     where the denominator equals :math:`\sinh(\sqrt k\,d)/\sqrt k`."""
@@ -393,12 +459,49 @@ def logmap0_space(y: Tensor, *, k: Curv = 1.0, dim: int = -1) -> Tensor:
     r"""The space coordinates of :func:`logmap0` (its time coordinate is 0):
     :math:`\operatorname{arsinh}(\sqrt k\lVert y_{1:}\rVert) / (\sqrt k\lVert y_{1:}\rVert)\; y_{1:}`,
     without the copy that joining a zero column would make."""
+    if not isinstance(k, Tensor) and dim in (-1, y.dim() - 1) and numerics.host_checks(y):
+        return _Logmap0Space.apply(y, float(k))
     space = _space(y, dim)
     n = numerics.norm(space, dim=dim, keepdim=True)
-    if not isinstance(k, Tensor) and k == 1.0:
-        return torch.asinh(n) / n * space
     sk = k ** 0.5
     return torch.asinh(sk * n) / (sk * n) * space
+
+
+def _asinh_deficit(a: Tensor) -> Tensor:
+    # (a / sqrt(1 + a^2) - asinh a) / a^3, by its series where the difference cancels
+    small = a < (1e-2 if a.dtype == torch.float64 else 1e-1)
+    t = torch.where(small, torch.ones_like(a), a)
+    exact = (t / torch.hypot(torch.ones_like(t), t) - torch.asinh(t)) / t.pow(3)
+    a2 = a * a
+    series = -1 / 3 + a2 * (3 / 10 + a2 * (-15 / 56 + a2 * 35 / 144))
+    return torch.where(small, series, exact)
+
+
+class _Logmap0Space(torch.autograd.Function):
+    r""":func:`logmap0_space` for a fixed curvature, its gradient by hand:
+    with :math:`a = \sqrt k\lVert y_{1:}\rVert` and
+    :math:`\varphi = \operatorname{arsinh}(a)/a`,
+    :math:`\bar y_{1:} = \varphi\,\bar t + k\,\frac{a/\sqrt{1+a^2} - \operatorname{arsinh}a}{a^3}
+    (\bar t\cdot y_{1:})\,y_{1:}` and :math:`\bar y_0 = 0`."""
+
+    @staticmethod
+    def forward(ctx, y: Tensor, k: float) -> Tensor:
+        space = y[..., 1:]
+        a = k ** 0.5 * numerics.norm(space, keepdim=True)
+        phi = torch.asinh(a) / a
+        ctx.save_for_backward(y, a, phi)
+        ctx.k = k
+        return space * phi
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        y, a, phi = ctx.saved_tensors
+        space = y[..., 1:]
+        coef = ctx.k * _asinh_deficit(a) * torch.linalg.vecdot(grad, space).unsqueeze(-1)
+        out = torch.empty_like(y)
+        out[..., :1] = 0
+        out[..., 1:] = torch.addcmul(grad * phi, space, coef)
+        return out, None
 
 
 def transp(x: Tensor, y: Tensor, v: Tensor, *, k: Curv = 1.0, dim: int = -1) -> Tensor:

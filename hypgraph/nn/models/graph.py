@@ -265,7 +265,7 @@ class HyperbolicGraphRecommender(PointRecommender):
         return self._last
 
     def _map(self, tangent: Tensor) -> Tensor:
-        return self.manifold.expmap0(self.manifold.tangent0(tangent))
+        return self.manifold.expmap0_coords(tangent)
 
     def _map_rows(self, index: Tensor) -> Tensor:
         # a batch repeats its popular items and active users: map each
