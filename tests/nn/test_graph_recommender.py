@@ -269,6 +269,24 @@ def test_nearest_negatives_picks_the_candidate_closest_to_the_positive():
     assert nearest_negatives(m, positive, candidates).tolist() == [3, 1]
     with pytest.raises(ValueError, match="candidates"):
         nearest_negatives(m, positive, candidates[0])
+    # the table form: distinct candidates and each row's indices into them, in chunks of one row
+    index = torch.tensor([[0, 2, 3, 4], [3, 0, 4, 1]])
+    for table_of in (m, PoincareBall(), Euclidean()):
+        points = x if table_of is m else (m.to_poincare(x) if isinstance(table_of, PoincareBall) else tangent)
+        loop = nearest_negatives(table_of, points[[1, 2]], points[index])
+        assert nearest_negatives(table_of, points[[1, 2]], points, index, chunk=1).tolist() == loop.tolist()
+    with pytest.raises(ValueError, match="index"):
+        nearest_negatives(m, positive, x, index[0])
+
+
+@pytest.mark.parametrize("manifold", [Lorentz(), PoincareBall(), Euclidean()], ids=str)
+def test_the_chunked_table_form_picks_what_the_distance_picks(manifold):
+    g = torch.Generator().manual_seed(6)
+    table = manifold.expmap0(manifold.tangent0(torch.randn(40, 4, generator=g, dtype=torch.float64)))
+    positive = manifold.expmap0(manifold.tangent0(torch.randn(300, 4, generator=g, dtype=torch.float64)))
+    index = torch.randint(40, (300, 7), generator=g)
+    expected = manifold.dist(positive.unsqueeze(1), table[index]).argmin(-1)
+    assert torch.equal(nearest_negatives(manifold, positive, table, index, chunk=64), expected)
 
 
 def test_hard_negatives_score_only_the_nearest_candidate():

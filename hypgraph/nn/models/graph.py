@@ -23,7 +23,8 @@ AGGREGATIONS = ("tangent", "midpoint")
 COMBINATIONS = ("sum", "mean")
 
 
-def nearest_negatives(manifold: Manifold, positive: Tensor, candidates: Tensor) -> Tensor:
+def nearest_negatives(manifold: Manifold, positive: Tensor, candidates: Tensor, index: Optional[Tensor] = None,
+                      *, chunk: int = 1024) -> Tensor:
     r"""For each row, the index of the candidate nearest the positive item:
     the hard negative of HICF (Yang et al., KDD 2022, hardness-aware
     negative sampling: of :math:`k` random candidates keep the one closest
@@ -32,17 +33,41 @@ def nearest_negatives(manifold: Manifold, positive: Tensor, candidates: Tensor) 
     Args:
         manifold (Manifold): Where the points live.
         positive (Tensor): ``[B, D]`` points of the positive items.
-        candidates (Tensor): ``[B, k, D]`` points of the candidate negatives.
+        candidates (Tensor): ``[B, k, D]`` points of the candidate negatives;
+            or, with :obj:`index`, a table ``[M, D]`` of distinct candidates.
+        index (Tensor, optional): ``[B, k]`` rows of the :obj:`candidates`
+            table: each batch row's candidates. A batch of 10,000 positives
+            with 70 candidates each names at most the catalogue, so the table
+            is mapped once, and the products are taken ``chunk`` rows at a
+            time through the manifold's rank vectors
+            (:meth:`~hypgraph.manifolds.Manifold.rank_scores`, which order as
+            the distance), never a ``[B, k, D]`` tensor at once.
 
     Returns:
         Tensor: ``[B]`` indices into the ``k`` candidates (no gradient flows
         through the choice).
     """
-    if candidates.dim() != 3 or positive.dim() != 2 or candidates.shape[0] != positive.shape[0]:
-        raise ValueError(f"need positive [B, D] and candidates [B, k, D], got {tuple(positive.shape)} "
-                         f"and {tuple(candidates.shape)}")
     with torch.no_grad():
-        return manifold.dist(positive.unsqueeze(-2), candidates).argmin(dim=-1)
+        if index is None:
+            if candidates.dim() != 3 or positive.dim() != 2 or candidates.shape[0] != positive.shape[0]:
+                raise ValueError(f"need positive [B, D] and candidates [B, k, D], got {tuple(positive.shape)} "
+                                 f"and {tuple(candidates.shape)}")
+            return manifold.dist(positive.unsqueeze(-2), candidates).argmin(dim=-1)
+        if candidates.dim() != 2 or positive.dim() != 2 or index.dim() != 2 or index.shape[0] != positive.shape[0]:
+            raise ValueError(f"need positive [B, D], a candidate table [M, D] and index [B, k], got "
+                             f"{tuple(positive.shape)}, {tuple(candidates.shape)} and {tuple(index.shape)}")
+        picks = []
+        if manifold.has_rank_vectors:
+            keys, queries = manifold.rank_keys(candidates), manifold.rank_queries(positive)
+            for start in range(0, index.shape[0], chunk):
+                rows = slice(start, start + chunk)
+                scores = torch.bmm(keys[index[rows]], queries[rows].unsqueeze(-1)).squeeze(-1)
+                picks.append(scores.argmax(dim=-1))
+        else:
+            for start in range(0, index.shape[0], chunk):
+                rows = slice(start, start + chunk)
+                picks.append(manifold.dist(positive[rows].unsqueeze(-2), candidates[index[rows]]).argmin(dim=-1))
+        return torch.cat(picks) if picks else index.new_empty(0)
 
 
 class HyperbolicGraphRecommender(PointRecommender):
@@ -304,7 +329,10 @@ class HyperbolicGraphRecommender(PointRecommender):
         :math:`k` candidates to the positive)."""
         u = self.user_points(users, history)
         if self.hard_negatives and neg_items.dim() == 2 and neg_items.size(1) > 1:
-            pick = nearest_negatives(self.manifold, self.item_points(pos_items), self.item_points(neg_items))
+            with torch.no_grad():  # the distinct candidates mapped once, no [B, k, D] table
+                distinct, inverse = torch.unique(neg_items, return_inverse=True)
+                pick = nearest_negatives(self.manifold, self.item_points(pos_items), self.item_points(distinct),
+                                         inverse)
             neg_items = neg_items.gather(1, pick.unsqueeze(1))
         both = self.score(u, torch.cat([pos_items.unsqueeze(-1), neg_items.view(neg_items.size(0), -1)], -1))
         return both[:, 0], both[:, 1:].view_as(neg_items)
