@@ -422,9 +422,8 @@ class _Expmap0Coords(torch.autograd.Function):
         theta = sk * length
         f = torch.sinh(theta) / theta
         out = v.new_empty(*v.shape[:-1], v.shape[-1] + 1)
-        space = torch.mul(v, f, out=out[..., 1:])
+        torch.mul(v, f, out=out[..., 1:])
         out[..., :1] = (1.0 / k + (f * length).square()).sqrt()
-        del space
         ctx.save_for_backward(v, theta, f)
         ctx.k = k
         return out
