@@ -110,6 +110,8 @@ SETTINGS: Tuple[Setting, ...] = (
                                                "(0: off)", models=(_GRAPH,)),
     Setting("model", "hard_negatives", "bool", "HICF: of the train.num_negatives drawn, train on the one "
                                                "nearest the positive", models=(_GRAPH,)),
+    Setting("model", "adaptive_margin", "bool", "HICF: scale each pair's hinge margin by w(u, i) "
+                                                "(needs train.loss = hinge)", models=(_GRAPH,)),
     Setting("train", "loss", "str", "ranking loss", LOSSES, models=_TRAINED),
     Setting("train", "margin", "float", "margin of wmrb/hinge", optional=True, models=_TRAINED),
     Setting("train", "optimizer", "str", "adam (tangent tables, Euclidean) or riemannian-adam (points on "
@@ -160,7 +162,7 @@ def _model_defaults(name: str) -> Dict[str, Any]:
         # hyperbolic rows, README "Which model should I use"), tangent tables + Adam
         return dict(manifold="lorentz", curvature=1.0, parameterization="tangent", dim=50, score_kind="sqdist",
                     init_scale=0.1, num_layers=3, aggregation="tangent", normalization="row", self_loops=True,
-                    combine="sum", include_input=False, **GRAPH_OPTIONS)
+                    combine="sum", include_input=False, adaptive_margin=False, **GRAPH_OPTIONS)
     if name == _LIGHTGCN:
         return dict(dim=64, num_layers=3)
     return {}
@@ -326,6 +328,9 @@ def _check_together(config: Dict[str, Dict[str, Any]], source: Dict[Tuple[str, s
             flat = model.get("manifold", "euclidean") == "euclidean"
             tangent = model.get("parameterization", "tangent") == "tangent"
             train["optimizer"] = "adam" if flat or tangent else "riemannian-adam"
+    if model.get("adaptive_margin") and train.get("loss") != "hinge":
+        fail("model", "adaptive_margin", f"scales the hinge's margin: it needs train.loss = 'hinge' "
+                                         f"(got {train.get('loss')!r})")
     if model["name"] in _POINT_MODELS and model["score_kind"] == "inner" and model["manifold"] == "poincare":
         fail("model", "score_kind", "'inner' is not defined on the Poincare ball (use distance or sqdist)")
     split = config["split"]

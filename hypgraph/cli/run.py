@@ -198,7 +198,7 @@ def build_model(config: Dict[str, Dict[str, Any]], num_users: int, num_items: in
                 normalization=m["normalization"], self_loops=m["self_loops"], score_kind=m["score_kind"],
                 init_scale=m["init_scale"], parameterization=m["parameterization"],
                 root_alignment=m["root_alignment"], origin_weight=m["origin_weight"],
-                hard_negatives=m["hard_negatives"])
+                hard_negatives=m["hard_negatives"], adaptive_margin=m.get("adaptive_margin", False))
         return HyperbolicRecommender(num_users, num_items, dim=m["dim"], manifold=_manifold(m),
                                      asymmetric=m["users"] == "midpoint", score_kind=m["score_kind"],
                                      init_width=m["init_scale"], parameterization=m["parameterization"])

@@ -140,3 +140,17 @@ def test_the_graph_model_is_built_with_the_options_the_config_names():
         assert (model.root_alignment, model.origin_weight, model.hard_negatives) == \
             (m["root_alignment"], m["origin_weight"], m["hard_negatives"])
     assert (model.root_alignment, model.origin_weight, model.hard_negatives) == (True, 0.3, False)
+
+
+def test_the_adaptive_margin_is_off_by_default_and_needs_the_hinge():
+    from hypgraph.cli.run import build_model
+
+    config = resolve([(None, {"model": {"name": "graph"}})])
+    assert config["model"]["adaptive_margin"] is False and not build_model(config, 7, 5).adaptive_margin
+    on = resolve([(None, {"model": {"name": "graph", "adaptive_margin": True}, "train": {"loss": "hinge"}})])
+    assert build_model(on, 7, 5).adaptive_margin and on["train"]["margin"] == 0.1
+    with pytest.raises(ConfigError, match=r"s.toml: model.adaptive_margin scales the hinge's margin: it needs "
+                                          r"train.loss = 'hinge' \(got 'bpr'\)"):
+        resolve([("s.toml", {"model": {"name": "graph", "adaptive_margin": True}})])
+    with pytest.raises(ConfigError, match="model.adaptive_margin does not apply to model 'hyperbolic'"):
+        resolve([("s.toml", {"model": {"name": "hyperbolic", "adaptive_margin": True}})])

@@ -211,3 +211,18 @@ def test_eval_every_validates_every_nth_epoch_and_the_last(tmp_path, capsys, pai
     assert "validation" not in lines[0] and "validation ndcg@10" in lines[1] and "validation ndcg@10" in lines[2]
     assert tomllib.loads((folder / "config.toml").read_text())["train"]["eval_every"] == 2
     assert json.loads((folder / "metrics.json").read_text())["best_epoch"] in (2, 3)
+
+
+def test_graph_run_with_hicfs_adaptive_margin(tmp_path, capsys, pairs_file):
+    settings = tmp_path / "hicf.toml"
+    settings.write_text("[model]\nadaptive_margin = true\n\n[train]\nloss = \"hinge\"\nepochs = 2\n", encoding="utf-8")
+    folder = tmp_path / "hicf"
+    code, _, err = run_cli(capsys, "train", pairs_file, "--config", settings, "--out", folder, *FAST)
+    assert code == 0, err
+    written = tomllib.loads((folder / "config.toml").read_text())
+    assert written["model"]["adaptive_margin"] is True and written["train"]["loss"] == "hinge"
+    log = [json.loads(line) for line in (folder / "log.jsonl").read_text().splitlines()]
+    assert len(log) == 2 and all(r["loss"] > 0 for r in log)
+    code, _, err = run_cli(capsys, "train", pairs_file, "--config", settings, "--loss", "bpr", "--out",
+                           tmp_path / "bad", *FAST)
+    assert code == 2 and "adaptive_margin" in err and "hinge" in err and len(err.strip().splitlines()) == 1
