@@ -123,19 +123,25 @@ class _HomogeneousToLorentz(torch.autograd.Function):
         y = h / s
         if k != 1.0:
             y[..., :1] /= k ** 0.5
-        ctx.save_for_backward(y, s, active)
+        ctx.save_for_backward(h, floor, y, s, active)
         ctx.k = k
         return y
 
     @staticmethod
     def backward(ctx, grad: Tensor):
-        y, s, active = ctx.saved_tensors
+        h, floor, y, s, active = ctx.saved_tensors
         k = ctx.k
+        if torch.is_grad_enabled():  # create_graph: s and y as functions of h, for a second derivative
+            q = h[..., :1].square() - k * numerics.sq_norm(h[..., 1:], keepdim=True)
+            s = torch.where(active, q, floor).clamp_min(numerics.min_norm(h.dtype) ** 2).sqrt()
+            y = h / s
+            if k != 1.0:
+                y = torch.cat([y[..., :1] / k ** 0.5, y[..., 1:]], dim=-1)
         along = torch.linalg.vecdot(grad, y, dim=-1).unsqueeze(-1)
         c = along * active
         # (g + k c y) / s on the space coordinates; the time coordinate below
-        out = torch.addcmul(grad, y, c, value=k).div_(s)
-        out[..., :1] = (grad[..., :1] / k ** 0.5 - k ** 0.5 * c * y[..., :1]) / s
+        space = torch.addcmul(grad[..., 1:], y[..., 1:], c, value=k)
+        out = torch.cat([grad[..., :1] / k ** 0.5 - k ** 0.5 * c * y[..., :1], space], dim=-1) / s
         floor = None
         if ctx.needs_input_grad[1]:  # s = sqrt(floor) where the floor holds
             floor = -(along * ~active) / (2 * s * s)

@@ -224,3 +224,21 @@ def test_fused_logmap0_coords_equals_the_composed_map_with_its_gradient(k, dtype
     if dtype == torch.float64:
         torch.testing.assert_close(grads[0], grads[1], rtol=1e-9, atol=1e-12)
         assert torch.autograd.gradcheck(m.logmap0_coords, (y[[0, 26, 30, 40]].clone().requires_grad_(),))
+
+
+@pytest.mark.parametrize("k", [1.0, 0.5])
+def test_the_fused_maps_have_second_derivatives(k):
+    # the bilevel trainer differentiates gradients (create_graph=True): the
+    # fused steps' backward recomputes what it needs under autograd
+    from hypgraph.manifolds import conversions as C
+
+    m = Lorentz(k=k)
+    g = torch.Generator().manual_seed(3)
+    v = (torch.randn(4, 3, generator=g, dtype=torch.float64) * torch.tensor([[0.01], [0.3], [2.0], [5.0]],
+                                                                             dtype=torch.float64)).requires_grad_()
+    assert torch.autograd.gradgradcheck(m.expmap0_coords, (v,))
+    y = m.expmap0_coords(v.detach()).requires_grad_()
+    assert torch.autograd.gradgradcheck(m.logmap0_coords, (y,))
+    h = (m.to_klein_homogeneous(y.detach()[:2]) * 0.4 + m.to_klein_homogeneous(y.detach()[2:]) * 0.6).requires_grad_()
+    w = torch.ones(2, dtype=torch.float64)
+    assert torch.autograd.gradgradcheck(lambda t: C.klein_homogeneous_to_lorentz(t, w, k=k), (h,))

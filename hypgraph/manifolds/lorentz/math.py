@@ -432,6 +432,9 @@ class _Expmap0Coords(torch.autograd.Function):
     def backward(ctx, grad: Tensor):
         v, theta, f = ctx.saved_tensors
         k = ctx.k
+        if torch.is_grad_enabled():  # create_graph: theta and f as functions of v, for a second derivative
+            theta = k ** 0.5 * numerics.norm(v, keepdim=True)
+            f = torch.sinh(theta) / theta
         g_space = grad[..., 1:]
         coef = k ** 0.5 * f * grad[..., :1] + k * _sinh_excess(theta) * torch.linalg.vecdot(g_space, v).unsqueeze(-1)
         return torch.addcmul(g_space * f, v, coef), None, None
@@ -496,11 +499,11 @@ class _Logmap0Space(torch.autograd.Function):
     def backward(ctx, grad: Tensor):
         y, a, phi = ctx.saved_tensors
         space = y[..., 1:]
+        if torch.is_grad_enabled():  # create_graph: a and phi as functions of y, for a second derivative
+            a = ctx.k ** 0.5 * numerics.norm(space, keepdim=True)
+            phi = torch.asinh(a) / a
         coef = ctx.k * _asinh_deficit(a) * torch.linalg.vecdot(grad, space).unsqueeze(-1)
-        out = torch.empty_like(y)
-        out[..., :1] = 0
-        out[..., 1:] = torch.addcmul(grad * phi, space, coef)
-        return out, None
+        return torch.nn.functional.pad(torch.addcmul(grad * phi, space, coef), (1, 0)), None
 
 
 def transp(x: Tensor, y: Tensor, v: Tensor, *, k: Curv = 1.0, dim: int = -1) -> Tensor:
