@@ -47,8 +47,8 @@ def flip_time(x: Tensor, *, dim: int = -1) -> Tensor:
 
 
 def time_offset(x: Tensor, *, k: Curv = 1.0) -> Tensor:
-    r""":obj:`x` (points, time coordinate last-but-one axis ``-1``) with its
-    time coordinate replaced by its height above the origin,
+    r"""Points :obj:`x` ``[..., n + 1]`` with the time coordinate replaced
+    by the height above the origin,
     :math:`x_0 - 1/\sqrt k`, evaluated as
     :math:`\lVert x_{1:}\rVert^2 / (x_0 + 1/\sqrt k)` (equal on the
     hyperboloid, Eq. 8): no cancellation near the origin, where
