@@ -148,7 +148,9 @@ def _graph_rows():
     hicf = {"graph": True, "recipe": "hicf",
             "training": "HyperbolicGraphRecommender.hgcf with 5 layers, HICF's hard negative (nearest the positive "
                         "of 70 candidates) and adaptive margin; RiemannianSGD lr 5e-4, momentum 0.95, weight decay "
-                        "0.05; hinge margin 1 x w(u, i) summed over batches of 10,000; untuned"}
+                        "0.05; hinge margin 1 x w(u, i) summed over batches of 10,000; untuned. Differences from "
+                        "the published code: candidates drawn at every batch (there: every 10 epochs), the "
+                        "nearest by hyperbolic distance (there: Euclidean distance of hyperboloid coordinates)"}
     hrcf = {**tangent, "hrcf": "HRCF root alignment and origin-aware penalty 0.1; HICF hard negative: the "
                                f"nearest the positive of {HRCF_CANDIDATES} sampled candidates"}
     return (ModelSpec("hyperbolic-graph-tangent", "hyperbolic", "euclidean-graph-adam",
