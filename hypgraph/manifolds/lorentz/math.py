@@ -394,15 +394,12 @@ def expmap0_coords(v: Tensor, *, k: Curv = 1.0) -> Tensor:
     backward instead of autograd's dozen, which a tangent table pays at every
     batch. Otherwise (a learnable curvature, a row past the cap, an
     accelerator) it is ``expmap0`` of the padded vector, with its cap."""
-    if isinstance(k, Tensor) or not numerics.host_checks(v):
-        return expmap0(torch.nn.functional.pad(v, (1, 0)), k=k)
-    with torch.no_grad():
-        length = numerics.norm(v, keepdim=True)
-        if not bool((length <= numerics.max_cosh_arg(v.dtype) / k ** 0.5).all()):
-            length = None
-    if length is None:
-        return expmap0(torch.nn.functional.pad(v, (1, 0)), k=k)
-    return _Expmap0Coords.apply(v, length, float(k))
+    if not isinstance(k, Tensor) and numerics.host_checks(v):
+        with torch.no_grad():
+            length = numerics.norm(v, keepdim=True)
+        if bool((length <= numerics.max_cosh_arg(v.dtype) / k ** 0.5).all()):
+            return _Expmap0Coords.apply(v, length, float(k))
+    return expmap0(torch.nn.functional.pad(v, (1, 0)), k=k)
 
 
 def _sinh_excess(theta: Tensor) -> Tensor:
