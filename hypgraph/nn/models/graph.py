@@ -56,17 +56,15 @@ def nearest_negatives(manifold: Manifold, positive: Tensor, candidates: Tensor, 
         if candidates.dim() != 2 or positive.dim() != 2 or index.dim() != 2 or index.shape[0] != positive.shape[0]:
             raise ValueError(f"need positive [B, D], a candidate table [M, D] and index [B, k], got "
                              f"{tuple(positive.shape)}, {tuple(candidates.shape)} and {tuple(index.shape)}")
-        picks = []
-        if manifold.has_rank_vectors:
+        if manifold.has_rank_vectors:  # larger product = nearer
             keys, queries = manifold.rank_keys(candidates), manifold.rank_queries(positive)
-            for start in range(0, index.shape[0], chunk):
-                rows = slice(start, start + chunk)
-                scores = torch.bmm(keys[index[rows]], queries[rows].unsqueeze(-1)).squeeze(-1)
-                picks.append(scores.argmax(dim=-1))
+
+            def nearest(rows: slice) -> Tensor:
+                return torch.bmm(keys[index[rows]], queries[rows].unsqueeze(-1)).squeeze(-1).argmax(dim=-1)
         else:
-            for start in range(0, index.shape[0], chunk):
-                rows = slice(start, start + chunk)
-                picks.append(manifold.dist(positive[rows].unsqueeze(-2), candidates[index[rows]]).argmin(dim=-1))
+            def nearest(rows: slice) -> Tensor:
+                return manifold.dist(positive[rows].unsqueeze(-2), candidates[index[rows]]).argmin(dim=-1)
+        picks = [nearest(slice(start, start + chunk)) for start in range(0, index.shape[0], chunk)]
         return torch.cat(picks) if picks else index.new_empty(0)
 
 
