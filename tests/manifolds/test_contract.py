@@ -260,6 +260,20 @@ def test_lorentz_tangent_norm_is_accurate_far_from_origin():
     assert float((L.norm(v) - half).abs().max()) > 1e-6  # what the cancellation costs
 
 
+@pytest.mark.parametrize("offset", [2.220446049250313e-16, 1e-8, 1e-160, 1e-200, 1e-300, 5e-324, 0.0])
+def test_lorentz_tangent_norm_is_exact_next_to_the_origin(offset):
+    # Points within ~1e-15 of the origin: the tangent_norm decomposition must
+    # divide |x_s| out exactly (a floor on |x_s|^2 made the norm at 2.2e-16 off
+    # by 2.4 %, and |x_s|^2 underflows below 1e-154). There u_0 is negligible,
+    # so the plain Minkowski norm is the exact reference.
+    m = Lorentz()
+    x = m.expmap0(torch.tensor([0.0, offset, 0.0, 0.0], dtype=torch.float64))
+    u = m.proju(x, torch.tensor([0.0, 0.3, -0.4, 1.2], dtype=torch.float64))
+    torch.testing.assert_close(m.norm(x, u), L.norm(u), atol=0, rtol=1e-15)
+    y = m.expmap0(torch.tensor([0.0, 1.0, 0.0, 0.0], dtype=torch.float64))
+    torch.testing.assert_close(m.expmap(x, m.logmap(x, y)), y, atol=1e-15, rtol=0)
+
+
 def test_pairwise_dist_matches_dist(manifold, dtype):
     x = points(manifold, n=7, dtype=dtype)
     y = points(manifold, n=5, seed=3, dtype=dtype)

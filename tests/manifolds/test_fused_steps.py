@@ -53,6 +53,19 @@ def test_lorentz_sq_norm_at_the_origin_and_along_the_normal():
     assert sq.abs().max() < 1e-20 and rgrad.abs().max() < 1e-9
 
 
+@pytest.mark.parametrize("offset", [2.220446049250313e-16, 1e-8, 1e-160, 1e-300, 0.0])
+def test_lorentz_sq_norm_next_to_the_origin(offset):
+    # within ~1e-15 of the origin a floor on |x_s|^2 broke the two terms (the
+    # norm off by percents), and |x_s|^2 underflows below 1e-154; there the
+    # Minkowski square of h has no cancellation and is the exact reference
+    m = Lorentz()
+    x = m.expmap0(torch.tensor([[0.0, offset, -offset / 3, 0.0]], dtype=torch.float64))
+    grad = torch.tensor([[0.7, 0.3, -0.4, 1.2]], dtype=torch.float64)
+    rgrad, sq = m.egrad2rgrad_sq_norm(x, grad)
+    torch.testing.assert_close(sq, L.inner(rgrad, rgrad, keepdim=True), rtol=1e-15, atol=0)
+    torch.testing.assert_close(sq, m.norm(x, rgrad, keepdim=True).square(), rtol=1e-15, atol=0)
+
+
 @pytest.mark.parametrize("radius", [8.0, 14.0])
 def test_lorentz_float32_sq_norm_far_out_matches_float64(radius):
     # far from the origin <h, h>_L taken from h's coordinates subtracts two

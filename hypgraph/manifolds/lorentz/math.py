@@ -114,14 +114,17 @@ def tangent_norm(x: Tensor, u: Tensor, *, k: Curv = 1.0, dim: int = -1, keepdim:
 
 
 def _tangent_sq(xs: Tensor, us: Tensor, x0: Tensor, k: Curv, dim: int) -> Tensor:
-    # <u, u>_L of tangent_norm, keepdim. a x_hat = (<x_s, u_s> / |x_s|^2) x_s;
-    # at the origin x_s = 0 and u_0 = 0, where the clamped denominator gives
-    # a = 0 and the identity still holds
-    xx = torch.linalg.vector_norm(xs, dim=dim, keepdim=True).square()
-    xu = numerics.dot(xs, us, dim=dim, keepdim=True)
-    coeff = xu / xx.clamp_min(numerics.min_norm(xs.dtype) ** 2)
-    perp = torch.linalg.vector_norm(torch.addcmul(us, xs, coeff, value=-1), dim=dim, keepdim=True)
-    return perp.square() + xu * coeff / (k * x0 * x0)
+    # <u, u>_L of tangent_norm, keepdim. a x_hat = (<z, u_s> / |z|^2) z with
+    # z = x_s / max|x_s|: exact however close x is to the origin (a floor like
+    # MIN_NORM^2 on |x_s|^2 broke the identity within ~1e-15 of it, and |x_s|^2
+    # itself underflows below ~1e-154); at the origin z = 0 and u_0 = 0, where
+    # the floored denominator gives a = 0 and the identity still holds
+    tiny = torch.finfo(xs.dtype).tiny
+    z = xs / xs.abs().amax(dim=dim, keepdim=True).clamp_min(tiny)
+    zu = numerics.dot(z, us, dim=dim, keepdim=True)
+    coeff = zu / torch.linalg.vector_norm(z, dim=dim, keepdim=True).square().clamp_min(tiny)
+    perp = torch.linalg.vector_norm(torch.addcmul(us, z, coeff, value=-1), dim=dim, keepdim=True)
+    return perp.square() + zu * coeff / (k * x0 * x0)
 
 
 def sq_dist(x: Tensor, y: Tensor, *, k: Curv = 1.0, dim: int = -1, keepdim: bool = False) -> Tensor:

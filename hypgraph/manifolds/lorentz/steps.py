@@ -38,20 +38,26 @@ def egrad2rgrad_sq_norm(x: Tensor, grad: Tensor, *, k: Curv = 1.0, dim: int = -1
         \langle h, h\rangle_{\mathcal L} = \big\lVert \nabla_{1:} - \tfrac{q}{\rho^2}x_{1:}\big\rVert^2
             + k\Big(x_0\frac{q}{\rho} + \rho\,\nabla_0\Big)^2,
 
-    two non-negative terms from one dot product that also gives
-    :math:`x\cdot\nabla`: five passes over the table instead of seven.
+    two non-negative terms sharing the Riemannian gradient's passes.
     Where the squares overflow (float32 points near :func:`projx`'s cap with
     large gradients) the norm is not finite and callers fall back to
     :func:`tangent_norm`, which scales first.
     """
     xs, gs, x0, g0 = _space(x, dim), _space(grad, dim), _time(x, dim), _time(grad, dim)
-    floor = numerics.min_norm(x.dtype)
-    rho2 = numerics.sq_norm(xs, dim=dim, keepdim=True).clamp_min(floor ** 2)
     q = numerics.dot(xs, gs, dim=dim, keepdim=True)
     rgrad = _rgrad(x, grad, k * (x0 * g0 + q), dim)  # Chamberlain 2019, Eq. 20-21, with x . grad = x0 g0 + q
-    across = numerics.sq_norm(torch.addcmul(gs, xs, q / rho2, value=-1), dim=dim, keepdim=True)
-    rho = rho2.sqrt()
-    return rgrad, across + k * (x0 * (q / rho) + rho * g0).square()
+    # the norm's terms with z = x_s / max|x_s| in place of x_s (q / rho^2 x_s =
+    # q_z / |z|^2 z): exact however close x is to the origin, where a floor on
+    # rho^2 broke them and rho^2 itself underflows; at the origin z = 0 and
+    # <h, h>_L = |grad_s|^2
+    tiny = torch.finfo(xs.dtype).tiny
+    scale = xs.abs().amax(dim=dim, keepdim=True).clamp_min(tiny)
+    z = xs / scale
+    zz = numerics.sq_norm(z, dim=dim, keepdim=True).clamp_min(tiny)
+    qz = numerics.dot(z, gs, dim=dim, keepdim=True)
+    across = numerics.sq_norm(torch.addcmul(gs, z, qz / zz, value=-1), dim=dim, keepdim=True)
+    zn = zz.sqrt()
+    return rgrad, across + k * (x0 * (qz / zn) + scale * zn * g0).square()
 
 
 def expmap_transp(x: Tensor, u: Tensor, v: Tensor, *, k: Curv = 1.0, dim: int = -1):
