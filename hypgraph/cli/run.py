@@ -9,7 +9,7 @@ file               what
 ``checkpoint.pt``  the trainer's checkpoint, rewritten after every epoch
                    (``--resume`` continues from it)
 ``log.jsonl``      one JSON line per epoch (loss, validation metrics, seconds)
-``model.pt``       the best model's state dict
+``model.pt``       the best model's state dict (CPU tensors)
 ``metrics.json``   final validation and test metrics
 =================  ==============================================================
 
@@ -258,7 +258,9 @@ class Run:
 
     @staticmethod
     def save_model(folder: Path, model: nn.Module) -> None:
-        atomic_write_bytes(folder / MODEL, {"format": MODEL_FORMAT, "state_dict": model.state_dict()})
+        # on the CPU whatever trained it: model.pt opens on a machine without the GPU, no map_location needed
+        state = {key: value.detach().cpu() for key, value in model.state_dict().items()}
+        atomic_write_bytes(folder / MODEL, {"format": MODEL_FORMAT, "state_dict": state})
 
 
 def opt(value: Any) -> Optional[Any]:

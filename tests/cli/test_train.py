@@ -35,7 +35,7 @@ def test_run_folder(trained_run):
 
 def test_the_written_config_repeats_the_run(tmp_path, capsys, trained_run):
     code, _, err = run_cli(capsys, "train", "--config", trained_run / "config.toml", "--out", tmp_path / "again",
-                           "--no-progress")
+                           "--device", "cpu", "--no-progress")
     assert code == 0, err
     a, b = RunData.load(trained_run / "data.pt"), RunData.load(tmp_path / "again" / "data.pt")
     assert torch.equal(a.train, b.train) and torch.equal(a.test, b.test)
@@ -46,8 +46,10 @@ def test_the_written_config_repeats_the_run(tmp_path, capsys, trained_run):
 
 def test_resume_continues_exactly(tmp_path, capsys, pairs_file, trained_run):
     folder = tmp_path / "resumed"
-    assert run_cli(capsys, "train", pairs_file, "--out", folder, "--epochs", "1", "--model", "hyperbolic", *FAST)[0] == 0
-    code, _, err = run_cli(capsys, "train", "--out", folder, "--resume", "--epochs", "2", "--no-progress")
+    assert run_cli(capsys, "train", pairs_file, "--out", folder, "--epochs", "1", "--model", "hyperbolic",
+                   "--device", "cpu", *FAST)[0] == 0
+    code, _, err = run_cli(capsys, "train", "--out", folder, "--resume", "--epochs", "2", "--device", "cpu",
+                           "--no-progress")
     assert code == 0, err
     assert "epoch 2/2" in err and "epoch 1/" not in err
     straight = torch.load(trained_run / "model.pt", weights_only=True)["state_dict"]
@@ -162,7 +164,9 @@ def test_device_option(tmp_path, capsys, pairs_file, trained_run):
         code, _, err = run_cli(capsys, "train", "--config", trained_run / "config.toml", "--out", gpu,
                                "--device", "cuda", "--no-progress")
         assert code == 0 and "training on cuda" in err, err
-        state = torch.load(gpu / "model.pt", weights_only=True, map_location="cpu")["state_dict"]
+        # model.pt holds CPU tensors: it opens without map_location on a machine without a GPU
+        state = torch.load(gpu / "model.pt", weights_only=True)["state_dict"]
+        assert all(v.device.type == "cpu" for v in state.values())
         assert {k: v.shape for k, v in state.items()} == {k: v.shape for k, v in same.items()}
         assert all(torch.isfinite(v).all() for v in state.values() if v.is_floating_point())
         code, out, err = run_cli(capsys, "recommend", gpu, "--all", "--k", "5", "--device", "cpu")

@@ -18,7 +18,7 @@ from hypgraph.data import make_synthetic, random_split, sample_negatives
 from hypgraph.data.history import Interactions
 from hypgraph.nn.models import HyperbolicGraphRecommender, HyperbolicRecommender, HyperKnow, LightGCNRecommender
 from hypgraph.manifolds import Euclidean, Lorentz, PoincareBall, numerics
-from hypgraph.optim import RiemannianAdam
+from hypgraph.optim import ManifoldParameter, RiemannianAdam
 from hypgraph.train import BilevelTrainer, Trainer, evaluate_full, evaluate_sampled
 from hypgraph.train.device import module_device, resolve_device
 
@@ -49,6 +49,25 @@ class Audit(TorchDispatchMode):
         if func in SYNCS and not (args and id(args[0]) in self.host):
             self.syncs.append(str(func))
         return out
+
+
+def with_torch_optim_state(*optimizers):
+    """Make torch.optim's state before an audit. torch before 2.12 (seen with
+    2.11 on a lent GPU) makes Adam's step counter without ``device=``: host
+    state by design unless capturable, which inside the audit lands on the
+    meta device and stops Adam. One step with zero gradients (an Adam update
+    of 0, and no weight decay here) makes it where it is made outside the
+    audit; our own optimisers are audited from their first step."""
+    for optimizer in optimizers:
+        if type(optimizer).__module__.startswith("hypgraph."):
+            continue
+        params = [p for group in optimizer.param_groups for p in group["params"]]
+        before = [p.detach().clone() for p in params]
+        for p in params:
+            p.grad = torch.zeros_like(p)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        assert all(torch.equal(p, b) for p, b in zip(params, before))
 
 
 def audited(fn, host=()):
@@ -111,6 +130,7 @@ def test_every_tensor_of_the_loop_is_on_the_trainers_device(split, name, tmp_pat
     _, model, optimizer = next(m for m in models(train) if m[0] == name)
     trainer = Trainer(model, optimizer(model.parameters(), lr=0.01), device="cpu", batch_size=64, max_epochs=2,
                       progress=False, checkpoint_path=tmp_path / "ckpt.pt", log_path=tmp_path / "log.jsonl")
+    with_torch_optim_state(trainer.optimizer)
     result, _ = audited(lambda: trainer.fit(train, val))
     assert len(result.records) == 2 and all(torch.isfinite(torch.tensor(r["loss"])) for r in result.records)
     audited(lambda: evaluate_full(model, test, ks=(5,)))
@@ -127,8 +147,10 @@ def test_hyperknow_bilevel_loop_stays_on_the_device(split):
     train, val, _ = split
     model = HyperKnow.ablation("Hyper-Know", data=train, dim=4)
     theta = [p for n, p in model.named_parameters() if n != "beta_logit"]
-    trainer = BilevelTrainer(model, RiemannianAdam(theta, lr=0.01), torch.optim.Adam([model.beta_logit], lr=0.01),
+    beta_optimizer = torch.optim.Adam([model.beta_logit], lr=0.01)
+    trainer = BilevelTrainer(model, RiemannianAdam(theta, lr=0.01), beta_optimizer,
                              device="cpu", batch_size=64, max_epochs=1, progress=False)
+    with_torch_optim_state(beta_optimizer)
     result, _ = audited(lambda: trainer.fit(train, val))
     assert len(result.records) == 1
 
@@ -284,6 +306,7 @@ def test_kg_graph_model_trains_on_the_device(split):
     model = HyperbolicKGNN.from_data(train, dim=4, parameterization="tangent")
     trainer = Trainer(model, torch.optim.Adam(model.parameters(), lr=0.01), device="cpu", batch_size=64,
                       max_epochs=1, progress=False)
+    with_torch_optim_state(trainer.optimizer)
     result, _ = audited(lambda: trainer.fit(train, val))
     assert len(result.records) == 1
 
@@ -327,34 +350,76 @@ def test_index_search_stays_on_the_models_device(split):
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device (run where one is lent)")
 
 
-@needs_cuda
-@pytest.mark.parametrize("manifold", [Lorentz(), PoincareBall(), Euclidean()], ids=["lorentz", "poincare", "euclidean"])
-def test_geometry_on_cuda_equals_the_cpus(manifold):
-    # an accelerator takes the branch-free kernels, the CPU the guarded ones
-    # (numerics.host_checks): in float64 both give the same numbers, from
-    # the origin out to the Poincaré cap and far out on the hyperboloid
+def geometry_inputs(manifold):
+    # points from the origin out to distance 20 (x outwards where y comes
+    # inwards) and tangent vectors at x of optimiser-step length 1e-3..3
     g = torch.Generator().manual_seed(0)
     scale = torch.logspace(-4, 1.3, 400, dtype=torch.float64).unsqueeze(-1)
     u = torch.randn(400, 6, generator=g, dtype=torch.float64) * scale / 6 ** 0.5
     v = torch.randn(400, 6, generator=g, dtype=torch.float64) * scale.flip(0) / 6 ** 0.5
-    w = torch.randn(400, 6, generator=g, dtype=torch.float64)
+    x, y = manifold.expmap0(manifold.tangent0(u)), manifold.expmap0(manifold.tangent0(v))
+    t = manifold.proju(x, manifold.tangent0(torch.randn(400, 6, generator=g, dtype=torch.float64)))
+    t = t / manifold.norm(x, t, keepdim=True) * torch.logspace(-3, 0.5, 400, dtype=torch.float64).unsqueeze(-1)
+    return u, x, y, t
 
-    def ops(u, v, w):
-        x, y = manifold.expmap0(manifold.tangent0(u)), manifold.expmap0(manifold.tangent0(v))
-        t = manifold.proju(x, manifold.tangent0(w))
-        step, moved = manifold.geodesic_step(x, t, 0.1)
-        inplace, carried = x.clone(), t.clone()
-        manifold.geodesic_step_(inplace, carried, 0.1)  # both arguments updated
-        return {"dist": manifold.dist(x, y), "logmap": manifold.logmap(x, y), "expmap": manifold.expmap(x, t),
-                "transp": manifold.transp(x, y, t), "rgrad": manifold.egrad2rgrad(x, manifold.tangent0(w)),
-                "step": step, "moved": moved, "step_": inplace, "moved_": carried, "projx": manifold.projx(1.5 * x),
-                "pairwise": manifold.pairwise_dist(x[:50], y[:50]), "logmap0": manifold.logmap0(y)}
 
-    expected = ops(u, v, w)
-    got = ops(u.cuda(), v.cuda(), w.cuda())
+def geometry_ops(manifold, u, x, y, t):
+    step, moved = manifold.geodesic_step(x, t, 0.1)
+    inplace, carried = x.clone(), t.clone()
+    manifold.geodesic_step_(inplace, carried, 0.1)  # both arguments updated
+    return {"expmap0": manifold.expmap0(manifold.tangent0(u)), "dist": manifold.dist(x, y),
+            "logmap": manifold.logmap(x, y), "expmap": manifold.expmap(x, t), "transp": manifold.transp(x, y, t),
+            "rgrad": manifold.egrad2rgrad(x, t + 0.5), "step": step, "moved": moved, "step_": inplace,
+            "moved_": carried, "projx": manifold.projx(1.5 * x), "pairwise": manifold.pairwise_dist(x[:50], y[:50]),
+            "logmap0": manifold.logmap0(y)}
+
+
+def assert_equal_up_to_conditioning(manifold, got, expected, x, y):
+    # Ambient formulas grow a rounding of their inputs by x0 y0 on the
+    # hyperboloid and by the conformal factors' product in the ball (the
+    # identical inputs of two kernels round differently inside them: another
+    # order of a sum, a fused multiply-add, another libm): both agree to 1e-13
+    # of that, per row and relative to the row's largest coordinate.
+    if manifold.name == "lorentz":
+        cond = x[:, :1] * y[:, :1]
+    elif manifold.name == "poincare":
+        cond = 1 / ((1 - x.square().sum(-1, keepdim=True)) * (1 - y.square().sum(-1, keepdim=True)))
+    else:
+        cond = torch.ones_like(x[:, :1])
     for name, value in expected.items():
-        assert got[name].device.type == "cuda"
-        torch.testing.assert_close(got[name].cpu(), value, rtol=1e-9, atol=1e-11, msg=name)
+        if name == "pairwise":
+            allowed = 1e-13 * (cond[:50] * cond[:50].T) * value.abs().clamp_min(1)
+        elif value.dim() == 1:
+            allowed = 1e-13 * cond.squeeze(-1) * value.abs().clamp_min(1)
+        else:
+            allowed = 1e-13 * cond * value.abs().amax(-1, keepdim=True).clamp_min(1)
+        error = (got[name].cpu() - value).abs()
+        assert bool((error <= allowed).all()), (name, float((error / allowed).max()))
+
+
+@pytest.mark.parametrize("manifold", [Lorentz(), PoincareBall(), Euclidean()], ids=["lorentz", "poincare", "euclidean"])
+def test_branch_free_geometry_equals_the_guarded_one(manifold):
+    # what an accelerator runs (numerics.branch_free on the CPU) against the
+    # CPU's guarded kernels: the same numbers from the origin out to the
+    # Poincaré cap and far out on the hyperboloid
+    u, x, y, t = geometry_inputs(manifold)
+    expected = geometry_ops(manifold, u, x, y, t)
+    with numerics.branch_free():
+        got = geometry_ops(manifold, u, x, y, t)
+    assert_equal_up_to_conditioning(manifold, got, expected, x, y)
+
+
+@needs_cuda
+@pytest.mark.parametrize("manifold", [Lorentz(), PoincareBall(), Euclidean()], ids=["lorentz", "poincare", "euclidean"])
+def test_geometry_on_cuda_equals_the_cpus(manifold):
+    # an accelerator takes the branch-free kernels, the CPU the guarded ones
+    # (numerics.host_checks): on the same float64 inputs both give the same
+    # numbers up to their conditioning
+    inputs = geometry_inputs(manifold)
+    expected = geometry_ops(manifold, *inputs)
+    got = geometry_ops(manifold, *(a.cuda() for a in inputs))
+    assert all(value.device.type == "cuda" for value in got.values())
+    assert_equal_up_to_conditioning(manifold, got, expected, inputs[1], inputs[2])
 
 
 @needs_cuda
@@ -366,6 +431,10 @@ def test_training_steps_on_cuda_equal_the_cpus(split, name):
     torch.manual_seed(0)
     _, model, optimizer = next(m for m in models(train) if m[0] == name)
     model.double()
+    with torch.no_grad():  # float32 points cast to float64 lie ~1e-8 off the float64 manifold, where
+        for p in model.parameters():  # formulas that assume the constraint differ by as much: project
+            if isinstance(p, ManifoldParameter):
+                p.copy_(p.manifold.projx(p))
     twin = copy.deepcopy(model).cuda()
     history = Interactions.of(train).csr
     g = torch.Generator().manual_seed(1)
