@@ -95,21 +95,25 @@ def tangent_norm(x: Tensor, u: Tensor, *, k: Curv = 1.0, dim: int = -1, keepdim:
     a sum of non-negative terms, accurate however far :math:`x` is from the origin.
     Where its squares overflow although the norm does not (float32 points near
     :func:`projx`'s cap carry tangent vectors with coordinates ~1e28), :math:`u`
-    is divided by its largest coordinate first; compiled code always does so.
+    is divided by its largest coordinate first.
     """
-    xs, us = _space(x, dim), _space(u, dim)
+    xs, us, x0 = _space(x, dim), _space(u, dim), _time(x, dim)
     floor = numerics.min_norm(u.dtype)
-    if not torch.compiler.is_compiling():
-        sq = _tangent_sq(xs, us, _time(x, dim), k, dim)
+    if numerics.host_checks(u):
+        sq = _tangent_sq(xs, us, x0, k, dim)
         if numerics.surely_finite(sq):
             out = sq.clamp_min(floor ** 2).sqrt()
             return out if keepdim else out.squeeze(dim)
+        finite = torch.isfinite(sq)
+    else:  # an accelerator or compiled code: the same rows, found without a host read
+        with torch.no_grad():
+            finite = torch.isfinite(_tangent_sq(xs, us, x0, k, dim))
+    # only the rows that overflowed take the scaled form; their plain terms are
+    # recomputed from zeros, or their gradient would be 0 * inf = nan
+    sq = _tangent_sq(xs, torch.where(finite, us, torch.zeros_like(us)), x0, k, dim)
     scale = us.abs().amax(dim=dim, keepdim=True).clamp_min(floor)
-    scaled = scale * _tangent_sq(xs, us / scale, _time(x, dim), k, dim).clamp_min(0).sqrt()
-    if torch.compiler.is_compiling():
-        out = scaled.clamp_min(floor)
-    else:  # only the rows that overflowed change
-        out = torch.where(torch.isfinite(sq), sq.clamp_min(floor ** 2).sqrt(), scaled.clamp_min(floor))
+    scaled = scale * _tangent_sq(xs, us / scale, x0, k, dim).clamp_min(0).sqrt()
+    out = torch.where(finite, sq.clamp_min(floor ** 2).sqrt(), scaled.clamp_min(floor))
     return out if keepdim else out.squeeze(dim)
 
 
@@ -124,7 +128,7 @@ def _tangent_sq(xs: Tensor, us: Tensor, x0: Tensor, k: Curv, dim: int) -> Tensor
     zu = numerics.dot(z, us, dim=dim, keepdim=True)
     coeff = zu / torch.linalg.vector_norm(z, dim=dim, keepdim=True).square().clamp_min(tiny)
     perp = torch.linalg.vector_norm(torch.addcmul(us, z, coeff, value=-1), dim=dim, keepdim=True)
-    return perp.square() + zu * coeff / (k * x0 * x0)
+    return perp.square() + (zu / x0) * (coeff / x0) / k  # x0^2 itself overflows float32 near the cap
 
 
 def sq_dist(x: Tensor, y: Tensor, *, k: Curv = 1.0, dim: int = -1, keepdim: bool = False) -> Tensor:
@@ -446,10 +450,16 @@ def logmap(x: Tensor, y: Tensor, *, k: Curv = 1.0, dim: int = -1) -> Tensor:
     # The direction has Minkowski norm sinh(sqrt(k) d) / sqrt(k); using that
     # closed form instead of measuring it avoids squaring coordinates of
     # order cosh(d)^2, which overflows float32 for points far from the origin.
-    direction = proju(x, y, k=k, dim=dim)
+    # proju(x, y) / sinh(theta) = y / sinh + (k <x, y> / sinh) x, divided
+    # before it is formed: the direction's coordinates reach x0^2 y0, which
+    # overflows float32 past distance ~30 from the origin (the cap is at 40),
+    # and a factor theta / sinh(theta) would take a gradient summing their
+    # products with the incoming one (inf - inf past distance ~25); the
+    # divided terms are of order x0 and y0
     sk = k ** 0.5
     theta = sk * dist(x, y, k=k, dim=dim, keepdim=True)
-    return theta / numerics.sinh(theta) * direction
+    s = numerics.sinh(theta)
+    return torch.addcmul(y / s, x, k * inner(x, y, dim=dim, keepdim=True) / s) * theta
 
 
 def logmap0(y: Tensor, *, k: Curv = 1.0, dim: int = -1) -> Tensor:
