@@ -65,8 +65,8 @@ from hypgraph.optim import RiemannianSGD
 
 from . import DatasetSpec, Metric, ModelSpec, Suite, register, require
 from ..report import summarise
-from .common import (HRCF, HRCF_CANDIDATES, INIT_WIDTH, MANIFOLDS, design, read_dataset, recommender_trial,
-                     split_summary)
+from .common import (HICF, HICF_CANDIDATES, HICF_MARGIN, HRCF, HRCF_CANDIDATES, INIT_WIDTH, MANIFOLDS, design,
+                     read_dataset, recommender_trial, split_summary)
 
 __all__ = ["Chamberlain"]
 
@@ -128,8 +128,8 @@ HGCF_TRAINING = {"lr": 1e-3, "momentum": 0.95, "weight_decay": 5e-3, "margin": 0
 #: 5 layers, RiemannianSGD lr 5e-4, momentum 0.95, weight decay 0.05; hinge
 #: with adaptive margin 1 x w(u, i) summed over batches of 10,000; the
 #: nearest the positive of 70 sampled candidates as the negative.
-HICF_TRAINING = {"lr": 5e-4, "momentum": 0.95, "weight_decay": 0.05, "margin": 1.0, "batch_size": 10_000,
-                 "num_layers": 5, "candidates": 70}
+HICF_TRAINING = {"lr": 5e-4, "momentum": 0.95, "weight_decay": 0.05, "margin": HICF_MARGIN, "batch_size": 10_000,
+                 "num_layers": 5, "candidates": HICF_CANDIDATES}
 
 
 def _graph_rows():
@@ -240,7 +240,7 @@ class Chamberlain(Suite):
         if model.options.get("recipe") == "hicf":
             h = HICF_TRAINING
             net = HyperbolicGraphRecommender.hgcf(num_users, num_items, manifold=manifold, num_layers=h["num_layers"],
-                                                  hard_negatives=True, adaptive_margin=True)
+                                                  **HICF)
             return recommender_trial(self, split, model, config, seed, ctx, net=net, loss="hinge", lr=h["lr"],
                                      optimizer=functools.partial(RiemannianSGD, momentum=h["momentum"],
                                                                  weight_decay=h["weight_decay"]),

@@ -46,6 +46,12 @@ INIT_WIDTH = 0.1
 #: geometries get them alike (the other rows draw 1 random negative).
 HRCF = {"root_alignment": True, "origin_weight": 0.1, "hard_negatives": True}
 HRCF_CANDIDATES = 5
+#: HICF's options at its published scale (marlin-codes/HICF, Amazon-CD's
+#: ``run_cd.bash``): the nearest the positive of 70 sampled candidates as the
+#: negative, and the hinge with adaptive margin 1 × w(u, i).
+HICF = {"hard_negatives": True, "adaptive_margin": True}
+HICF_CANDIDATES = 70
+HICF_MARGIN = 1.0
 
 
 def design(grid: Mapping[str, Sequence[Any]], base: Sequence[str], score: str = "score",

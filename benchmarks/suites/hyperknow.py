@@ -30,7 +30,9 @@ over the row-normalised :math:`A + I`, summed without hop 0 — on the
 hyperboloid with tangent tables and Adam, the same λ on its batch rows,
 against ``graph+E-adam``, the same model in flat space; ``graph+H-hrcf`` /
 ``graph+E-hrcf-adam`` add HRCF's root alignment and origin-aware penalty and
-HICF's hard negatives), the KG in the
+HICF's hard negatives; ``graph+H-hicf`` / ``graph+E-hicf-adam`` add HICF's
+hard negatives at its published scale, the nearest of 70 candidates, and its
+adaptive-margin hinge instead), the KG in the
 forward pass (``KGNN+H-tangent``, :class:`~hypgraph.nn.models.HyperbolicKGNN`:
 2 layers in which items take the midpoint of their users' and of Hyper-Know's
 attention over their KG neighbours, in the Poincaré ball with tangent tables
@@ -71,7 +73,7 @@ from hypgraph.train import BilevelTrainer, Trainer
 from ..report import ALPHA, welch
 from ..timing import record_epoch_seconds
 from . import DatasetSpec, Metric, ModelSpec, Suite, Trial, register, require
-from .common import (HRCF, HRCF_CANDIDATES, count_parameters, design, euclidean_factor, popularity_trial,
+from .common import (HICF, HICF_CANDIDATES, HICF_MARGIN, HRCF, HRCF_CANDIDATES, count_parameters, design, euclidean_factor, popularity_trial,
                      read_dataset, split_summary, test_metrics)
 
 __all__ = ["HyperKnowSuite"]
@@ -137,6 +139,11 @@ _GRAPH = {**_ADAM, "parameterization": "tangent",
 #: (the suite's other rows draw 1 random negative); the same as chamberlain's
 _HRCF = {**_GRAPH, "hrcf": "HRCF root alignment and origin-aware penalty 0.1; HICF hard negative: the nearest "
                            f"the positive of {HRCF_CANDIDATES} sampled candidates"}
+#: HGCF's network with HICF's hard negatives at its published scale and its
+#: adaptive margin (HICF, Yang et al. 2022), in both geometries alike; in
+#: flat space the margin's weight is its k -> 0 limit, 1/2 (a fixed margin)
+_HICF = {**_GRAPH, "hicf": f"HICF hard negative: the nearest the positive of {HICF_CANDIDATES} sampled candidates; "
+                           f"hinge with adaptive margin {HICF_MARGIN:g} x w(u, i), mean over the batch"}
 
 
 class _L2LightGCN(LightGCNRecommender):
@@ -199,6 +206,8 @@ class HyperKnowSuite(Suite):
         ModelSpec("graph+E-adam", "euclidean", options={"graph": "euclidean", **_GRAPH}),
         ModelSpec("graph+H-hrcf", "hyperbolic", "graph+E-hrcf-adam", options={"graph": "lorentz", **_HRCF}),
         ModelSpec("graph+E-hrcf-adam", "euclidean", options={"graph": "euclidean", **_HRCF}),
+        ModelSpec("graph+H-hicf", "hyperbolic", "graph+E-hicf-adam", options={"graph": "lorentz", **_HICF}),
+        ModelSpec("graph+E-hicf-adam", "euclidean", options={"graph": "euclidean", **_HICF}),
         ModelSpec("KGNN+H-tangent", "hyperbolic", "KGNN+E-adam", options={"kgnn": "poincare", **_KGNN}),
         ModelSpec("KGNN+E-adam", "euclidean", options={"kgnn": "euclidean", **_KGNN}),
         ModelSpec("popularity", "baseline", tuned=False),
@@ -257,7 +266,8 @@ class HyperKnowSuite(Suite):
                 train["user"].num_nodes, train["item"].num_nodes, dim=f["dim"],
                 manifold=Lorentz() if model.options["graph"] == "lorentz" else Euclidean(),
                 score_kind=config["score"], l2=l2, init_scale=math.sqrt(3) * INIT_STD * scale,
-                parameterization="tangent", **_GRAPH_PROPAGATION, **(HRCF if "hrcf" in model.options else {}))
+                parameterization="tangent", **_GRAPH_PROPAGATION, **(HRCF if "hrcf" in model.options else {}),
+                **(HICF if "hicf" in model.options else {}))
         elif model.name == "lightgcn":
             net = _L2LightGCN(train["user"].num_nodes, train["item"].num_nodes, dim=f["dim"],
                               num_layers=model.options["num_layers"], l2=l2)
@@ -277,7 +287,9 @@ class HyperKnowSuite(Suite):
         theta = [p for n, p in net.named_parameters() if n != "beta_logit"]
         common = dict(max_epochs=ctx.epochs or f["max_epochs"], patience=f["patience"], seed=seed,
                       batch_size=f["batch_size"], metric=self.selection_metric, progress=ctx.progress,
-                      **({"num_negatives": HRCF_CANDIDATES} if "hrcf" in model.options else {}))
+                      **({"num_negatives": HRCF_CANDIDATES} if "hrcf" in model.options else {}),
+                      **({"num_negatives": HICF_CANDIDATES, "loss": "hinge", "margin": HICF_MARGIN}
+                         if "hicf" in model.options else {}))
         if model.options.get("optimizer") == "adam":
             opt = torch.optim.Adam(theta, lr=config["lr"])
         else:
