@@ -341,6 +341,20 @@ def test_l2_on_the_batch_rows_by_hand_and_added_to_the_origin_penalty():
         HyperbolicGraphRecommender(NU, NI, l2=-1.0)
 
 
+def test_l2_with_hard_negatives_reads_the_chosen_negative_not_every_candidate():
+    # the scores read one negative per pair, so does the penalty (it counted
+    # all k candidates before: k times the negatives' weight of other rows)
+    users, pos = torch.tensor([0, 2, 1]), torch.tensor([1, 3, 0])
+    neg = torch.tensor([[4, 0, 2, 3], [2, 1, 0, 4], [3, 4, 1, 2]])
+    model = model_with_graph(dim=3, parameterization="tangent", l2=0.5, hard_negatives=True)
+    model(users, pos, neg)
+    points = model.item_points()
+    chosen = neg.gather(1, model.manifold.dist(points[pos].unsqueeze(1), points[neg]).argmin(1, keepdim=True))
+    u, i = model.user.detach(), model.item.detach()
+    by_hand = 0.5 * (u[users].pow(2).sum() + i[pos].pow(2).sum() + i[chosen].pow(2).sum()) / 3
+    torch.testing.assert_close(model.auxiliary_loss(users, pos, neg), by_hand)
+
+
 @pytest.mark.parametrize("manifold", [Lorentz(), PoincareBall()], ids=str)
 @pytest.mark.parametrize("aggregation", ["tangent", "midpoint"])
 def test_float32_finite_far_from_the_origin(manifold, aggregation):

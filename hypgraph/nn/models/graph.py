@@ -197,6 +197,7 @@ class HyperbolicGraphRecommender(PointRecommender):
         # all items' points in eval mode
         self._cache: Optional[Tensor] = None
         self._last: Optional[Tensor] = None
+        self._scored_negatives: Optional[Tensor] = None  # the negatives the last forward pass scored
         self._item_cache: Optional[Tensor] = None
         self.reset_parameters()
 
@@ -332,6 +333,7 @@ class HyperbolicGraphRecommender(PointRecommender):
                 pick = nearest_negatives(self.manifold, self.item_points(pos_items), self.item_points(distinct),
                                          inverse)
             neg_items = neg_items.gather(1, pick.unsqueeze(1))
+        self._scored_negatives = neg_items
         both = self.score(u, torch.cat([pos_items.unsqueeze(-1), neg_items.view(neg_items.size(0), -1)], -1))
         return both[:, 0], both[:, 1:].view_as(neg_items)
 
@@ -353,15 +355,22 @@ class HyperbolicGraphRecommender(PointRecommender):
         loss: HRCF's origin-aware penalty on the last propagation,
         :math:`a / \sqrt{\operatorname{mean}_i \lVert \log_o x_i\rVert^2 + 10^{-6}}`
         over all items (``origin_weight=a``), plus :math:`\lambda\lVert\Theta_B\rVert^2`
-        on the batch's stored rows (``l2``); 0 when both are off."""
+        on the batch's stored rows (``l2``: users, positives and the negatives
+        the last forward pass scored, with hard negatives the chosen one of
+        each pair); 0 when both are off."""
         total = torch.zeros((), dtype=self.item.dtype, device=self.item.device)
         if self.origin_weight and self._last is not None:
             # ||log_o exp_o(t)|| = ||t|| below expmap0's cap: the combined tangent vectors
             items = self._last[self.num_users:]
             total = total + self.origin_weight / (items.pow(2).sum(-1).mean() + 1e-6).sqrt()
         if self.l2:
+            # the rows the batch's scores read: with hard negatives the chosen
+            # negative of each pair, not all k candidates (read without gradient)
+            scored = self._scored_negatives
+            if scored is None or scored.size(0) != neg_items.size(0):
+                scored = neg_items
             total = total + l2_penalty(self.stored_rows("user", users), self.stored_rows("item", pos_items),
-                                       self.stored_rows("item", neg_items), weight=self.l2,
+                                       self.stored_rows("item", scored), weight=self.l2,
                                        batch_size=users.numel())
         return total
 
