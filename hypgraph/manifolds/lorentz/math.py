@@ -117,16 +117,24 @@ def tangent_norm(x: Tensor, u: Tensor, *, k: Curv = 1.0, dim: int = -1, keepdim:
     return out if keepdim else out.squeeze(dim)
 
 
+def _scaled(xs: Tensor, dim: int):
+    # (x_s / max|x_s|, max|x_s|) keepdim: the direction of x_s with its
+    # largest coordinate +-1, however close to the origin (no underflow, no
+    # floor that moves it); 0 at the origin, where the maximum is floored at
+    # the smallest normal number
+    scale = xs.abs().amax(dim=dim, keepdim=True).clamp_min(torch.finfo(xs.dtype).tiny)
+    return xs / scale, scale
+
+
 def _tangent_sq(xs: Tensor, us: Tensor, x0: Tensor, k: Curv, dim: int) -> Tensor:
     # <u, u>_L of tangent_norm, keepdim. a x_hat = (<z, u_s> / |z|^2) z with
     # z = x_s / max|x_s|: exact however close x is to the origin (a floor like
     # MIN_NORM^2 on |x_s|^2 broke the identity within ~1e-15 of it, and |x_s|^2
     # itself underflows below ~1e-154); at the origin z = 0 and u_0 = 0, where
     # the floored denominator gives a = 0 and the identity still holds
-    tiny = torch.finfo(xs.dtype).tiny
-    z = xs / xs.abs().amax(dim=dim, keepdim=True).clamp_min(tiny)
+    z, _ = _scaled(xs, dim)
     zu = numerics.dot(z, us, dim=dim, keepdim=True)
-    coeff = zu / torch.linalg.vector_norm(z, dim=dim, keepdim=True).square().clamp_min(tiny)
+    coeff = zu / torch.linalg.vector_norm(z, dim=dim, keepdim=True).square().clamp_min(torch.finfo(xs.dtype).tiny)
     perp = torch.linalg.vector_norm(torch.addcmul(us, z, coeff, value=-1), dim=dim, keepdim=True)
     return perp.square() + (zu / x0) * (coeff / x0) / k  # x0^2 itself overflows float32 near the cap
 

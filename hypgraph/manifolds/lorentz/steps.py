@@ -15,7 +15,7 @@ import torch
 from torch import Tensor
 
 from .. import numerics
-from .math import Curv, _geodesic, _max_sq_space, _rgrad, _space, _time, inner, projx, tangent_norm
+from .math import Curv, _geodesic, _max_sq_space, _rgrad, _scaled, _space, _time, inner, projx, tangent_norm
 
 __all__ = ["egrad2rgrad_sq_norm", "expmap_transp", "geodesic_step", "geodesic_step_"]
 
@@ -50,10 +50,8 @@ def egrad2rgrad_sq_norm(x: Tensor, grad: Tensor, *, k: Curv = 1.0, dim: int = -1
     # q_z / |z|^2 z): exact however close x is to the origin, where a floor on
     # rho^2 broke them and rho^2 itself underflows; at the origin z = 0 and
     # <h, h>_L = |grad_s|^2
-    tiny = torch.finfo(xs.dtype).tiny
-    scale = xs.abs().amax(dim=dim, keepdim=True).clamp_min(tiny)
-    z = xs / scale
-    zz = numerics.sq_norm(z, dim=dim, keepdim=True).clamp_min(tiny)
+    z, scale = _scaled(xs, dim)
+    zz = numerics.sq_norm(z, dim=dim, keepdim=True).clamp_min(torch.finfo(xs.dtype).tiny)
     qz = numerics.dot(z, gs, dim=dim, keepdim=True)
     across = numerics.sq_norm(torch.addcmul(gs, z, qz / zz, value=-1), dim=dim, keepdim=True)
     zn = zz.sqrt()

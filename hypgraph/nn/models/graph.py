@@ -365,7 +365,7 @@ class HyperbolicGraphRecommender(PointRecommender):
             total = total + self.origin_weight / (items.pow(2).sum(-1).mean() + 1e-6).sqrt()
         if self.l2:
             # the rows the batch's scores read: with hard negatives the chosen
-            # negative of each pair, not all k candidates (read without gradient)
+            # negative of each pair, not all k candidates
             scored = self._scored_negatives
             if scored is None or scored.size(0) != neg_items.size(0):
                 scored = neg_items
