@@ -239,6 +239,14 @@ class Manifold(nn.Module, ABC):
         (non-negative) weight :obj:`weight_sum`."""
         ...
 
+    def from_klein_homogeneous_log0(self, h: Tensor, weight_sum: Tensor) -> Tuple[Tensor, Tensor]:
+        r"""``(x, logmap0_coords(x))`` for ``x = from_klein_homogeneous(h,
+        weight_sum)``: an Einstein-midpoint hop whose output is also read in
+        :math:`T_o` (LGCF's sum of hops). Models with a fused form of the two
+        (the hyperboloid) override this."""
+        x = self.from_klein_homogeneous(h, weight_sum)
+        return x, self.logmap0_coords(x)
+
     # --- shared implementations -----------------------------------------
     def _like(self, t: Tensor) -> Union[float, Tensor]:
         """The curvature in the dtype of :obj:`t` (it is kept in float64, and a

@@ -2,7 +2,7 @@ r"""The Einstein midpoint: a closed-form hyperbolic weighted average."""
 from __future__ import annotations
 
 import warnings
-from typing import Optional
+from typing import Optional, Tuple, Union
 
 import torch
 from torch import Tensor
@@ -47,7 +47,9 @@ def einstein_midpoint(
     dim_size: Optional[int] = None,
     adj: Optional[Tensor] = None,
     adj_t: Optional[Tensor] = None,
-) -> Tensor:
+    weight_sum: Optional[Tensor] = None,
+    logmap0: bool = False,
+) -> Union[Tensor, Tuple[Tensor, Tensor]]:
     r"""Weighted Einstein midpoint, computed in Klein coordinates with Lorentz
     factors ([Chamberlain 2019] Eq. 24-25; [Hyper-Know] Eq. 5):
 
@@ -83,13 +85,25 @@ def einstein_midpoint(
             backward then multiplies by it (:func:`sparse_matmul`) instead of
             transposing :obj:`adj` at every call, and no gradient flows to
             the weights. For a graph propagated at every step.
+        weight_sum (Tensor, optional): With :obj:`adj`, its row sums ``[G]``
+            when they are known (constant for a fixed graph: e.g.
+            :meth:`~hypgraph.nn.models.propagation.GraphAdjacency.row_sums`),
+            which saves a product per call.
+        logmap0 (bool): Also return the intrinsic coordinates of
+            :math:`\log_o` of the midpoints (:meth:`Manifold.logmap0_coords`),
+            from :meth:`Manifold.from_klein_homogeneous_log0`, which the
+            hyperboloid computes in one fused step: for layers that combine
+            their hops in the tangent space at the origin (default: ``False``).
 
     Shapes:
         - dense: ``[..., N, D]`` -> ``[..., D]``
         - grouped: ``[N, D]``, ``index [N]`` -> ``[dim_size, D]``
         - sparse: ``[N, D]``, ``adj [G, N]`` -> ``[G, D]``
+        - with :obj:`logmap0`: the pair ``(midpoints, tangent coordinates)``
     """
     h = manifold.to_klein_homogeneous(x)
+    if weight_sum is not None and adj is None:
+        raise ValueError("einstein_midpoint: weight_sum= gives the row sums of adj=; pass weights otherwise")
     if adj is not None:
         if weights is not None or index is not None or ptr is not None:
             raise ValueError("einstein_midpoint: with adj= the weights are its values; "
@@ -105,17 +119,16 @@ def einstein_midpoint(
                 raise ValueError(f"einstein_midpoint: adj_t must be the torch.sparse transpose of adj "
                                  f"{tuple(adj.shape)}, got shape {tuple(adj_t.shape)}")
             h_sum = sparse_matmul(adj, h, adj_t.to(h.dtype))
-            with torch.no_grad():
-                w_sum = adj @ torch.ones_like(h[..., :1])
-            return _from_sums(h_sum, w_sum.squeeze(-1), x.size(-1), manifold)
+            return _from_sums(h_sum, _row_sums(adj, h, weight_sum), x.size(-1), manifold, logmap0)
         with warnings.catch_warnings():  # torch's one-time notice that CSR is "beta"
             warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
             # numerator and total weight per group; the weights' product reads a
             # column of ones, not a copy of h widened by one (a table's worth of
             # memory traffic in every forward and backward)
             h_sum = spmm(adj, h, reduce="sum")
-            w_sum = spmm(adj, torch.ones_like(h[..., :1]), reduce="sum")
-        return _from_sums(h_sum, w_sum.squeeze(-1), x.size(-1), manifold)
+            if weight_sum is None:
+                weight_sum = spmm(adj, torch.ones_like(h[..., :1]), reduce="sum").squeeze(-1)
+        return _from_sums(h_sum, _row_sums(adj, h, weight_sum), x.size(-1), manifold, logmap0)
     if weights is None:
         weights = torch.ones_like(h[..., 0])
     weights = weights.to(h.dtype).unsqueeze(-1)
@@ -129,16 +142,30 @@ def einstein_midpoint(
         total = scatter(stacked, index, dim=0, dim_size=dim_size, reduce="sum")
     else:
         total = stacked.sum(dim=-2)
-    return _from_sums(total[..., :-1], total[..., -1], x.size(-1), manifold)
+    return _from_sums(total[..., :-1], total[..., -1], x.size(-1), manifold, logmap0)
 
 
-def _from_sums(h_sum: Tensor, w_sum: Tensor, dim: int, manifold: Manifold) -> Tensor:
+def _row_sums(adj, h: Tensor, weight_sum: Optional[Tensor]) -> Tensor:
+    # the total weight of every group [G]: as given (checked), else A 1
+    if weight_sum is None:
+        with torch.no_grad():
+            return (adj @ torch.ones_like(h[..., :1])).squeeze(-1)
+    if tuple(weight_sum.shape) != (adj.size(0),):
+        raise ValueError(f"einstein_midpoint: weight_sum must hold the {adj.size(0)} row sums of adj, "
+                         f"got shape {tuple(weight_sum.shape)}")
+    return weight_sum.to(h.dtype)
+
+
+def _from_sums(h_sum: Tensor, w_sum: Tensor, dim: int, manifold: Manifold,
+               logmap0: bool = False) -> Union[Tensor, Tuple[Tensor, Tensor]]:
     # (sum w h [..., D], sum w [...]) per group -> the midpoint, or the origin if
-    # empty (apart: joining them would copy a table-sized tensor every hop)
+    # empty (apart: joining them would copy a table-sized tensor every hop),
+    # with its log_o coordinates if asked
+    convert = manifold.from_klein_homogeneous_log0 if logmap0 else manifold.from_klein_homogeneous
     if numerics.host_checks(w_sum) and bool((w_sum > 0).all()):
         # no empty group (the usual case on a graph): no table-sized where
         # and origin (off the CPU: branch-free, below)
-        return manifold.from_klein_homogeneous(h_sum, w_sum)
+        return convert(h_sum, w_sum)
     origin = manifold.origin(*h_sum.shape[:-1], dim, dtype=h_sum.dtype, device=h_sum.device)
     # Empty groups (or zero total weight) get the origin. Feed them the
     # origin's own homogeneous coordinates rather than h = 0, which some
@@ -147,5 +174,7 @@ def _from_sums(h_sum: Tensor, w_sum: Tensor, dim: int, manifold: Manifold) -> Te
     empty = (w_sum <= 0).unsqueeze(-1)
     h_safe = torch.where(empty, manifold.to_klein_homogeneous(origin), h_sum)
     w_safe = torch.where(empty.squeeze(-1), torch.ones_like(w_sum), w_sum)
-    out = manifold.from_klein_homogeneous(h_safe, w_safe)
+    out = convert(h_safe, w_safe)
+    if logmap0:  # the origin's log_o is 0
+        return torch.where(empty, origin, out[0]), out[1].masked_fill(empty, 0.0)
     return torch.where(empty, origin, out)

@@ -232,3 +232,86 @@ def test_the_fused_normalisation_equals_the_composed_form_with_its_gradient(k):
     torch.testing.assert_close(grads[0], grads[1], rtol=1e-10, atol=1e-12)
     assert m.check_point(outs[0][3:])
     assert torch.autograd.gradcheck(lambda t: C.klein_homogeneous_to_lorentz(t, w, k=k), (h.clone().requires_grad_(),))
+
+
+@pytest.mark.parametrize("k", [1.0, 0.5, 2.0])
+def test_the_fused_hop_with_its_logarithm_equals_the_two_functions_in_turn(k):
+    # Lorentz.from_klein_homogeneous_log0 (one fused step for a float k)
+    # against klein_homogeneous_to_lorentz then logmap0_coords through
+    # autograd: values, the gradient of both outputs together, the floor's
+    from hypgraph.manifolds.lorentz import math as L
+    m = Lorentz(k=k)
+    x = m.to_klein_homogeneous(points(m, n=40, std=2.0))
+    h = x[:20] * 0.3 + x[20:] * 0.7
+    h[6, 1:] = 0.0     # the origin's direction: |y_s| = 0, log_o = 0
+    h[6, 0] = 2.0 / k ** 0.5  # (twice the origin: clear of the floor)
+    w = torch.ones(20, dtype=torch.float64, requires_grad=True)
+    with torch.no_grad():
+        w[:3] = 1e3  # the floor holds on these rows
+    g = torch.Generator().manual_seed(2)
+    grad_y = torch.randn(20, x.size(-1), dtype=torch.float64, generator=g)
+    grad_t = torch.randn(20, x.size(-1) - 1, dtype=torch.float64, generator=g)
+    results = []
+    for fused in (True, False):
+        leaf, weight = h.clone().requires_grad_(), w.detach().clone().requires_grad_()
+        if fused:
+            y, t = m.from_klein_homogeneous_log0(leaf, weight)
+        else:
+            y = C.klein_homogeneous_to_lorentz(leaf, weight, k=torch.tensor(k, dtype=torch.float64))
+            t = L.logmap0_space(y, k=torch.tensor(k, dtype=torch.float64))
+        torch.autograd.backward([y, t], [grad_y, grad_t])
+        results.append((y.detach(), t.detach(), leaf.grad, weight.grad))
+    for got, expected in zip(*results):
+        torch.testing.assert_close(got, expected, rtol=1e-10, atol=1e-12)
+    assert results[0][3][:3].abs().min() > 0  # the floor rows did get a gradient
+    torch.testing.assert_close(results[0][1][6], torch.zeros(x.size(-1) - 1, dtype=torch.float64))
+    # both outputs, then the second derivative (create_graph recomputes the parts from h)
+    leaf = h[3:].clone().requires_grad_()
+    w_rest = w.detach()[3:]
+    assert torch.autograd.gradcheck(lambda v: m.from_klein_homogeneous_log0(v, w_rest), (leaf,))
+    assert torch.autograd.gradgradcheck(lambda v: m.from_klein_homogeneous_log0(v, w_rest), (leaf,))
+    # batched [2, 17, D]: each slice as alone
+    stacked = torch.stack([h[3:], h[3:].flip(0)]).requires_grad_()
+    w_stacked = torch.stack([w_rest, w_rest.flip(0)])
+    y, t = m.from_klein_homogeneous_log0(stacked, w_stacked)
+    torch.autograd.backward([y, t], [grad_y[3:].expand(2, -1, -1), grad_t[3:].expand(2, -1, -1)])
+    for i, rows in enumerate((h[3:], h[3:].flip(0))):
+        leaf = rows.clone().requires_grad_()
+        y1, t1 = m.from_klein_homogeneous_log0(leaf, w_stacked[i])
+        torch.autograd.backward([y1, t1], [grad_y[3:], grad_t[3:]])
+        torch.testing.assert_close(y[i], y1, rtol=0, atol=0)
+        torch.testing.assert_close(t[i], t1, rtol=0, atol=0)
+        torch.testing.assert_close(stacked.grad[i], leaf.grad, rtol=1e-14, atol=1e-14)
+
+
+@pytest.mark.parametrize("layout", ["index", "adj", "adj_t"])
+def test_midpoint_with_its_logarithm_equals_logmap0_of_the_midpoint(manifold, layout):
+    # logmap0=True returns (midpoints, logmap0_coords(midpoints)), with the
+    # same gradient; the empty group 2 gets the origin and 0
+    x = points(manifold, n=10).requires_grad_()
+    w = torch.rand(10, dtype=torch.float64, generator=torch.Generator().manual_seed(3)) + 0.1
+    index = torch.tensor([3, 0, 0, 3, 1, 3, 0, 1, 1, 3])
+    adj = _adjacency(index, w, 4, "csr")
+    kwargs = {"index": {"weights": w, "index": index, "dim_size": 4}, "adj": {"adj": adj},
+              "adj_t": {"adj": adj, "adj_t": adj.to_dense().t().to_sparse_csr(),
+                        "weight_sum": torch.zeros(4, dtype=torch.float64).index_add_(0, index, w)}}[layout]
+    weight = torch.randn(4, x.size(-1) - manifold.extra_dims, dtype=torch.float64)
+    mid = einstein_midpoint(x, manifold=manifold, **kwargs)
+    tangent = manifold.logmap0_coords(mid)
+    (expected,) = torch.autograd.grad((tangent * weight).sum() + mid.sum(), x)
+    got_mid, got_tangent = einstein_midpoint(x, manifold=manifold, logmap0=True, **kwargs)
+    (got,) = torch.autograd.grad((got_tangent * weight).sum() + got_mid.sum(), x)
+    torch.testing.assert_close(got_mid, mid, atol=1e-12, rtol=1e-12)
+    torch.testing.assert_close(got_tangent, tangent, atol=1e-12, rtol=1e-12)
+    torch.testing.assert_close(got, expected, atol=1e-12, rtol=1e-10)
+    torch.testing.assert_close(got_tangent[2], torch.zeros_like(got_tangent[2]))
+
+
+def test_weight_sum_is_checked():
+    M = Lorentz()
+    x = points(M, n=4)
+    adj = torch.ones(2, 4, dtype=torch.float64).to_sparse_csr()
+    with pytest.raises(ValueError, match=r"weight_sum must hold the 2 row sums of adj, got shape \(4,\)"):
+        einstein_midpoint(x, manifold=M, adj=adj, weight_sum=torch.ones(4))
+    with pytest.raises(ValueError, match="weight_sum= gives the row sums of adj="):
+        einstein_midpoint(x, manifold=M, index=torch.tensor([0, 0, 1, 1]), weight_sum=torch.ones(2))

@@ -101,17 +101,27 @@ def test_tangent_propagation_equals_loop_reference(manifold, combine, include_in
         torch.testing.assert_close(tangent.mean(0), torch.zeros(3, dtype=torch.float64), atol=1e-15, rtol=0)
 
 
-@pytest.mark.parametrize("manifold", [Lorentz(k=0.5), PoincareBall(), Euclidean()], ids=str)
-def test_midpoint_propagation_equals_per_node_einstein_midpoint(manifold):
+@pytest.mark.parametrize("normalization", ["symmetric", "row"])
+@pytest.mark.parametrize("manifold", [Lorentz(), Lorentz(k=0.5), PoincareBall(), Euclidean()], ids=str)
+def test_midpoint_propagation_equals_per_node_einstein_midpoint(manifold, normalization):
+    # values and gradients: the model's hops (the row sums cached, the
+    # hyperboloid's point and log_o in one fused step) against a loop of
+    # per-node midpoints and log_o through autograd
     model = model_with_graph(dim=3, num_layers=2, manifold=manifold, aggregation="midpoint",
-                             normalization="symmetric", self_loops=True, combine="sum")
+                             normalization=normalization, self_loops=True, combine="sum")
     x = torch.cat([model.points("user"), model.points("item")])
-    w = reference_weights("symmetric", True)
+    w = reference_weights(normalization, True)
     hops = []
     for _ in range(2):
         x = torch.stack([einstein_midpoint(x, w[a], manifold=manifold) for a in range(NU + NI)])
         hops.append(manifold.tangent0_coords(manifold.logmap0(x)))
-    torch.testing.assert_close(model.propagate(), hops[0] + hops[1])
+    weight = torch.randn(NU + NI, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(4))
+    expected = torch.autograd.grad(((hops[0] + hops[1]) * weight).sum(), [model.user, model.item])
+    got = model.propagate()
+    torch.testing.assert_close(got, hops[0] + hops[1])
+    for g, e in zip(torch.autograd.grad((got * weight).sum(), [model.user, model.item]), expected):
+        torch.testing.assert_close(g, e)
+    torch.testing.assert_close(model.adjacency.row_sums(None, torch.float64, torch.device("cpu")), w.sum(1))
 
 
 def test_euclidean_tangent_configuration_equals_lightgcn():

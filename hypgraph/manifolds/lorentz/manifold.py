@@ -150,6 +150,9 @@ class Lorentz(Manifold):
     def from_klein_homogeneous(self, h: Tensor, weight_sum: Tensor) -> Tensor:
         return C.klein_homogeneous_to_lorentz(h, weight_sum, k=self._like(h))
 
+    def from_klein_homogeneous_log0(self, h: Tensor, weight_sum: Tensor) -> Tuple[Tensor, Tensor]:
+        return L.from_klein_homogeneous_log0(h, weight_sum, k=self._like(h))
+
     def _check_point(self, x: Tensor, atol: float) -> Optional[str]:
         k = self.k
         err = (L.inner(x, x) + 1.0 / k).abs() * k

@@ -7,18 +7,20 @@ the time coordinate. Every function takes the curvature keyword-only.
 from __future__ import annotations
 
 import math
-from typing import Tuple, Union
+from typing import Optional, Tuple, Union
 
 import torch
 from torch import Tensor
 
 from .. import numerics
+from ..conversions import klein_homogeneous_to_lorentz
 
 Curv = Union[float, Tensor]
 
 __all__ = [
     "inner", "flip_time", "time_offset", "pairwise_inner", "sq_dist", "dist", "dist0", "norm", "tangent_norm", "projx", "proju",
-    "egrad2rgrad", "expmap", "expmap0", "expmap0_coords", "logmap", "logmap0", "logmap0_space", "transp", "origin",
+    "egrad2rgrad", "expmap", "expmap0", "expmap0_coords", "logmap", "logmap0", "logmap0_space", "from_klein_homogeneous_log0", "transp",
+    "origin",
 ]
 
 
@@ -522,6 +524,99 @@ class _Logmap0Space(torch.autograd.Function):
             phi = torch.asinh(a) / a
         coef = ctx.k * _asinh_deficit(a) * torch.linalg.vecdot(grad, space).unsqueeze(-1)
         return torch.nn.functional.pad(torch.addcmul(grad * phi, space, coef), (1, 0)), None
+
+
+def from_klein_homogeneous_log0(h: Tensor, weight_sum: Tensor, *, k: Curv = 1.0) -> Tuple[Tensor, Tensor]:
+    r"""``(y, t)``: the point :math:`y` of :func:`~hypgraph.manifolds.conversions.klein_homogeneous_to_lorentz`
+    and the space coordinates of its :math:`\log_o`,
+    :math:`t = \operatorname{arsinh}(a)/a\; y_{1:}` with
+    :math:`a = \sqrt k\lVert y_{1:}\rVert` (Chamberlain 2019, Eq. 13 at
+    :math:`o`; :func:`logmap0_space`).
+
+    A graph layer that aggregates by Einstein midpoint and combines its hops
+    in :math:`T_o` (LGCF) needs both at every hop. For a fixed curvature
+    they come from one fused step with the gradient by hand: since
+    :math:`y_{1:} = h_{1:}/s`, :math:`t = h_{1:}\,\varphi(a)/s`, and the
+    backward folds :math:`\bar t` into :math:`\bar y` with per-row scalars
+    (three passes over the table forward and five backward, where the two
+    functions apart make about twenty-five). A learnable curvature takes
+    the two functions in turn."""
+    if isinstance(k, Tensor):
+        y = klein_homogeneous_to_lorentz(h, weight_sum, k=k)
+        return y, logmap0_space(y, k=k)
+    floor = (weight_sum.unsqueeze(-1) ** 2).to(h.dtype)
+    return _HomogeneousToLorentzLog0.apply(h, floor, float(k))
+
+
+def _to_lorentz_log0_parts(h: Tensor, floor: Tensor, k: float):
+    # y, 1/s, a, arsinh(a)/a and the active rows, as functions of h (also
+    # under autograd, for a second derivative)
+    h0, hs = h[..., :1], h[..., 1:]
+    n = torch.linalg.vector_norm(hs, dim=-1, keepdim=True)
+    q = h0 * h0 - k * n * n
+    active = q >= floor
+    inv = torch.where(active, q, floor).clamp_min(numerics.min_norm(h.dtype) ** 2).rsqrt()
+    y = h * inv
+    if k != 1.0:
+        y = torch.cat([y[..., :1] / k ** 0.5, y[..., 1:]], dim=-1)
+    a = k ** 0.5 * n.clamp_min(numerics.min_norm(h.dtype)) * inv  # sqrt(k) |y_s|, never 0
+    return y, inv, a, torch.asinh(a) / a, active
+
+
+class _HomogeneousToLorentzLog0(torch.autograd.Function):
+    r""":func:`from_klein_homogeneous_log0` for a fixed curvature.
+    With :math:`\bar y, \bar t` the incoming gradients, the logarithm's
+    backward (:class:`_Logmap0Space`) adds
+    :math:`\varphi\,\bar t + c_t\,y_{1:}`, :math:`c_t = k\,\delta(a)\,(\bar t\cdot y_{1:})`,
+    :math:`\delta = (a/\sqrt{1+a^2} - \operatorname{arsinh}a)/a^3`, to
+    :math:`\bar y_{1:}`; its product with :math:`y` is
+    :math:`\bar y\cdot y + \varphi\,(\bar t\cdot y_{1:}) + c_t a^2/k`, and
+    ``conversions._HomogeneousToLorentz``'s backward takes it from there."""
+
+    @staticmethod
+    def forward(ctx, h: Tensor, floor: Tensor, k: float) -> Tuple[Tensor, Tensor]:
+        y, inv, a, phi, active = _to_lorentz_log0_parts(h, floor, k)
+        t = h[..., 1:] * (phi * inv)
+        ctx.save_for_backward(h, floor, y, inv, a, phi, active)
+        ctx.k = k
+        ctx.set_materialize_grads(False)  # the last hop's points go unused: no table of zeros
+        return y, t
+
+    @staticmethod
+    def backward(ctx, grad_y: Optional[Tensor], grad_t: Optional[Tensor]):
+        h, floor, y, inv, a, phi, active = ctx.saved_tensors
+        k = ctx.k
+        if torch.is_grad_enabled():  # create_graph: the parts as functions of h
+            y, inv, a, phi, active = _to_lorentz_log0_parts(h, floor, k)
+        ys = y[..., 1:]
+        along = torch.zeros_like(a)
+        space_coef = torch.zeros_like(a)  # of y_s in the space part, before the 1/s
+        if grad_t is not None:
+            t_dot = (grad_t.unsqueeze(-2) @ ys.unsqueeze(-1)).squeeze(-1)  # a matmul reads each row once
+            c_t = k * _asinh_deficit(a) * t_dot
+            along = along + phi * t_dot + c_t * (a * a / k)
+            space_coef = space_coef + c_t
+        if grad_y is not None:
+            along = along + (grad_y.unsqueeze(-2) @ y.unsqueeze(-1)).squeeze(-1)
+        c = along * active
+        space_coef = (space_coef + k * c) * inv
+        if torch.is_grad_enabled():  # out of place, for autograd
+            out = torch.cat([-k ** 0.5 * c * y[..., :1] * inv, ys * space_coef], dim=-1)
+            if grad_t is not None:
+                out = out + torch.nn.functional.pad(grad_t * (phi * inv), (1, 0))
+        else:  # the table written once and updated in place
+            out = torch.empty_like(y)
+            torch.mul(ys, space_coef, out=out[..., 1:])
+            torch.mul(c * y[..., :1], -k ** 0.5 * inv, out=out[..., :1])
+            if grad_t is not None:
+                out[..., 1:].addcmul_(grad_t, phi * inv)
+        if grad_y is not None:
+            scale = inv if k == 1.0 else torch.cat([inv / k ** 0.5, inv.expand(*inv.shape[:-1], y.size(-1) - 1)], dim=-1)
+            out = torch.addcmul(out, grad_y, scale) if torch.is_grad_enabled() else out.addcmul_(grad_y, scale)
+        grad_floor = None
+        if ctx.needs_input_grad[1]:  # s = sqrt(floor) where the floor holds
+            grad_floor = -(along * ~active) * inv * inv / 2
+        return out, grad_floor, None
 
 
 def transp(x: Tensor, y: Tensor, v: Tensor, *, k: Curv = 1.0, dim: int = -1) -> Tensor:

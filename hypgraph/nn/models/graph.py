@@ -261,11 +261,14 @@ class HyperbolicGraphRecommender(PointRecommender):
             # Einstein midpoint of the neighbours, on the manifold
             x = torch.cat([self.points("user"), self.points("item")], dim=0)
             adj, adj_t = self.adjacency.matrices(history, x.dtype, x.device)
+            weight_sum = self.adjacency.row_sums(history, x.dtype, x.device)
             if self.include_input:
                 hops.append(m.logmap0_coords(x))
             for _ in range(self.num_layers):
-                x = einstein_midpoint(x, manifold=m, adj=adj, adj_t=adj if adj_t is None else adj_t)
-                hops.append(m.logmap0_coords(x))
+                # the hop's points and their log_o in one step (fused on the hyperboloid)
+                x, tangent = einstein_midpoint(x, manifold=m, adj=adj, adj_t=adj if adj_t is None else adj_t,
+                                               weight_sum=weight_sum, logmap0=True)
+                hops.append(tangent)
         return self._combine(hops)
 
     def _combine(self, hops: List[Tensor]) -> Tensor:

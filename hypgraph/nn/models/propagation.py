@@ -132,6 +132,7 @@ class GraphAdjacency:
         self.self_loops = bool(self_loops)
         self.graph: Optional[Tensor] = None
         self._matrices: Optional[Tuple[Tensor, Optional[Tensor]]] = None
+        self._row_sums: Optional[Tensor] = None
 
     @property
     def num_nodes(self) -> int:
@@ -145,7 +146,7 @@ class GraphAdjacency:
                                    or int(edge_index[1].max()) >= self.num_items or int(edge_index.min()) < 0):
             raise ValueError(f"edge_index has ids outside {self.num_users} users and {self.num_items} items")
         self.graph = bipartite_edges(edge_index.long(), self.num_users)
-        self._matrices = None
+        self._matrices = self._row_sums = None
 
     def matrices(self, history: Optional[InteractionCSR], dtype: torch.dtype,
                  device: torch.device) -> Tuple[Tensor, Optional[Tensor]]:
@@ -159,5 +160,14 @@ class GraphAdjacency:
         if adj is None or adj.dtype != dtype or adj.device != device:
             adj, adj_t = normalized_adjacency(self.graph.to(device), self.num_nodes, self.normalization, dtype,
                                               self_loops=self.self_loops)
-            self._matrices = (adj, adj_t)
+            self._matrices, self._row_sums = (adj, adj_t), None
         return self._matrices
+
+    def row_sums(self, history: Optional[InteractionCSR], dtype: torch.dtype, device: torch.device) -> Tensor:
+        r"""The row sums ``[U + I]`` of :meth:`matrices`' ``adj`` (1 on every
+        row of the ``'row'`` normalisation with a neighbour, 0 on an isolated
+        node's), computed once: an Einstein-midpoint hop divides by them."""
+        adj, _ = self.matrices(history, dtype, device)
+        if self._row_sums is None:
+            self._row_sums = (adj @ torch.ones(adj.size(1), 1, dtype=dtype, device=device)).squeeze(-1)
+        return self._row_sums
