@@ -8,7 +8,7 @@ calls :func:`benchmarks.runner.run_suite`, which does the work.
     python -m benchmarks report SUITE [--out DIR]    # re-render results.md and plots
     python -m benchmarks run SUITE [--data-root DIR] [--seeds N] [--epochs E] [--out DIR]
                                    [--datasets A,B] [--models A,B] [--threads T] [--no-progress]
-                                   [--merge] [--resume]
+                                   [--merge] [--replace] [--resume]
 """
 from __future__ import annotations
 
@@ -56,6 +56,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--merge", action="store_true",
                      help="keep the other datasets, and the other models of the datasets this run redoes, "
                           "of an existing results.json in --out (same suite settings)")
+    run.add_argument("--replace", action="store_true",
+                     help="with --merge: rerun a dataset that ran in --out under other search settings "
+                          "(grid or fixed), dropping its runs (without it the run is refused)")
     run.add_argument("--resume", action="store_true",
                      help="reuse the runs an interrupted run of the same suite, settings, data and code "
                           "left in --out's journal.jsonl (every finished run is written there at once)")
@@ -104,6 +107,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.epochs is not None and args.epochs < 1:
         print(f"error: --epochs must be >= 1, got {args.epochs}", file=sys.stderr)
         return 2
+    if args.replace and not args.merge:
+        print("error: --replace only applies with --merge (without it --out's results.json is rewritten whole)",
+              file=sys.stderr)
+        return 2
     if args.epochs is not None and not suite.uses_epochs:
         print(f"note: suite {suite.name!r} does not train by epochs; --epochs is ignored", file=sys.stderr)
     if args.threads:
@@ -116,7 +123,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                             epochs=args.epochs, progress=not args.no_progress,
                             datasets=split(args.datasets), models=split(args.models),
                             command=shlex.join(["python", "-m", "benchmarks", *argv]), merge=args.merge,
-                            resume=args.resume)
+                            resume=args.resume, replace=args.replace)
     except UsageError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -260,8 +260,25 @@ def _same(a: Any, b: Any) -> bool:
     return json.loads(json.dumps(a or None, default=list)) == json.loads(json.dumps(b or None, default=list))
 
 
+def _settings_changes(old: Dict[str, Any], new: Dict[str, Any]) -> List[str]:
+    # "fixed.validation: absent -> 'after every…'" for each differing setting, values shortened
+    def show(value: Any) -> str:
+        text = "absent" if value is None else json.dumps(value, default=list, ensure_ascii=False)
+        return text if len(text) <= 40 else text[:39] + "…"
+
+    changes = []
+    for key in _SETTINGS:
+        a, b = old.get(key), new.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            changes += [f"{key}.{k}: {show(a.get(k))} -> {show(b.get(k))}" for k in sorted(set(a) | set(b))
+                        if not _same(a.get(k), b.get(k))]
+        elif not _same(a, b):
+            changes.append(f"{key}: {show(a)} -> {show(b)}")
+    return changes
+
+
 def _merge_prior(results: Dict[str, Any], out_dir: Path, datasets: Sequence[str],
-                 models: Sequence[str]) -> List[str]:
+                 models: Sequence[str], replace: bool = True) -> List[str]:
     r"""Keep what ``out_dir/results.json`` holds that this run does not redo:
     its other datasets whole, with the search settings (grid, fixed) they ran
     with, and on a dataset this run redoes under the same settings, the runs
@@ -269,7 +286,9 @@ def _merge_prior(results: Dict[str, Any], out_dir: Path, datasets: Sequence[str]
     completed run by run). Kept models of a redone dataset are listed under
     the dataset's ``parts``, each with the command, commit and seeds that
     produced it. A dataset redone under other settings is replaced whole,
-    never mixed; returns the names of those."""
+    never mixed, and only with :obj:`replace` (otherwise a
+    :class:`UsageError` names the changed settings); returns the names of
+    those."""
     path = Path(out_dir) / "results.json"
     if not path.exists():
         return []
@@ -287,6 +306,15 @@ def _merge_prior(results: Dict[str, Any], out_dir: Path, datasets: Sequence[str]
     redo, mine = set(datasets), set(models)
     replaced = {ds["name"] for ds in prior_datasets
                 if ds["name"] in redo and not all(_same(ds.get(k), results[k]) for k in _SETTINGS)}
+    if replaced and not replace:
+        for ds in prior_datasets:
+            if ds["name"] in replaced:
+                runs = [r for r in prior.get("runs", []) if r["dataset"] == ds["name"]]
+                raise UsageError(
+                    f"cannot merge into {path}: {ds['name']} ran with other settings "
+                    f"({'; '.join(_settings_changes(ds, results))}), so its {len(runs)} runs of "
+                    f"{len({r['model'] for r in runs})} models would be dropped; pass --replace to "
+                    f"rerun it under the suite's settings")
     keep = lambda rec: rec["dataset"] not in redo or (  # noqa: E731
         rec["model"] not in mine and rec["dataset"] not in replaced)
     top = {k: prior.get(k) for k in _PART_KEYS}
@@ -319,11 +347,14 @@ def _merge_prior(results: Dict[str, Any], out_dir: Path, datasets: Sequence[str]
 def run_suite(suite: Suite, *, data_root: Path, seeds: Sequence[int], out_dir: Path,
               epochs: Optional[int] = None, progress: bool = True,
               datasets: Optional[Sequence[str]] = None, models: Optional[Sequence[str]] = None,
-              command: str = "", log=None, merge: bool = False, resume: bool = False) -> Dict[str, Any]:
+              command: str = "", log=None, merge: bool = False, resume: bool = False,
+              replace: bool = False) -> Dict[str, Any]:
     r"""Run :obj:`suite` and write its results into :obj:`out_dir`; returns
     what ``results.json`` holds. :obj:`datasets` / :obj:`models` restrict the
     run to those names; :obj:`merge` keeps the other (dataset, model) pairs
-    of an existing ``results.json`` there. Every finished run is also written
+    of an existing ``results.json`` there (a dataset that ran there under
+    other search settings is refused unless :obj:`replace`, which drops its
+    runs). Every finished run is also written
     to the folder's journal (:mod:`benchmarks.journal`) at once; :obj:`resume`
     reuses the journalled runs of the same suite, settings, data root and
     code instead of training them again. Messages (skips) go to :obj:`log` (default: stderr)."""
@@ -361,7 +392,7 @@ def run_suite(suite: Suite, *, data_root: Path, seeds: Sequence[int], out_dir: P
     mine = [d.name for d in chosen_datasets]
     if merge:  # refuse an incompatible results file before any work
         for name in _merge_prior(json.loads(json.dumps(results)), Path(out_dir), mine,
-                                 [m.name for m in chosen_models]):
+                                 [m.name for m in chosen_models], replace=replace):
             print(f"note: {name} in {out_dir} ran with other settings (grid or fixed); "
                   "this run replaces all of its models", file=log)
     model_order = {m.name: i for i, m in enumerate(suite.models)}

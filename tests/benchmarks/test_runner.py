@@ -359,10 +359,24 @@ def test_merge_keeps_each_datasets_settings_and_never_mixes_them(registered, tmp
     summary = head.split("## Summary")[1]
     assert re.search(r"\*\*toy-a\*\*.*Ran with earlier settings", summary)
     assert not re.search(r"\*\*toy-b\*\*.*Ran with earlier settings", summary)
-    # toy-a redone under the new settings with one model: its old runs go, never mixed with new ones
+    # toy-a redone under the new settings with one model: refused, naming the
+    # changes and what would go, and nothing written ...
     capsys.readouterr()
+    before = (out / "results.json").read_text()
     rc = main(["run", suite.name, "--out", str(out), "--no-progress", "--data-root", str(tmp_path),
                "--datasets", "toy-a", "--models", "euc", "--merge"])
+    assert rc == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: cannot merge into")
+    assert ("toy-a ran with other settings (grid.lr: [1, 2] -> [1, 3]; fixed.dim: 4 -> 8), so its 9 runs of "
+            "3 models would be dropped; pass --replace" in err[0])
+    assert (out / "results.json").read_text() == before
+    rc = main(["run", suite.name, "--out", str(out), "--no-progress", "--data-root", str(tmp_path),
+               "--datasets", "toy-a", "--models", "euc", "--replace"])
+    assert rc == 2 and "--replace only applies with --merge" in capsys.readouterr().err
+    # ... and with --replace its old runs go, never mixed with new ones
+    rc = main(["run", suite.name, "--out", str(out), "--no-progress", "--data-root", str(tmp_path),
+               "--datasets", "toy-a", "--models", "euc", "--merge", "--replace"])
     assert rc == 0
     assert "toy-a" in capsys.readouterr().err
     results = json.loads((out / "results.json").read_text())
