@@ -315,3 +315,21 @@ def test_weight_sum_is_checked():
         einstein_midpoint(x, manifold=M, adj=adj, weight_sum=torch.ones(4))
     with pytest.raises(ValueError, match="weight_sum= gives the row sums of adj="):
         einstein_midpoint(x, manifold=M, index=torch.tensor([0, 0, 1, 1]), weight_sum=torch.ones(2))
+
+
+@pytest.mark.parametrize("radius", [10.0, 30.0, 40.0, 80.0])
+def test_the_fused_hop_stays_finite_in_float32_far_out(radius):
+    # float32 points at distance `radius` from the origin (80: past float32's
+    # cap, where expmap0 stops): the midpoints, their log_o and the gradient
+    # are finite, and no midpoint lies farther out than its farthest point
+    m = Lorentz()
+    g = torch.Generator().manual_seed(5)
+    d = torch.randn(64, 8, generator=g)
+    x = m.expmap0_coords(d / d.norm(dim=-1, keepdim=True) * radius).requires_grad_()
+    index = torch.arange(64) % 8
+    adj = _adjacency(index, torch.full((64,), 1 / 8, dtype=torch.float32), 8, "csr")
+    y, t = einstein_midpoint(x, manifold=m, adj=adj, adj_t=adj.to_dense().t().to_sparse_csr(), logmap0=True)
+    (y.sum() + t.sum()).backward()
+    assert torch.isfinite(y).all() and torch.isfinite(t).all() and torch.isfinite(x.grad).all()
+    farthest = float(m.dist0(x.detach()).max())
+    assert float(t.norm(dim=-1).max()) <= farthest * (1 + 1e-5)

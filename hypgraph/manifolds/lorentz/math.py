@@ -559,7 +559,7 @@ def _to_lorentz_log0_parts(h: Tensor, floor: Tensor, k: float):
     y = h * inv
     if k != 1.0:
         y = torch.cat([y[..., :1] / k ** 0.5, y[..., 1:]], dim=-1)
-    a = k ** 0.5 * n.clamp_min(numerics.min_norm(h.dtype)) * inv  # sqrt(k) |y_s|, never 0
+    a = (k ** 0.5 * n * inv).clamp_min(numerics.min_norm(h.dtype))  # sqrt(k) |y_s|, never 0
     return y, inv, a, torch.asinh(a) / a, active
 
 
