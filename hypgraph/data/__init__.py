@@ -9,7 +9,7 @@ from .report import FilterReport, record
 from .readers import (READERS, SafeUnpickler, detect_format, read, read_hgcf, read_kgat,
                       read_kgcn, read_movielens, read_recbole, read_table)
 from .preprocess import compact, dedupe, implicit_feedback, min_user_interactions, prepare
-from .split import explicit_split, given_split, leave_last_out, random_split
+from .split import explicit_split, given_split, leave_last_out, random_split, sample_label_users
 from .negative import sample_eval_negatives, sample_negatives
 from .kg import KGNeighbourhoods
 from .synthetic import RELATIONS as SYNTHETIC_RELATIONS, default_dataset, make_synthetic
@@ -22,7 +22,8 @@ __all__ = [
     "read", "detect_format", "READERS", "read_movielens", "read_kgat", "read_kgcn",
     "read_recbole", "read_hgcf", "read_table", "SafeUnpickler",
     "implicit_feedback", "min_user_interactions", "dedupe", "compact", "prepare",
-    "leave_last_out", "random_split", "given_split", "explicit_split", "sample_negatives", "sample_eval_negatives",
+    "leave_last_out", "random_split", "given_split", "explicit_split", "sample_label_users", "sample_negatives",
+    "sample_eval_negatives",
     "make_synthetic", "default_dataset", "SYNTHETIC_RELATIONS",
     "MovieLens100K", "KGAT", "KGCN", "RecBoleDataset", "AmazonCD", "RawFilesMissingError",
     "KGNeighbourhoods",

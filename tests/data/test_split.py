@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from hypgraph.data.hetero import INTERACTS, LINKS, RELATES, REV_INTERACTS, build_hetero_data
-from hypgraph.data.split import given_split, leave_last_out, random_split
+from hypgraph.data.split import given_split, leave_last_out, random_split, sample_label_users
 from hypgraph.data.synthetic import default_dataset
 
 
@@ -208,3 +208,33 @@ def test_splits_on_the_synthetic_default():
         tr, va, te = parts_of(split)
         assert len(tr) + len(va) + len(te) == data[INTERACTS].edge_index.size(1)
         assert not set(te) & set(pairs(test[INTERACTS].edge_index))
+
+
+def test_sample_label_users_keeps_every_label_of_the_drawn_users_and_nothing_else():
+    data = random_graph(4)
+    _, val, _ = random_split(data, test_ratio=0.2, val_ratio=0.2, seed=1)
+    store = val[INTERACTS]
+    labelled = sorted(set(store.edge_label_index[0].tolist()))
+    before = (store.edge_label_index.clone(), store.edge_label_time.clone())
+    sub = sample_label_users(val, 10, seed=7)
+    kept = sub[INTERACTS].edge_label_index
+    users = set(kept[0].tolist())
+    assert len(users) == 10 and users <= set(labelled)
+    # every label of a drawn user, in the original order, with its attributes; none of the others
+    expected = [i for i, u in enumerate(store.edge_label_index[0].tolist()) if u in users]
+    assert torch.equal(kept, store.edge_label_index[:, expected])
+    assert torch.equal(sub[INTERACTS].edge_label_time, store.edge_label_time[expected])
+    assert torch.equal(sub[INTERACTS].edge_label, torch.ones(len(expected)))
+    # the history the ranking masks is unchanged, the input part untouched
+    assert torch.equal(sub[INTERACTS].edge_index, store.edge_index)
+    assert torch.equal(store.edge_label_index, before[0]) and torch.equal(store.edge_label_time, before[1])
+    # seeded; reported
+    assert torch.equal(sample_label_users(val, 10, seed=7)[INTERACTS].edge_label_index, kept)
+    assert not torch.equal(sample_label_users(val, 10, seed=8)[INTERACTS].edge_label_index, kept)
+    report = sub.filter_log[-1]
+    assert report.kept == len(expected) and report.removed == store.edge_label_index.size(1) - len(expected)
+    assert f"{len(labelled) - 10:,} of {len(labelled):,} users left out" in report.detail
+    # as many users as asked or more: the part itself; fewer than one: refused
+    assert sample_label_users(val, len(labelled), seed=7) is val
+    with pytest.raises(ValueError, match="num_users must be >= 1, got 0"):
+        sample_label_users(val, 0)
