@@ -530,8 +530,9 @@ def from_klein_homogeneous_log0(h: Tensor, weight_sum: Tensor, *, k: Curv = 1.0)
     r"""``(y, t)``: the point :math:`y` of :func:`~hypgraph.manifolds.conversions.klein_homogeneous_to_lorentz`
     and the space coordinates of its :math:`\log_o`,
     :math:`t = \operatorname{arsinh}(a)/a\; y_{1:}` with
-    :math:`a = \sqrt k\lVert y_{1:}\rVert` (Chamberlain 2019, Eq. 13 at
-    :math:`o`; :func:`logmap0_space`).
+    :math:`a = \sqrt k\lVert y_{1:}\rVert` (the inverse of Chamberlain 2019,
+    Eq. 12 at :math:`o`; :func:`logmap0_space`), for the Einstein midpoint
+    of Eq. 24-25.
 
     A graph layer that aggregates by Einstein midpoint and combines its hops
     in :math:`T_o` (LGCF) needs both at every hop. For a fixed curvature
