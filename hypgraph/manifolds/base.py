@@ -171,6 +171,20 @@ class Manifold(nn.Module, ABC):
         rgrad = self.egrad2rgrad(x, grad)
         return rgrad, self.norm(x, rgrad, keepdim=True).square()
 
+    def decay_egrad(self, x: Tensor) -> Tensor:
+        r"""A Euclidean gradient of :math:`\tfrac12 d(o, x)^2`, the penalty
+        whose Riemannian gradient :math:`-\log_x(o)` is the optimisers'
+        weight decay (a geodesic pull toward the origin): ``egrad2rgrad(x,
+        decay_egrad(x)) == -logmap(x, origin)``. Being Euclidean, it adds to
+        the loss's gradient before the one conversion, so a weight-decayed
+        step costs one more pass, not a logarithmic map. Every model here
+        gives it in closed form; this default differentiates :meth:`dist0`."""
+        graph = x.requires_grad and torch.is_grad_enabled()  # differentiable where x is
+        with torch.enable_grad():
+            y = x if graph else x.detach().requires_grad_()
+            half_sq = 0.5 * self.dist0(y).square().sum()
+            return torch.autograd.grad(half_sq, y, create_graph=graph)[0]
+
     @abstractmethod
     def transp(self, x: Tensor, y: Tensor, v: Tensor) -> Tensor:
         ...

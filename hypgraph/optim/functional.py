@@ -66,7 +66,9 @@ def riemannian_grad(x: Tensor, grad: Tensor, *, manifold: Optional[Manifold] = N
     gradient of :math:`\tfrac{\lambda}{2} d(o, x)^2`, namely
     :math:`-\lambda \log_x(o)`: a geodesic pull toward the origin that is the
     same in every model of hyperbolic space and reduces to the L2 penalty in
-    Euclidean space. Rows that overflow from a finite gradient are zeroed
+    Euclidean space. It is added as the Euclidean gradient
+    :meth:`~hypgraph.manifolds.Manifold.decay_egrad` before the one
+    conversion (no logarithmic map). Rows that overflow from a finite gradient are zeroed
     (see below). Out of place: autograd can differentiate it.
 
     **Overflow.** On the hyperboloid the ambient coordinates of
@@ -78,10 +80,9 @@ def riemannian_grad(x: Tensor, grad: Tensor, *, manifold: Optional[Manifold] = N
     """
     if manifold is None:
         return grad.add(x, alpha=weight_decay) if weight_decay != 0 else grad
-    rgrad = manifold.egrad2rgrad(x, grad)  # Chamberlain 2019, Eq. 20-21
-    if weight_decay != 0:
-        origin = manifold.origin(*x.shape, dtype=x.dtype, device=x.device)
-        rgrad = rgrad.sub(manifold.logmap(x, origin), alpha=weight_decay)
+    # the decay's Euclidean gradient joins the loss's before the one conversion
+    decayed = grad.add(manifold.decay_egrad(x), alpha=weight_decay) if weight_decay != 0 else grad
+    rgrad = manifold.egrad2rgrad(x, decayed)  # Chamberlain 2019, Eq. 20-21
     return _hold_overflowed(rgrad, grad)
 
 
@@ -194,17 +195,18 @@ def _momentum(d_p: Tensor, buf: Optional[Tensor], fresh: Optional[Tensor], momen
 def _rgrad_and_sq_norm(x: Tensor, grad: Tensor, manifold: Manifold, weight_decay: float,
                        max_grad_norm: Optional[float]) -> Tuple[Tensor, Tensor]:
     # (g, <g, g>_x) for Adam on a manifold: g = riemannian_grad then clip_tangent.
-    # Without weight decay the manifold gives both at once (one shared pass);
+    # The manifold gives both at once (one shared pass), weight decay included
+    # as riemannian_grad adds it (a Euclidean gradient before the conversion);
     # where its norm or gradient overflowed, or off the CPU, each is computed
     # as riemannian_grad and the manifold's norm do it, taken as norm^2 since
     # Lorentz.norm avoids the cancellation of <u, u>_L far from the origin
-    if weight_decay == 0:
-        rgrad, sq_norm = manifold.egrad2rgrad_sq_norm(x, grad)  # Chamberlain 2019, Eq. 20-21
-        if numerics.surely_finite(sq_norm) and numerics.surely_finite(rgrad):
-            if max_grad_norm is not None:  # Chamberlain 2019, §5.3, as clip_tangent
-                scale = (max_grad_norm / sq_norm.sqrt()).clamp(max=1.0)
-                rgrad, sq_norm = rgrad * scale, sq_norm * scale.square()
-            return rgrad, sq_norm
+    decayed = grad.add(manifold.decay_egrad(x), alpha=weight_decay) if weight_decay != 0 else grad
+    rgrad, sq_norm = manifold.egrad2rgrad_sq_norm(x, decayed)  # Chamberlain 2019, Eq. 20-21
+    if numerics.surely_finite(sq_norm) and numerics.surely_finite(rgrad):
+        if max_grad_norm is not None:  # Chamberlain 2019, §5.3, as clip_tangent
+            scale = (max_grad_norm / sq_norm.sqrt()).clamp(max=1.0)
+            rgrad, sq_norm = rgrad * scale, sq_norm * scale.square()
+        return rgrad, sq_norm
     rgrad = riemannian_grad(x, grad, manifold=manifold, weight_decay=weight_decay)  # Chamberlain 2019, Eq. 20-21
     rgrad = clip_tangent(x, rgrad, max_grad_norm, manifold=manifold)  # Chamberlain 2019, §5.3
     return rgrad, manifold.norm(x, rgrad, keepdim=True).square()

@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from hypgraph.manifolds import (Klein, Lorentz, PoincareBall, conversions as C,
+from hypgraph.manifolds import (Klein, Manifold, Lorentz, PoincareBall, conversions as C,
                                 klein_to_lorentz, klein_to_poincare, lorentz_to_klein,
                                 lorentz_to_poincare, poincare_to_klein, poincare_to_lorentz)
 from hypgraph.manifolds.lorentz import math as L
@@ -112,6 +112,29 @@ def test_egrad2rgrad_is_riemannian_gradient(manifold):
     torch.testing.assert_close(manifold.inner(x, rgrad, u), (xr.grad * u).sum(-1), atol=1e-9, rtol=1e-9)
     # and the gradient of d^2/2 is -log_x(y)
     torch.testing.assert_close(rgrad / 2, -manifold.logmap(x, y), atol=1e-8, rtol=1e-8)
+
+
+def test_decay_egrad_converts_to_the_pull_toward_the_origin(manifold):
+    # egrad2rgrad(x, decay_egrad(x)) = grad of d(o, x)^2 / 2 = -log_x(o), at
+    # ordinary points, the origin, next to it and far from it, and the closed
+    # form is a Euclidean gradient of dist0^2 / 2 (the base class's autograd)
+    x = torch.cat([points(manifold, std=1.5), manifold.origin(1, manifold.coord_dim(5), dtype=torch.float64),
+                   manifold.expmap0(1e-9 * manifold.logmap0(points(manifold, n=2, seed=5)))])
+    if not manifold.is_flat:
+        x = torch.cat([x, manifold.expmap0(manifold.logmap0(points(manifold, n=4, seed=6)) * 8)])
+    rgrad = manifold.egrad2rgrad(x, manifold.decay_egrad(x))
+    pull = -manifold.logmap(x, manifold.origin(*x.shape, dtype=x.dtype))
+    scale = pull.abs().amax(-1, keepdim=True).clamp_min(1)  # far points: coordinates ~1e3
+    torch.testing.assert_close(rgrad / scale, pull / scale, atol=1e-12, rtol=1e-10)
+    by_autograd = Manifold.decay_egrad(manifold, x)
+    torch.testing.assert_close(manifold.egrad2rgrad(x, by_autograd) / scale, pull / scale, atol=1e-12, rtol=1e-10)
+    assert torch.isfinite(by_autograd).all()
+
+
+def test_decay_egrad_gradcheck(manifold):
+    # the optimisers' differentiable step (a learned proxy) goes through it
+    x = points(manifold, n=6, dim=3, std=1.0).requires_grad_(True)
+    assert torch.autograd.gradcheck(manifold.decay_egrad, (x,))
 
 
 def test_random_is_seeded(manifold):

@@ -58,6 +58,9 @@ class Euclidean(Manifold):
         self.check_score_kind(kind)
         return y if kind == "inner" else torch.cat([y, -numerics.sq_norm(y, keepdim=True)], dim=-1)
 
+    def decay_egrad(self, x: Tensor) -> Tensor:
+        return x  # the L2 penalty's gradient
+
     def expmap(self, x: Tensor, u: Tensor) -> Tensor:
         return x + u
 

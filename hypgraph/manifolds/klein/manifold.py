@@ -61,6 +61,9 @@ class Klein(Manifold):
     def dist0(self, x: Tensor, *, keepdim: bool = False) -> Tensor:
         return K.dist0(x, k=self._like(x), keepdim=keepdim)
 
+    def decay_egrad(self, x: Tensor) -> Tensor:
+        return K.decay_egrad(x, k=self._like(x))
+
     def expmap(self, x: Tensor, u: Tensor) -> Tensor:
         return K.expmap(x, u, k=self._like(x))
 

@@ -25,7 +25,7 @@ from ..poincare import math as P
 Curv = Union[float, Tensor]
 
 __all__ = [
-    "lorentz_factor", "inner", "norm", "dist", "dist0", "projx", "proju", "egrad2rgrad",
+    "lorentz_factor", "inner", "norm", "dist", "dist0", "decay_egrad", "projx", "proju", "egrad2rgrad",
     "expmap", "expmap0", "logmap", "logmap0", "transp", "pushforward", "pullback",
 ]
 
@@ -84,6 +84,15 @@ def dist0(x: Tensor, *, k: Curv = 1.0, keepdim: bool = False) -> Tensor:
     r""":math:`\operatorname{artanh}(\sqrt k\lVert\kappa\rVert)/\sqrt k`."""
     sk = k ** 0.5
     return numerics.artanh(sk * numerics.norm(x, keepdim=keepdim)) / sk
+
+
+@_accepts_c
+def decay_egrad(x: Tensor, *, k: Curv = 1.0) -> Tensor:
+    r"""The Euclidean gradient of :math:`\tfrac12 d(0, \kappa)^2` (:func:`dist0`):
+    with :math:`a = \sqrt k\lVert\kappa\rVert`,
+    :math:`\frac{\operatorname{artanh}a}{a}\,\frac{\kappa}{1 - a^2}`."""
+    a = k ** 0.5 * numerics.norm(x, keepdim=True)
+    return numerics.artanh(a) / a / (1 - a.square()) * x
 
 
 @_accepts_c

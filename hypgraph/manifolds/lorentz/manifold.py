@@ -71,6 +71,9 @@ class Lorentz(Manifold):
     def dist0(self, x: Tensor, *, keepdim: bool = False) -> Tensor:
         return L.dist0(x, k=self._like(x), keepdim=keepdim)
 
+    def decay_egrad(self, x: Tensor) -> Tensor:
+        return L.decay_egrad(x, k=self._like(x))
+
     score_kinds = ("distance", "sqdist", "inner")
 
     def point_inner(self, x: Tensor, y: Tensor) -> Tensor:

@@ -18,7 +18,7 @@ from ..conversions import klein_homogeneous_to_lorentz
 Curv = Union[float, Tensor]
 
 __all__ = [
-    "inner", "flip_time", "time_offset", "pairwise_inner", "sq_dist", "dist", "dist0", "norm", "tangent_norm", "projx", "proju",
+    "inner", "flip_time", "time_offset", "pairwise_inner", "sq_dist", "dist", "dist0", "decay_egrad", "norm", "tangent_norm", "projx", "proju",
     "egrad2rgrad", "expmap", "expmap0", "expmap0_coords", "logmap", "logmap0", "logmap0_space", "from_klein_homogeneous_log0", "transp",
     "origin",
 ]
@@ -295,6 +295,24 @@ def dist0(x: Tensor, *, k: Curv = 1.0, dim: int = -1, keepdim: bool = False) -> 
     r"""Distance from the origin, :math:`\operatorname{arsinh}(\sqrt k\lVert x_{1:}\rVert)/\sqrt k`."""
     sk = k ** 0.5
     return torch.asinh(sk * numerics.norm(_space(x, dim), dim=dim, keepdim=keepdim)) / sk
+
+
+def decay_egrad(x: Tensor, *, k: Curv = 1.0, dim: int = -1) -> Tensor:
+    r"""A Euclidean gradient of :math:`\tfrac12 d(o, x)^2`: written as a
+    function of the time coordinate alone,
+    :math:`d = \operatorname{arcosh}(\sqrt k\,x_0)/\sqrt k`, it is
+    :math:`d\,\partial d/\partial x_0 = \operatorname{arsinh}(a)/(\sqrt k\,a)`
+    in the time coordinate and 0 elsewhere, with
+    :math:`a = \sqrt k\lVert x_{1:}\rVert` (:math:`k x_0^2 - 1 = a^2` on the
+    hyperboloid). :func:`egrad2rgrad` turns it into
+    :math:`-\log_x(o) = \operatorname{arsinh}(a)\,(\lVert x_{1:}\rVert,\ x_0 x_{1:}/\lVert x_{1:}\rVert)`
+    ([Chamberlain 2019] Eq. 20-21), the weight decay of the Riemannian
+    optimisers, without a logarithmic map. The coefficient tends to
+    :math:`1/\sqrt k` at the origin and is small far from it."""
+    sk = k ** 0.5
+    a = sk * numerics.norm(_space(x, dim), dim=dim, keepdim=True)
+    e0 = torch.asinh(a) / (a * sk)
+    return torch.cat([e0, torch.zeros_like(_space(x, dim))], dim=dim)
 
 
 def projx(x: Tensor, *, k: Curv = 1.0, dim: int = -1) -> Tensor:

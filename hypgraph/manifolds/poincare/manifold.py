@@ -67,6 +67,9 @@ class PoincareBall(Manifold):
     def dist0(self, x: Tensor, *, keepdim: bool = False) -> Tensor:
         return P.dist0(x, k=self._like(x), keepdim=keepdim)
 
+    def decay_egrad(self, x: Tensor) -> Tensor:
+        return P.decay_egrad(x, k=self._like(x))
+
     def rank_queries(self, x: Tensor, kind: str = "distance") -> Tensor:
         # the ball's distance is the hyperboloid distance of the mapped points
         # (Chamberlain 2019, Eq. 4-5), a decreasing function of their

@@ -15,7 +15,7 @@ from ..base import _accepts_c
 Curv = Union[float, Tensor]
 
 __all__ = [
-    "mobius_add", "lambda_x", "inner", "norm", "dist", "pairwise_dist", "dist0", "projx", "proju",
+    "mobius_add", "lambda_x", "inner", "norm", "dist", "pairwise_dist", "dist0", "decay_egrad", "projx", "proju",
     "egrad2rgrad", "expmap", "expmap0", "logmap", "logmap0", "gyration", "transp", "geodesic_step",
 ]
 
@@ -190,6 +190,16 @@ def dist0(x: Tensor, *, k: Curv = 1.0, dim: int = -1, keepdim: bool = False) -> 
     r""":math:`\tfrac{2}{\sqrt k}\operatorname{artanh}(\sqrt k\lVert x\rVert)`."""
     sk = k ** 0.5
     return 2 * numerics.artanh(sk * numerics.norm(x, dim, keepdim)) / sk
+
+
+@_accepts_c
+def decay_egrad(x: Tensor, *, k: Curv = 1.0, dim: int = -1) -> Tensor:
+    r"""The Euclidean gradient of :math:`\tfrac12 d(0, x)^2` (:func:`dist0`):
+    with :math:`a = \sqrt k\lVert x\rVert`,
+    :math:`4\,\frac{\operatorname{artanh}a}{a}\,\frac{x}{1 - a^2}`
+    (:math:`4x` at the origin, where the conformal factor is 2)."""
+    a = k ** 0.5 * numerics.norm(x, dim, keepdim=True)
+    return 4 * numerics.artanh(a) / a / (1 - a.square()) * x
 
 
 @_accepts_c
