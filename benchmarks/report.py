@@ -345,6 +345,9 @@ def markdown(results: Dict[str, Any], suite, plots: Dict[str, str]) -> str:
         out += [f"## {title}", ""]
         if ds.get("description"):
             out += [ds["description"], ""]
+        if ds.get("select_from"):  # the configuration column shows which
+            out += [f"No search on this dataset: each tuned model ran the configuration it chose on "
+                    f"{ds['select_from']}'s validation.", ""]
         if mixed:
             note, grid, fixed = per_dataset[ds["name"]]
             if per_dataset[ds["name"]] != _settings(results):

@@ -15,6 +15,12 @@ Protocol, for every dataset of the suite and every model:
    Seeds 2.. run model after model within each seed, so slow drifts of the
    machine's load hit every model alike.
 
+A dataset with ``select_from`` (:class:`~benchmarks.suites.DatasetSpec`)
+skips step 1: each tuned model runs the configuration it chose on that other
+dataset's validation, which must be in this run (earlier in the suite's
+order) or in the merged ``results.json``; the run is refused before any work
+otherwise.
+
 A dataset whose files are missing is reported on one line and skipped.
 ``results.json`` and ``results.md`` are rewritten after every dataset, so an
 interrupted run keeps the datasets it finished. With ``--merge`` the
@@ -77,12 +83,32 @@ def _check_budgets(suite: Suite, models: Sequence[ModelSpec]) -> None:
                              f"counterpart {m.counterpart} has {len(theirs)}; the search budget must match")
 
 
-def _jobs_per_dataset(suite: Suite, models: Sequence[ModelSpec], n_seeds: int) -> int:
+def _jobs_per_dataset(suite: Suite, models: Sequence[ModelSpec], n_seeds: int, searched: bool = True) -> int:
     total = 0
     for m in models:
         c = len(suite.configs(m))
-        total += c + n_seeds - 1 if c > 1 else n_seeds
+        total += c + n_seeds - 1 if c > 1 and searched else n_seeds
     return total
+
+
+def _transferred_choice(suite: Suite, dataset, model: ModelSpec, selections: Sequence[dict]) -> dict:
+    r"""The selection record of :obj:`model` on :obj:`dataset` taken from
+    its ``select_from`` dataset's selection among :obj:`selections` (the
+    latest); :class:`UsageError` when there is none or it is not in the
+    grid."""
+    source = [s for s in selections if s["dataset"] == dataset.select_from and s["model"] == model.name
+              and "from" not in s]
+    if not source:
+        raise UsageError(f"{dataset.name} runs each tuned model with the configuration chosen on "
+                         f"{dataset.select_from}'s validation, and {model.name} has no selection there: run "
+                         f"{dataset.select_from} for it first (in this run, or merged from --out)")
+    chosen = dict(source[-1]["chosen"])
+    if chosen not in suite.configs(model):
+        raise UsageError(f"{model.name}'s configuration chosen on {dataset.select_from}, {chosen}, is not in "
+                         f"the suite's grid now: run {dataset.select_from} for it again first")
+    return {"dataset": dataset.name, "model": model.name, "seed": source[-1].get("seed"),
+            "metric": source[-1].get("metric"), "chosen": chosen, "from": dataset.select_from,
+            "candidates": []}
 
 
 @dataclass
@@ -177,9 +203,10 @@ def _select(suite, data, dataset, model, configs, seed, ctx, log, bar,
 
 
 def _run_dataset(suite, data, dataset, models, seeds, ctx, results, provenance, log, bar,
-                 journal: Journal) -> List[dict]:
+                 journal: Journal, prior_selection: Sequence[dict] = ()) -> List[dict]:
     runs: List[dict] = []
     chosen: Dict[str, dict] = {}
+    searched = dataset.select_from is None
 
     def run(model: ModelSpec, config: dict, seed: int, fitted: Optional[_Fitted] = None) -> dict:
         # a finished run: from the journal, else trained (unless given) and evaluated, then journalled
@@ -200,6 +227,11 @@ def _run_dataset(suite, data, dataset, models, seeds, ctx, results, provenance, 
         if len(configs) == 1:
             chosen[model.name] = configs[0]
             continue
+        if not searched:  # this run's selections first (the source ran before), else the merged ones
+            record = _transferred_choice(suite, dataset, model, [*prior_selection, *results["selection"]])
+            results["selection"].append(record)
+            chosen[model.name] = record["chosen"]
+            continue
         config, fitted, record = _select(suite, data, dataset, model, configs, seeds[0], ctx, log, bar, journal)
         results["selection"].append(record)
         chosen[model.name] = config
@@ -208,7 +240,7 @@ def _run_dataset(suite, data, dataset, models, seeds, ctx, results, provenance, 
         runs.append(run(model, config, seeds[0], fitted))
     for seed in seeds:  # model after model within a seed: load drifts hit all alike
         for model in models:
-            if seed == seeds[0] and len(suite.configs(model)) > 1:
+            if seed == seeds[0] and len(suite.configs(model)) > 1 and searched:
                 continue
             runs.append(run(model, chosen[model.name], seed))
             bar.update(1)
@@ -216,28 +248,38 @@ def _run_dataset(suite, data, dataset, models, seeds, ctx, results, provenance, 
 
 
 def _run_datasets(suite, datasets, models, seeds, ctx, results, provenance, log, checkpoint,
-                  journal: Journal) -> None:
-    r"""Run every dataset, appending to :obj:`results`; ``checkpoint()`` after each."""
-    per_dataset = _jobs_per_dataset(suite, models, len(seeds))
-    bar = tqdm(total=per_dataset * len(datasets), desc=suite.name, unit="job", disable=not ctx.progress,
+                  journal: Journal, prior_selection: Sequence[dict] = ()) -> None:
+    r"""Run every dataset, appending to :obj:`results`; ``checkpoint()`` after each.
+    :obj:`prior_selection`: the merged ``results.json``'s selections, for
+    datasets that take theirs from another."""
+    jobs = {d.name: _jobs_per_dataset(suite, models, len(seeds), searched=d.select_from is None) for d in datasets}
+    bar = tqdm(total=sum(jobs.values()), desc=suite.name, unit="job", disable=not ctx.progress,
                file=sys.stderr)
     for dataset in datasets:
         bar.set_postfix_str(f"{dataset.name}: loading")
         start = time.perf_counter()
+        source_skipped = [s["reason"] for s in results["skipped"] if s["dataset"] == dataset.select_from]
+        if source_skipped and not any(s["dataset"] == dataset.select_from for s in prior_selection):
+            reason = f"its configurations are chosen on {dataset.select_from}, skipped ({source_skipped[0]})"
+            tqdm.write(f"skip {suite.name}/{dataset.name}: {reason}", file=log)
+            results["skipped"].append({"dataset": dataset.name, "reason": reason})
+            bar.update(jobs[dataset.name])
+            continue
         try:
             data = dataset.load(ctx.data_root)
         except RawFilesMissingError as err:
             tqdm.write(f"skip {suite.name}/{dataset.name}: {err}", file=log)
             results["skipped"].append({"dataset": dataset.name, "reason": str(err)})
-            bar.update(per_dataset)
+            bar.update(jobs[dataset.name])
             continue
         record = {"name": dataset.name, "description": dataset.description, "summary": suite.describe(data),
                   "load_seconds": round(time.perf_counter() - start, 2), **provenance,
                   **{k: results[k] for k in _SETTINGS},
+                  **({"select_from": dataset.select_from} if dataset.select_from else {}),
                   "started": results["started"], "seeds": list(seeds), "epochs": ctx.epochs,
                   "models": [m.name for m in models]}
         results["runs"] += _run_dataset(suite, data, dataset, models, seeds, ctx, results, provenance, log, bar,
-                                        journal)
+                                        journal, prior_selection)
         record["wall_seconds"] = round(time.perf_counter() - start, 1)
         results["datasets"].append(record)
         del data
@@ -278,7 +320,8 @@ def _settings_changes(old: Dict[str, Any], new: Dict[str, Any]) -> List[str]:
 
 
 def _merge_prior(results: Dict[str, Any], out_dir: Path, datasets: Sequence[str],
-                 models: Sequence[str], replace: bool = True) -> List[str]:
+                 models: Sequence[str], replace: bool = True,
+                 select_from: Optional[Dict[str, Optional[str]]] = None) -> List[str]:
     r"""Keep what ``out_dir/results.json`` holds that this run does not redo:
     its other datasets whole, with the search settings (grid, fixed) they ran
     with, and on a dataset this run redoes under the same settings, the runs
@@ -288,7 +331,9 @@ def _merge_prior(results: Dict[str, Any], out_dir: Path, datasets: Sequence[str]
     produced it. A dataset redone under other settings is replaced whole,
     never mixed, and only with :obj:`replace` (otherwise a
     :class:`UsageError` names the changed settings); returns the names of
-    those."""
+    those. :obj:`select_from` maps this run's datasets to the dataset their
+    configurations come from (``None``: searched there), a setting too."""
+    select_from = select_from or {}
     path = Path(out_dir) / "results.json"
     if not path.exists():
         return []
@@ -305,14 +350,19 @@ def _merge_prior(results: Dict[str, Any], out_dir: Path, datasets: Sequence[str]
     prior_datasets = [{**settings, **ds} for ds in prior["datasets"]]
     redo, mine = set(datasets), set(models)
     replaced = {ds["name"] for ds in prior_datasets
-                if ds["name"] in redo and not all(_same(ds.get(k), results[k]) for k in _SETTINGS)}
+                if ds["name"] in redo and (not all(_same(ds.get(k), results[k]) for k in _SETTINGS)
+                                           or ds.get("select_from") != select_from.get(ds["name"]))}
     if replaced and not replace:
         for ds in prior_datasets:
             if ds["name"] in replaced:
                 runs = [r for r in prior.get("runs", []) if r["dataset"] == ds["name"]]
+                changes = _settings_changes(ds, results)
+                if ds.get("select_from") != select_from.get(ds["name"]):
+                    changes.append(f"select_from: {ds.get('select_from') or 'absent'} -> "
+                                   f"{select_from.get(ds['name']) or 'absent'}")
                 raise UsageError(
                     f"cannot merge into {path}: {ds['name']} ran with other settings "
-                    f"({'; '.join(_settings_changes(ds, results))}), so its {len(runs)} runs of "
+                    f"({'; '.join(changes)}), so its {len(runs)} runs of "
                     f"{len({r['model'] for r in runs})} models would be dropped; pass --replace to "
                     f"rerun it under the suite's settings")
     keep = lambda rec: rec["dataset"] not in redo or (  # noqa: E731
@@ -390,11 +440,19 @@ def run_suite(suite: Suite, *, data_root: Path, seeds: Sequence[int], out_dir: P
                                                               *_MERGE_KEYS)} | {"code": code_fingerprint()},
                       resume=resume)
     mine = [d.name for d in chosen_datasets]
+    transfers = {d.name: d.select_from for d in chosen_datasets}
+    view = json.loads(json.dumps(results))
     if merge:  # refuse an incompatible results file before any work
-        for name in _merge_prior(json.loads(json.dumps(results)), Path(out_dir), mine,
-                                 [m.name for m in chosen_models], replace=replace):
-            print(f"note: {name} in {out_dir} ran with other settings (grid or fixed); "
+        for name in _merge_prior(view, Path(out_dir), mine, [m.name for m in chosen_models], replace=replace,
+                                 select_from=transfers):
+            print(f"note: {name} in {out_dir} ran with other settings (grid, fixed or select_from); "
                   "this run replaces all of its models", file=log)
+    prior_selection = view["selection"]
+    for i, dataset in enumerate(chosen_datasets):  # a borrowed selection must exist before any work too
+        if dataset.select_from and dataset.select_from not in [d.name for d in chosen_datasets[:i]]:
+            for model in chosen_models:
+                if len(suite.configs(model)) > 1:
+                    _transferred_choice(suite, dataset, model, prior_selection)
     model_order = {m.name: i for i, m in enumerate(suite.models)}
     dataset_order = {d.name: i for i, d in enumerate(suite.datasets)}
 
@@ -405,7 +463,7 @@ def run_suite(suite: Suite, *, data_root: Path, seeds: Sequence[int], out_dir: P
         with folder_lock(Path(out_dir)):
             out = json.loads(json.dumps(results, default=list))
             if merge:
-                _merge_prior(out, Path(out_dir), mine, [m.name for m in chosen_models])
+                _merge_prior(out, Path(out_dir), mine, [m.name for m in chosen_models], select_from=transfers)
             out["datasets"].sort(key=lambda d: dataset_order.get(d["name"], len(dataset_order)))
             out["models"].sort(key=lambda m: model_order.get(m["name"], len(model_order)))
             out["runs"].sort(key=lambda r: (dataset_order.get(r["dataset"], len(dataset_order)),
@@ -420,7 +478,7 @@ def run_suite(suite: Suite, *, data_root: Path, seeds: Sequence[int], out_dir: P
     gc.freeze()
     try:
         _run_datasets(suite, chosen_datasets, chosen_models, seeds, ctx, results, provenance, log, checkpoint,
-                      journal)
+                      journal, prior_selection)
     finally:
         gc.unfreeze()
     if journal.reused:

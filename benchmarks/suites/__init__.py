@@ -71,10 +71,17 @@ class Metric:
 
 @dataclass(frozen=True)
 class DatasetSpec:
-    r"""``load(data_root)`` returns the suite's data or raises :class:`~hypgraph.data.RawFilesMissingError`."""
+    r"""``load(data_root)`` returns the suite's data or raises :class:`~hypgraph.data.RawFilesMissingError`.
+
+    ``select_from``: the name of another dataset of the suite whose
+    validation chose each tuned model's configuration; this dataset then runs
+    that configuration with every seed and searches nothing itself (a dataset
+    too large for the search, every model alike). The runner needs the other
+    dataset's selection first: in the same run, or merged from ``--out``."""
     name: str
     load: Callable[[Path], Any]
     description: str = ""
+    select_from: Optional[str] = None
 
 
 @dataclass(frozen=True)

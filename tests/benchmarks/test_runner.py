@@ -388,6 +388,89 @@ def test_merge_keeps_each_datasets_settings_and_never_mixes_them(registered, tmp
     assert "Models of the suite not run on toy-a: hyp, pop." in md and "not run on toy-b" not in md
 
 
+class Borrowing(Tiny):
+    r""":class:`Tiny` whose toy-b, searched, would choose ``lr=2``; toy-b
+    borrows toy-a's choice (``lr=1``) instead. Records every fit."""
+    def __init__(self, select_from="toy-a", **kwargs):
+        super().__init__(datasets=(DatasetSpec("toy-a", lambda root: {"size": 3}),
+                                   DatasetSpec("toy-b", lambda root: {"size": 5}, select_from=select_from)),
+                         **kwargs)
+        self.fits = []
+
+    def fit(self, data, dataset, model, config, seed, ctx):
+        self.fits.append((dataset.name, model.name, config.get("lr"), seed))
+        trial = super().fit(data, dataset, model, config, seed, ctx)
+        if dataset.name == "toy-b":
+            trial.validation = {"val": 0.9 if config.get("lr") == 2 else 0.1}
+        return trial
+
+
+def test_a_dataset_runs_the_configurations_chosen_on_another(registered, tmp_path):
+    suite = Borrowing()
+    rc, out = run(suite, registered, tmp_path)
+    assert rc == 0
+    results = json.loads((out / "results.json").read_text())
+    # toy-b: no candidates, only the seeds of toy-a's choice (lr=2 would win on toy-b's validation)
+    assert sorted(f for f in suite.fits if f[0] == "toy-b") == sorted(
+        [("toy-b", m, 1, s) for m in ("hyp", "euc") for s in range(3)] + [("toy-b", "pop", None, s) for s in range(3)])
+    assert {(r["model"], r["config"].get("lr")) for r in results["runs"] if r["dataset"] == "toy-b"} == {
+        ("hyp", 1), ("euc", 1), ("pop", None)}
+    borrowed = [s for s in results["selection"] if s["dataset"] == "toy-b"]
+    assert [(s["model"], s["chosen"], s["from"], s["candidates"]) for s in borrowed] == [
+        ("hyp", {"lr": 1}, "toy-a", []), ("euc", {"lr": 1}, "toy-a", [])]
+    assert {d["name"]: d.get("select_from") for d in results["datasets"]} == {"toy-a": None, "toy-b": "toy-a"}
+    md = (out / "results.md").read_text()
+    assert md.split("## toy-b")[1].count("No search on this dataset: each tuned model ran the configuration it "
+                                         "chose on toy-a's validation.") == 1
+    assert "No search" not in md.split("## toy-b")[0]
+
+
+def test_a_borrowed_selection_comes_from_the_merged_results_or_is_refused_before_any_work(registered, tmp_path,
+                                                                                          capsys):
+    suite = Borrowing()
+    registered(suite)
+    out = tmp_path / "out"
+    args = ["run", suite.name, "--out", str(out), "--no-progress", "--data-root", str(tmp_path)]
+    assert main([*args, "--datasets", "toy-b"]) == 2  # nothing to borrow from
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "toy-b runs each tuned model with the configuration chosen on toy-a's validation, " \
+        "and hyp has no selection there" in err[0]
+    assert suite.fits == [] and not (out / "results.json").exists()
+    assert main([*args, "--datasets", "toy-a", "--models", "hyp,pop"]) == 0
+    assert main([*args, "--datasets", "toy-b", "--merge"]) == 2  # euc was not run on toy-a
+    assert "euc has no selection there" in capsys.readouterr().err
+    fits = len(suite.fits)
+    assert main([*args, "--datasets", "toy-b", "--models", "hyp,pop", "--merge"]) == 0
+    assert sorted(suite.fits[fits:]) == sorted([("toy-b", "hyp", 1, s) for s in range(3)]
+                                               + [("toy-b", "pop", None, s) for s in range(3)])
+    # toy-b searched before, borrowing now: other settings, refused without --replace
+    searched = Borrowing(select_from=None)
+    searched.name = "tiny-searched"
+    registered(searched)
+    out2 = tmp_path / "out2"
+    args2 = ["run", "tiny-searched", "--out", str(out2), "--no-progress", "--data-root", str(tmp_path)]
+    assert main(args2) == 0
+    capsys.readouterr()
+    results = json.loads((out2 / "results.json").read_text())
+    results["suite"] = suite.name
+    (out2 / "results.json").write_text(json.dumps(results))
+    args2[1] = suite.name
+    assert main([*args2, "--datasets", "toy-b", "--merge"]) == 2
+    err = capsys.readouterr().err
+    assert "toy-b ran with other settings (select_from: absent -> toy-a)" in err and "--replace" in err
+
+
+def test_a_dataset_whose_source_is_skipped_is_skipped_too(registered, tmp_path, capsys):
+    suite = Tiny(datasets=(DatasetSpec("toy-a", lambda root: require(root, "nowhere/train.txt")),
+                           DatasetSpec("toy-b", lambda root: {"size": 5}, select_from="toy-a")))
+    rc, out = run(suite, registered, tmp_path)
+    assert rc == 0
+    results = json.loads((out / "results.json").read_text())
+    assert [s["dataset"] for s in results["skipped"]] == ["toy-a", "toy-b"]
+    assert results["skipped"][1]["reason"].startswith("its configurations are chosen on toy-a, skipped (")
+    assert results["runs"] == []
+
+
 def test_report_rerenders_markdown_from_results_json(registered, tmp_path, capsys):
     suite = Tiny()
     rc, out = run(suite, registered, tmp_path)
