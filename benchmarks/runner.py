@@ -442,17 +442,18 @@ def run_suite(suite: Suite, *, data_root: Path, seeds: Sequence[int], out_dir: P
     mine = [d.name for d in chosen_datasets]
     transfers = {d.name: d.select_from for d in chosen_datasets}
     view = json.loads(json.dumps(results))
-    if merge:  # refuse an incompatible results file before any work
-        for name in _merge_prior(view, Path(out_dir), mine, [m.name for m in chosen_models], replace=replace,
-                                 select_from=transfers):
-            print(f"note: {name} in {out_dir} ran with other settings (grid, fixed or select_from); "
-                  "this run replaces all of its models", file=log)
+    # refuse an incompatible results file, or a borrowed selection that is not there, before any work
+    replaced = _merge_prior(view, Path(out_dir), mine, [m.name for m in chosen_models], replace=replace,
+                            select_from=transfers) if merge else []
     prior_selection = view["selection"]
-    for i, dataset in enumerate(chosen_datasets):  # a borrowed selection must exist before any work too
+    for i, dataset in enumerate(chosen_datasets):
         if dataset.select_from and dataset.select_from not in [d.name for d in chosen_datasets[:i]]:
             for model in chosen_models:
                 if len(suite.configs(model)) > 1:
                     _transferred_choice(suite, dataset, model, prior_selection)
+    for name in replaced:
+        print(f"note: {name} in {out_dir} ran with other settings (grid, fixed or select_from); "
+              "this run replaces all of its models", file=log)
     model_order = {m.name: i for i, m in enumerate(suite.models)}
     dataset_order = {d.name: i for i, d in enumerate(suite.datasets)}
 
