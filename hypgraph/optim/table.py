@@ -166,7 +166,14 @@ class PointTable(ABC):
         return weight[index]
 
     def rows(self, weight: Tensor, index: Tensor) -> Tensor:
-        """Points of the rows :obj:`index` (any shape), ``[*index.shape, D]``."""
+        """Points of the rows :obj:`index` (any shape), ``[*index.shape, D]``.
+        An index with more entries than the table has rows (e.g. 100 sampled
+        negatives for each of 4,096 test pairs) reads the whole table once
+        and picks from it, instead of mapping each entry: the same points (to
+        rounding)."""
+        if (not self.stores_points and index.numel() > weight.size(0) and getattr(weight, _ROWS, None) is None
+                and not (self.sparse and isinstance(weight, nn.Parameter))):
+            return self.points(weight)[index]
         return self.to_points(self.take(weight, index))
 
     def points(self, weight: Tensor) -> Tensor:

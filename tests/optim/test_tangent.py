@@ -74,6 +74,18 @@ def test_rows_map_only_the_rows_asked_for(monkeypatch):
     table.rows(weight, torch.tensor([1, 7]))
     table.gather(weight, torch.tensor([2, 2, 9, 2]))
     assert seen == [(2, DIM), (2, DIM)]
+    # an index longer than the table (sampled negatives) maps the table once,
+    # with the values and gradients of mapping every entry
+    long = torch.randint(0, N, (5, 7), generator=torch.Generator().manual_seed(0))
+    seen.clear()
+    once = table.rows(weight, long)
+    assert seen == [(N, DIM)]
+    per_entry = manifold.expmap0_coords(weight[long])
+    torch.testing.assert_close(once, per_entry, rtol=1e-15, atol=1e-15)  # vectorised sums may round apart
+    g = torch.randn(once.shape, dtype=once.dtype, generator=torch.Generator().manual_seed(1))
+    (grad_once,) = torch.autograd.grad(once, weight, g)
+    (grad_each,) = torch.autograd.grad(per_entry, weight, g)
+    torch.testing.assert_close(grad_once, grad_each, rtol=1e-12, atol=1e-14)
 
 
 def test_argument_errors():
