@@ -423,6 +423,9 @@ def plot_dataset(results: Dict[str, Any], suite, dataset: str, path: Path) -> Op
 def write(results: Dict[str, Any], suite, out_dir: Path) -> Dict[str, Path]:
     r"""Write ``results.json``, the plots and ``results.md`` into :obj:`out_dir`."""
     out_dir.mkdir(parents=True, exist_ok=True)
+    # the suite's order, whichever run (of whichever version) wrote last
+    order = {d.name: i for i, d in enumerate(getattr(suite, "datasets", ()))}
+    results["datasets"].sort(key=lambda d: order.get(d["name"], len(order)))
     results["comparisons"] = compare(results, suite.metrics)
     results["headlines"] = [h for h in (headline(results, suite, d["name"]) for d in results["datasets"]) if h]
     plots: Dict[str, Any] = {}
