@@ -133,7 +133,9 @@ def test_ctrl_c_leaves_a_resumable_run(tmp_path, capsys, pairs_file):
     folder = tmp_path / "run"
     child = subprocess.Popen([sys.executable, "-m", "hypgraph.cli.main", "train", str(pairs_file), "--out",
                               str(folder), "--epochs", "500", "--patience", "500", *FAST],
-                             stderr=subprocess.PIPE, text=True)
+                             stderr=subprocess.PIPE, text=True,
+                             # a worker that ignores SIGINT would pass that on: Python then installs no handler
+                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     lines = []
     for line in child.stderr:
         lines.append(line)
