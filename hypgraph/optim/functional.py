@@ -80,10 +80,15 @@ def riemannian_grad(x: Tensor, grad: Tensor, *, manifold: Optional[Manifold] = N
     """
     if manifold is None:
         return grad.add(x, alpha=weight_decay) if weight_decay != 0 else grad
-    # the decay's Euclidean gradient joins the loss's before the one conversion
-    decayed = grad.add(manifold.decay_egrad(x), alpha=weight_decay) if weight_decay != 0 else grad
+    decayed = _decayed(x, grad, manifold, weight_decay)
     rgrad = manifold.egrad2rgrad(x, decayed)  # Chamberlain 2019, Eq. 20-21
     return _hold_overflowed(rgrad, grad)
+
+
+def _decayed(x: Tensor, grad: Tensor, manifold: Manifold, weight_decay: float) -> Tensor:
+    # the loss's Euclidean gradient plus the decay's (Manifold.decay_egrad), so
+    # that one egrad2rgrad converts both: no logarithmic map to the origin
+    return grad.add(manifold.decay_egrad(x), alpha=weight_decay) if weight_decay != 0 else grad
 
 
 def _hold_overflowed(rgrad: Tensor, grad: Tensor) -> Tensor:
@@ -200,7 +205,7 @@ def _rgrad_and_sq_norm(x: Tensor, grad: Tensor, manifold: Manifold, weight_decay
     # where its norm or gradient overflowed, or off the CPU, each is computed
     # as riemannian_grad and the manifold's norm do it, taken as norm^2 since
     # Lorentz.norm avoids the cancellation of <u, u>_L far from the origin
-    decayed = grad.add(manifold.decay_egrad(x), alpha=weight_decay) if weight_decay != 0 else grad
+    decayed = _decayed(x, grad, manifold, weight_decay)
     rgrad, sq_norm = manifold.egrad2rgrad_sq_norm(x, decayed)  # Chamberlain 2019, Eq. 20-21
     if numerics.surely_finite(sq_norm) and numerics.surely_finite(rgrad):
         if max_grad_norm is not None:  # Chamberlain 2019, §5.3, as clip_tangent
