@@ -2,7 +2,9 @@
 which each suite picks its list (the contract and optimiser suites take one
 unit and one non-unit curvature of every model; the layer suites other
 non-unit curvatures, so that no constant 1 hides in a layer)."""
-from typing import Callable, Dict, Iterable
+from typing import Callable, Dict, Iterable, Tuple
+
+import pytest
 
 from hypgraph.manifolds import Euclidean, Klein, Lorentz, Manifold, PoincareBall
 
@@ -32,3 +34,20 @@ def select(names: Iterable[str]) -> Dict[str, Callable[[], Manifold]]:
 def hyperbolic(cases: Dict[str, Callable[[], Manifold]]):
     """The names of :obj:`cases` other than Euclidean space."""
     return [name for name in cases if name != "euclidean"]
+
+
+def fixtures(cases: Dict[str, Callable[[], Manifold]]) -> Tuple[Callable, Callable]:
+    """The ``manifold`` and ``hyperbolic`` fixtures of a suite: one test per
+    case of :obj:`cases` (every case; the non-Euclidean ones), each a fresh
+    manifold. A conftest binds them: ``manifold, hyperbolic = fixtures(...)``."""
+    every, curved = list(cases), hyperbolic(cases)
+
+    @pytest.fixture(params=every, ids=every, name="manifold")
+    def manifold_fixture(request):
+        return cases[request.param]()
+
+    @pytest.fixture(params=curved, ids=curved, name="hyperbolic")
+    def hyperbolic_fixture(request):
+        return cases[request.param]()
+
+    return manifold_fixture, hyperbolic_fixture

@@ -1,25 +1,17 @@
 import pytest
 import torch
 
-from ..manifold_cases import EVERY_MODEL, hyperbolic as _hyperbolic_names, select
+from ..manifold_cases import EVERY_MODEL, fixtures, select
 
 # Every manifold, including a non-unit curvature for each hyperbolic model:
 # the contract suite runs over all of them (geoopt once left one out).
 MANIFOLDS = select(EVERY_MODEL)
-HYPERBOLIC = _hyperbolic_names(MANIFOLDS)
 
 # (atol, rtol) per dtype
 TOL = {torch.float32: (2e-4, 2e-4), torch.float64: (1e-9, 1e-9)}
 
 
-@pytest.fixture(params=list(MANIFOLDS), ids=list(MANIFOLDS))
-def manifold(request):
-    return MANIFOLDS[request.param]()
-
-
-@pytest.fixture(params=HYPERBOLIC, ids=HYPERBOLIC)
-def hyperbolic(request):
-    return MANIFOLDS[request.param]()
+manifold, hyperbolic = fixtures(MANIFOLDS)
 
 
 def points(manifold, n=32, dim=5, std=0.6, seed=0, dtype=torch.float64):

@@ -9,12 +9,11 @@ import torch
 
 from hypgraph.manifolds import Klein, Lorentz, PoincareBall
 
-from ..manifold_cases import LAYERS, hyperbolic as _hyperbolic_names, select
+from ..manifold_cases import LAYERS, fixtures, select
 from .reference import hyperboloid_point
 
 # Every model a layer accepts, hyperbolic ones also with curvature != 1.
 MANIFOLDS = select(LAYERS)
-HYPERBOLIC = _hyperbolic_names(MANIFOLDS)
 # Learnable curvature makes the manifold's raw curvature a parameter of the layer.
 LEARNABLE = {
     "lorentz-k0.5": lambda: Lorentz(k=0.5, learnable=True),
@@ -106,14 +105,7 @@ def req(x: torch.Tensor) -> torch.Tensor:
     return x.detach().clone().requires_grad_(True)
 
 
-@pytest.fixture(params=list(MANIFOLDS), ids=list(MANIFOLDS))
-def manifold(request):
-    return MANIFOLDS[request.param]()
-
-
-@pytest.fixture(params=HYPERBOLIC, ids=HYPERBOLIC)
-def hyperbolic(request):
-    return MANIFOLDS[request.param]()
+manifold, hyperbolic = fixtures(MANIFOLDS)
 
 
 @pytest.fixture(params=ONE_PER_MODEL, ids=ONE_PER_MODEL)

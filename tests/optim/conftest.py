@@ -3,7 +3,7 @@ import torch
 
 from hypgraph.optim import RiemannianAdam, RiemannianSGD
 
-from ..manifold_cases import EVERY_MODEL, hyperbolic as _hyperbolic_names, select
+from ..manifold_cases import EVERY_MODEL, fixtures, hyperbolic as _hyperbolic_names, select
 
 # Every manifold, with a non-unit curvature for each hyperbolic model.
 MANIFOLDS = select(EVERY_MODEL)
@@ -29,11 +29,4 @@ def points(manifold, n=16, dim=3, std=0.5, seed=0, dtype=torch.float64):
     return manifold.random(n, manifold.coord_dim(dim), std=std, generator=g, dtype=dtype)
 
 
-@pytest.fixture(params=list(MANIFOLDS), ids=list(MANIFOLDS))
-def manifold(request):
-    return MANIFOLDS[request.param]()
-
-
-@pytest.fixture(params=HYPERBOLIC, ids=HYPERBOLIC)
-def hyperbolic(request):
-    return MANIFOLDS[request.param]()
+manifold, hyperbolic = fixtures(MANIFOLDS)
