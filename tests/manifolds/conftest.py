@@ -1,4 +1,3 @@
-import pytest
 import torch
 
 from ..manifold_cases import EVERY_MODEL, fixtures, select
